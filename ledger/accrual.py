@@ -1,0 +1,85 @@
+"""Accrual per lot, in closed form per constant-rate piece (SPEC.md §5, §11 Accrual).
+
+A lot keeps, per share, the *rate-days* (rate × 30/360 days) of its closed pieces,
+keyed by the payment date they fall due on, plus the start of its open piece. Money is
+``shares × stated × rate-days / 360``, computed once when an amount falls due, so a
+20-year history costs one multiplication per lot per period, never a loop over days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .daycount import days360
+from .values import CONTEXT, ZERO, money
+
+
+@dataclass
+class Lot:
+    """Shares of one series held by one holder, issued on one date (oldest first)."""
+
+    holder: str
+    shares: Decimal
+    issued: dt.date
+    seq: int
+    piece_start: dt.date
+    open_due: dt.date | None
+    pending: dict[dt.date, Decimal] = field(default_factory=dict)
+
+    def split(self, shares: Decimal) -> Lot:
+        """Detach ``shares`` of this lot as a new lot with the same accrual state."""
+        part = Lot(self.holder, shares, self.issued, self.seq, self.piece_start, self.open_due,
+                   dict(self.pending))
+        self.shares -= shares
+        return part
+
+
+def cut(lot: Lot, at: dt.date, rate: Decimal, new_due: dt.date | None = None) -> None:
+    """Close the lot's open piece at ``at`` (exclusive) at ``rate`` (SPEC.md §11 Accrual).
+
+    ``new_due``: when ``at`` is a period start, the payment date of the new period.
+    """
+    if lot.open_due is not None and at > lot.piece_start:
+        rd = rate * days360(lot.piece_start, at)
+        lot.pending[lot.open_due] = lot.pending.get(lot.open_due, ZERO) + rd
+    lot.piece_start = max(lot.piece_start, at)
+    if new_due is not None:
+        lot.open_due = new_due
+
+
+def amount(shares: Decimal, stated: Decimal, rate_days: Decimal) -> Decimal:
+    """Unrounded dividend: shares × stated × rate-days / 360 (SPEC.md §5 Accrual)."""
+    return CONTEXT.divide(shares * stated * rate_days, Decimal(360))
+
+
+def take_due(lots: list[Lot], due: dt.date, stated: Decimal) -> dict[str, Decimal]:
+    """Amounts falling due on ``due``, per holder, rounded half-up (SPEC.md §2, §5)."""
+    raw: dict[str, Decimal] = {}
+    for lot in lots:
+        rd = lot.pending.pop(due, None)
+        if rd is not None:
+            raw[lot.holder] = raw.get(lot.holder, ZERO) + amount(lot.shares, stated, rd)
+    return {h: money(v) for h, v in raw.items()}
+
+
+def not_yet_due(lots: list[Lot], through: dt.date, rate: Decimal, stated: Decimal
+                ) -> dict[dt.date, Decimal]:
+    """Accrual not yet due of ``lots`` up to ``through`` (exclusive), per due date, unrounded.
+
+    Pure: the open piece is priced at ``rate`` without mutating the lots.
+    """
+    out: dict[dt.date, Decimal] = {}
+    for lot in lots:
+        for due, rd in lot.pending.items():
+            out[due] = out.get(due, ZERO) + amount(lot.shares, stated, rd)
+        if lot.open_due is not None and through > lot.piece_start:
+            rd = rate * days360(lot.piece_start, through)
+            out[lot.open_due] = out.get(lot.open_due, ZERO) + amount(lot.shares, stated, rd)
+    return out
+
+
+def rounded_total(parts: dict[dt.date, Decimal]) -> Decimal:
+    """Sum of per-period amounts, each rounded half-up (SPEC.md §2: sums of rounded parts)."""
+    return sum((money(v) for v in parts.values()), ZERO)

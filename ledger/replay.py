@@ -1,0 +1,410 @@
+"""Replay: the state of an issuer as of a date, rebuilt from its events (SPEC.md §1, §11).
+
+Pure over its input: records in, state and problems out. Events apply in
+``(effective_date, recorded order)``; on each day, amounts fall due and rates change at
+the start of the day, then the day's events apply, then the end-of-day tests (missed,
+step-up, reset) run (SPEC.md §11 Days and order). Problems are collected, not raised:
+an event with a problem is reported and skipped, and replay goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from . import accrual, conversion, dividends, redemption
+from .events import (
+    BalanceAsserted,
+    CommonStockIssued,
+    CommonStockSplit,
+    DividendMissed,
+    DividendPaid,
+    EventReversed,
+    Liquidation,
+    RedemptionNoticed,
+    SeriesDesignated,
+    ShareholderApproval,
+    SharesConverted,
+    SharesIssued,
+    SharesRedeemed,
+    SharesTransferred,
+)
+from .problems import Problem
+from .schedule import ONE_DAY, Schedule
+from .state import IssuerState, Record, SeriesState
+from .terms import Terms, load_terms_ref
+from .values import ZERO, plain
+
+TermsResolver = Callable[[str], Terms]
+
+
+class Rejected(Exception):
+    """Raised inside a handler: the event is invalid at its place in the timeline."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def order(records: Iterable[Record]) -> list[Record]:
+    """Effective date first, then recorded order (SPEC.md §1)."""
+    return sorted(records, key=lambda r: (r.event.effective_date, r.seq))
+
+
+def reversed_targets(records: Iterable[Record]) -> tuple[dict[str, Record], list[Problem]]:
+    """Targets removed by ``EventReversed`` (SPEC.md §3), with problems for bad reversals."""
+    by_id: dict[str, Record] = {}
+    targets: dict[str, Record] = {}
+    problems: list[Problem] = []
+    for r in sorted(records, key=lambda r: r.seq):
+        ev = r.event
+        if isinstance(ev, EventReversed):
+            target = by_id.get(ev.target_id)
+            if target is None:
+                problems.append(Problem(r.line, r.where(), "target_id",
+                                        f"no earlier event has id {ev.target_id!r}"))
+            elif isinstance(target.event, EventReversed):
+                problems.append(Problem(r.line, r.where(), "target_id",
+                                        "a reversal cannot itself be reversed"))
+            elif ev.target_id in targets:
+                problems.append(Problem(r.line, r.where(), "target_id",
+                                        f"event {ev.target_id!r} is already reversed"))
+            else:
+                targets[ev.target_id] = r
+        if ev.id is not None:
+            by_id[ev.id] = r
+    return targets, problems
+
+
+class Replayer:
+    """Applies records in timeline order to an ``IssuerState``."""
+
+    def __init__(self, issuer: str, resolve: TermsResolver = load_terms_ref) -> None:
+        self.state = IssuerState(issuer)
+        self.resolve = resolve
+        self.problems: list[Problem] = []
+
+    # -- the calendar ---------------------------------------------------------------
+    def _next_point(self, s: SeriesState) -> dt.date | None:
+        pts = [p for p in (s.next_boundary, s.next_payment) if p is not None]
+        if s.pending_rate is not None:
+            pts.append(s.pending_rate[0])
+        return min(pts) if pts else None
+
+    def advance(self, to: dt.date) -> None:
+        """Run every day from the current one up to the start of ``to``."""
+        st = self.state
+        if st.day is not None and to <= st.day:
+            return
+        if st.day is not None:
+            self.end_of_day(st.day)
+        while True:
+            pts = [p for s in st.series.values() if (p := self._next_point(s)) is not None]
+            nxt = min(pts) if pts else None
+            if nxt is None or nxt >= to:
+                break
+            self.start_of_day(nxt)
+            self.end_of_day(nxt)
+        self.start_of_day(to)
+        st.day = to
+
+    def start_of_day(self, t: dt.date) -> None:
+        """Rate changes, period boundaries, then amounts falling due (SPEC.md §11)."""
+        for s in self.state.series.values():
+            if s.extinguished or s.rate is None:
+                continue
+            if s.pending_rate is not None and s.pending_rate[0] == t:
+                dividends.change_rate(s, t, s.pending_rate[1], s.pending_rate[2])
+                s.pending_rate = None
+            if s.next_boundary == t:
+                new_due = s.schedule.due_date(t)
+                for lot in s.lots:
+                    accrual.cut(lot, t, s.rate, new_due)
+                s.next_boundary = s.schedule.next_boundary(t)
+            if s.next_payment == t:
+                dividends.fall_due(s, t)
+                s.next_payment = s.schedule.next_payment(t)
+
+    def end_of_day(self, t: dt.date) -> None:
+        """Missed-payment test, step-up and reset (SPEC.md §5 Missed, Step-up)."""
+        for s in self.state.series.values():
+            if s.rate is not None and not s.extinguished:
+                dividends.end_of_day(s, t)
+
+    # -- events ----------------------------------------------------------------------
+    def apply(self, rec: Record) -> None:
+        ev = rec.event
+        st = self.state
+        if st.liquidated_on is not None and not isinstance(ev, EventReversed):
+            self.problems.append(Problem(rec.line, rec.where(), "effective_date",
+                                         f"the issuer was liquidated on {st.liquidated_on}; "
+                                         "no event may follow a Liquidation"))
+            return
+        self.advance(ev.effective_date)
+        handler = _HANDLERS.get(type(ev))
+        try:
+            if handler is not None:
+                handler(self, ev)
+        except Rejected as rej:
+            self.problems.append(Problem(rec.line, rec.where(), rej.field, rej.message))
+            return
+        st.applied.append(rec)
+
+    def finish(self, as_of: dt.date) -> IssuerState:
+        """Bring the state to the end of day ``as_of`` (SPEC.md §1: as of = end of day)."""
+        self.advance(as_of)
+        self.end_of_day(as_of)
+        return self.state
+
+    # -- helpers ---------------------------------------------------------------------
+    def series(self, name: str, field: str = "series") -> SeriesState:
+        s = self.state.series.get(name)
+        if s is None:
+            raise Rejected(field, f"unknown series {name!r}"
+                           + (f"; designated: {', '.join(sorted(self.state.series))}"
+                              if self.state.series else "; no series designated yet"))
+        if s.extinguished:
+            raise Rejected(field, f"series {name!r} has been extinguished")
+        return s
+
+    def holder_of(self, s: SeriesState, holder: str, field: str, shares: Decimal) -> Decimal:
+        if holder not in self.state.holders:
+            raise Rejected(field, f"unknown holder {holder!r}")
+        held = s.held(holder)
+        if shares > held:
+            raise Rejected("shares", f"{holder!r} holds {plain(held)} shares of Series "
+                           f"{s.name} on this date, fewer than {plain(shares)}")
+        return held
+
+
+# -- handlers -----------------------------------------------------------------------
+
+def _designate(r: Replayer, ev: SeriesDesignated) -> None:
+    """SPEC.md §3 SeriesDesignated: terms inline or a shipped ``terms_ref``."""
+    if ev.series in r.state.series or ev.series == "common":
+        raise Rejected("series", f"series {ev.series!r} is already designated")
+    if ev.terms is not None:
+        terms = ev.terms
+    else:
+        assert ev.terms_ref is not None
+        try:
+            terms = r.resolve(ev.terms_ref)
+        except KeyError:
+            raise Rejected("terms_ref", f"no shipped terms named {ev.terms_ref!r}") from None
+        if terms.series != ev.series:
+            raise Rejected("terms_ref", f"terms {ev.terms_ref!r} are for series "
+                           f"{terms.series!r}, not {ev.series!r}")
+    s = SeriesState(terms=terms, schedule=Schedule(terms), designated_seq=len(r.state.series))
+    if terms.pays_dividends:
+        s.rate = terms.dividend_rate
+        assert s.rate is not None
+        s.rate_history.append(dividends.RateChange(ev.effective_date, s.rate, "designation"))
+        s.next_boundary = s.schedule.next_boundary(ev.effective_date)
+        s.next_payment = s.schedule.next_payment(ev.effective_date)
+    s.conversion_rate = terms.base_conversion_rate
+    s.threshold = terms.antidilution_threshold
+    s.closing_date = terms.closing_date
+    r.state.series[ev.series] = s
+
+
+def _issue(r: Replayer, ev: SharesIssued) -> None:
+    """SPEC.md §3 SharesIssued: a new lot, within the authorized shares."""
+    s = r.series(ev.series)
+    if ev.effective_date < s.terms.designated:
+        raise Rejected("effective_date", f"Series {s.name} is designated on "
+                       f"{s.terms.designated}, after this issuance")
+    after = s.issued_total + ev.shares
+    if after > s.terms.authorized_shares:
+        raise Rejected("shares", f"issuing {plain(ev.shares)} would bring Series {s.name} to "
+                       f"{plain(after)} shares issued, more than the "
+                       f"{plain(s.terms.authorized_shares)} authorized (redeemed and converted "
+                       "shares are never reissued)")
+    s.issued_total = after
+    if s.closing_date is None and s.terms.conversion_after_closing_years is not None:
+        s.closing_date = ev.effective_date  # SPEC.md §4 Reading: first M issuance
+    open_due = s.schedule.due_date(ev.effective_date) if s.rate is not None else None
+    s.lots.append(accrual.Lot(ev.holder, ev.shares, ev.effective_date, len(s.lots),
+                              ev.effective_date, open_due))
+    r.state.holders.add(ev.holder)
+
+
+def _transfer(r: Replayer, ev: SharesTransferred) -> None:
+    """SPEC.md §3: oldest lots first; §11: accrual not yet due moves, amounts due stay."""
+    s = r.series(ev.series)
+    r.holder_of(s, ev.from_holder, "from_holder", ev.shares)
+    if ev.from_holder == ev.to_holder:
+        raise Rejected("to_holder", "a transfer needs two different holders")
+    for part in take_lots(s, ev.from_holder, ev.shares):
+        part.holder = ev.to_holder
+        s.lots.append(part)
+    s.lots.sort(key=lambda lot: (lot.issued, lot.seq))
+    r.state.holders.add(ev.to_holder)
+
+
+def take_lots(s: SeriesState, holder: str, shares: Decimal) -> list[accrual.Lot]:
+    """Detach ``shares`` from ``holder``'s oldest lots first (SPEC.md §3, §11)."""
+    taken: list[accrual.Lot] = []
+    left = shares
+    for lot in [lot for lot in s.lots if lot.holder == holder]:
+        if left <= 0:
+            break
+        if lot.shares <= left:
+            s.lots.remove(lot)
+            taken.append(lot)
+            left -= lot.shares
+        else:
+            taken.append(lot.split(left))
+            left = ZERO
+    return taken
+
+
+def _paid(r: Replayer, ev: DividendPaid) -> None:
+    s = r.series(ev.series)
+    if ev.holder is not None and ev.holder not in r.state.holders:
+        raise Rejected("holder", f"unknown holder {ev.holder!r}")
+    err = dividends.pay(r.state, s, ev)
+    if err:
+        raise Rejected(*err)
+
+
+def _missed(r: Replayer, ev: DividendMissed) -> None:
+    """SPEC.md §3 DividendMissed: the board's record of a missed payment date."""
+    s = r.series(ev.series)
+    if s.rate is None:
+        raise Rejected("series", f"Series {s.name} pays no dividends")
+    if ev.payment_date > ev.effective_date:
+        raise Rejected("payment_date", "cannot record a miss before the payment date")
+    expected = s.schedule.next_payment(ev.payment_date - ONE_DAY)
+    if expected != ev.payment_date:
+        raise Rejected("payment_date", f"{ev.payment_date} is not a Series {s.name} payment "
+                       f"date (the next one is {expected})")
+    s.recorded_misses.add(ev.payment_date)
+
+
+def _common(r: Replayer, ev: CommonStockIssued) -> None:
+    """SPEC.md §3 CommonStockIssued; §6 anti-dilution."""
+    err = conversion.issue_common(r.state, ev)
+    if err:
+        raise Rejected(*err)
+
+
+def _split(r: Replayer, ev: CommonStockSplit) -> None:
+    conversion.split(r.state, ev)
+
+
+def _convert(r: Replayer, ev: SharesConverted) -> None:
+    s = r.series(ev.series)
+    held = r.holder_of(s, ev.holder, "holder", ev.shares)
+    err = conversion.convert(r.state, s, ev, held)
+    if err:
+        raise Rejected(*err)
+
+
+def _approve(r: Replayer, ev: ShareholderApproval) -> None:
+    r.state.approvals.append((ev.effective_date, tuple(ev.matters)))
+    conversion.automatic(r.state, ev)
+
+
+def _notice(r: Replayer, ev: RedemptionNoticed) -> None:
+    s = r.series(ev.series)
+    for holder, shares in ev.holders.items():
+        if holder not in r.state.holders:
+            raise Rejected(f"holders.{holder}", f"unknown holder {holder!r}")
+        held = s.held(holder)
+        if shares > held:
+            raise Rejected(f"holders.{holder}", f"{holder!r} holds {plain(held)} shares of "
+                           f"Series {s.name}, fewer than {plain(shares)}")
+    err = redemption.notice(s, ev)
+    if err:
+        raise Rejected(*err)
+
+
+def _redeem(r: Replayer, ev: SharesRedeemed) -> None:
+    s = r.series(ev.series)
+    r.holder_of(s, ev.holder, "holder", ev.shares)
+    err = redemption.redeem(r.state, s, ev)
+    if err:
+        raise Rejected(*err)
+
+
+def _liquidate(r: Replayer, ev: Liquidation) -> None:
+    """SPEC.md §3 Liquidation: distribute by the waterfall, then extinguish everything."""
+    from . import waterfall
+
+    r.state.liquidation = waterfall.distribute(r.state, ev.effective_date, ev.proceeds)
+    r.state.liquidated_on = ev.effective_date
+    for s in r.state.series.values():
+        s.extinguished = True
+        s.lots.clear()
+        s.notices.clear()
+    r.state.common_outstanding = ZERO
+
+
+def _assert_balance(r: Replayer, ev: BalanceAsserted) -> None:
+    """SPEC.md §3 BalanceAsserted: a tie-out of shares on its date (§11: at its place)."""
+    if ev.series == "common":
+        if ev.holder is not None:
+            raise Rejected("holder", "common stock is kept as one total, not per holder")
+        actual = r.state.common_outstanding
+        what = "common outstanding"
+    else:
+        s = r.series(ev.series)
+        if ev.holder is not None:
+            if ev.holder not in r.state.holders:
+                raise Rejected("holder", f"unknown holder {ev.holder!r}")
+            actual = s.held(ev.holder)
+            what = f"{ev.holder!r} holds of Series {s.name}"
+        else:
+            actual = s.outstanding
+            what = f"Series {s.name} outstanding"
+    if actual != ev.shares:
+        raise Rejected("shares", f"balance assertion failed on {ev.effective_date}: expected "
+                       f"{plain(ev.shares)}, actual {what} {plain(actual)}")
+
+
+_HANDLERS: dict[type, Callable[[Replayer, object], None]] = {
+    SeriesDesignated: _designate,  # type: ignore[dict-item]
+    SharesIssued: _issue,  # type: ignore[dict-item]
+    SharesTransferred: _transfer,  # type: ignore[dict-item]
+    DividendPaid: _paid,  # type: ignore[dict-item]
+    DividendMissed: _missed,  # type: ignore[dict-item]
+    CommonStockIssued: _common,  # type: ignore[dict-item]
+    CommonStockSplit: _split,  # type: ignore[dict-item]
+    SharesConverted: _convert,  # type: ignore[dict-item]
+    ShareholderApproval: _approve,  # type: ignore[dict-item]
+    RedemptionNoticed: _notice,  # type: ignore[dict-item]
+    SharesRedeemed: _redeem,  # type: ignore[dict-item]
+    Liquidation: _liquidate,  # type: ignore[dict-item]
+    BalanceAsserted: _assert_balance,  # type: ignore[dict-item]
+}
+
+
+def replay(
+    issuer: str,
+    records: Iterable[Record],
+    as_of: dt.date | None = None,
+    resolve: TermsResolver = load_terms_ref,
+) -> tuple[IssuerState, list[Problem]]:
+    """The state of ``issuer`` at the end of ``as_of`` (default: its last event's date).
+
+    ``records`` are every event of the issuer that counts (already restricted to an
+    as-recorded time if one is asked); reversed targets are left out here.
+    """
+    recs = list(records)
+    targets, problems = reversed_targets(recs)
+    live = [r for r in order(recs) if r.event.id is None or r.event.id not in targets
+            or isinstance(r.event, EventReversed)]
+    rp = Replayer(issuer, resolve)
+    rp.problems.extend(problems)
+    last = None
+    for rec in live:
+        if as_of is not None and rec.event.effective_date > as_of:
+            break
+        rp.apply(rec)
+        last = rec.event.effective_date
+    end = as_of if as_of is not None else last
+    if end is not None:
+        rp.finish(end)
+    return rp.state, rp.problems

@@ -1,0 +1,198 @@
+"""The event store: one eventsourcing aggregate per issuer (SQLite or PostgreSQL).
+
+Thin I/O over the ``eventsourcing`` library: ``append`` writes every new event of a
+load, for every issuer it touches, in one transaction (``Application.save``), with
+optimistic concurrency on each issuer's stream version; ``read`` returns the stream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from . import chain
+
+NAMESPACE = uuid.UUID("6f1c7f2e-7d0a-4b8e-9a57-2f3c0e5b9d11")
+#: environment variable holding an AES key (eventsourcing's AESCipher), never stored
+CIPHER_ENV = "PREFLEDGER_CIPHER_KEY"
+
+
+class ConcurrencyError(Exception):
+    """Another writer appended to the same issuer first (optimistic concurrency)."""
+
+
+def issuer_id(issuer: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, issuer)
+
+
+class IssuerLedger(Aggregate):
+    """One issuer's stream. State is tiny (head of the hash chain and a count), so
+    snapshots are cheap and loading the aggregate costs the same at any history length.
+    """
+
+    class Opened(Aggregate.Created):
+        issuer: str
+
+    class Recorded(Aggregate.Event):
+        payload: dict[str, Any]
+        recorded_at: str
+        hash: str
+        prev_hash: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, IssuerLedger)
+            aggregate.head = self.hash
+            aggregate.count += 1
+
+    def __init__(self, issuer: str) -> None:
+        self.issuer = issuer
+        self.head = chain.GENESIS
+        self.count = 0
+
+    @classmethod
+    def open(cls, issuer: str) -> IssuerLedger:
+        return cls._create(cls.Opened, id=issuer_id(issuer), issuer=issuer)
+
+    def record(self, payload: dict[str, Any], recorded_at: str) -> None:
+        h = chain.link(self.issuer, self.count + 1, recorded_at, payload, self.head)
+        self.trigger_event(self.Recorded, payload=payload, recorded_at=recorded_at, hash=h,
+                           prev_hash=self.head)
+
+
+class LedgerApplication(Application[uuid.UUID]):
+    name = "prefledger"
+    snapshotting_intervals = {IssuerLedger: 1000}
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    issuer: str
+    position: int
+    payload: dict[str, Any]
+    recorded_at: str
+    hash: str
+    prev_hash: str
+
+
+def env_for(db: str | None = None, database_url: str | None = None) -> dict[str, str]:
+    """eventsourcing environment for a SQLite file or a ``postgresql://`` URL (§10)."""
+    env: dict[str, str]
+    url = database_url or os.environ.get("PREFLEDGER_DATABASE_URL")
+    if url and db is None:
+        u = urlparse(url)
+        if u.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"unsupported database URL scheme {u.scheme!r}")
+        q = parse_qs(u.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": (u.path or "/").lstrip("/") or "postgres",
+            "POSTGRES_HOST": u.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(u.port or 5432),
+            "POSTGRES_USER": unquote(u.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(u.password or ""),
+        }
+        if "schema" in q:
+            env["POSTGRES_SCHEMA"] = q["schema"][0]
+    else:
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": db or "prefledger.db",
+        }
+    key = os.environ.get(CIPHER_ENV)
+    if key:
+        env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+        env["CIPHER_KEY"] = key
+    return env
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+class Store:
+    """Appends and reads issuer streams through an eventsourcing application."""
+
+    def __init__(self, db: str | None = None, database_url: str | None = None) -> None:
+        self.env = env_for(db, database_url)
+        self.app = LedgerApplication(env=self.env)
+
+    def close(self) -> None:
+        self.app.close()
+
+    def _aggregate(self, issuer: str) -> IssuerLedger | None:
+        from eventsourcing.application import AggregateNotFoundError
+
+        try:
+            agg = self.app.repository.get(issuer_id(issuer))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(agg, IssuerLedger)
+        return agg
+
+    def version(self, issuer: str) -> int:
+        """Number of events stored for ``issuer`` (0 when none)."""
+        agg = self._aggregate(issuer)
+        return 0 if agg is None else agg.count
+
+    def issuers(self) -> list[str]:
+        """Every issuer with a stream, from the notification log (Opened events)."""
+        topic = f"{__name__}:IssuerLedger.Opened"
+        out = []
+        start = 1
+        while True:
+            batch = self.app.recorder.select_notifications(start=start, limit=1000,
+                                                           topics=[topic])
+            for n in batch:
+                ev = self.app.mapper.to_domain_event(n)
+                out.append(ev.issuer)  # type: ignore[attr-defined]
+            if len(batch) < 1000:
+                break
+            start = batch[-1].id + 1
+        return sorted(out)
+
+    def read(self, issuer: str) -> list[StoredEvent]:
+        return list(self.iter_read(issuer))
+
+    def iter_read(self, issuer: str) -> Iterator[StoredEvent]:
+        """The issuer's stream in recorded order (decoded by the library's mapper)."""
+        pos = 0
+        for ev in self.app.events.get(issuer_id(issuer), gt=1):
+            pos += 1
+            yield StoredEvent(issuer, pos, ev.payload, ev.recorded_at,  # type: ignore[attr-defined]
+                              ev.hash, ev.prev_hash)  # type: ignore[attr-defined]
+
+    def append(self, batches: dict[str, list[dict[str, Any]]], expected: dict[str, int],
+               recorded_at: str | None = None) -> int:
+        """Append every batch in one transaction; ``expected`` are the stream versions the
+        caller validated against. Raises ``ConcurrencyError`` if any stream moved."""
+        stamp = recorded_at or now_utc()
+        aggs = []
+        for issuer, payloads in batches.items():
+            if not payloads:
+                continue
+            agg = self._aggregate(issuer)
+            if agg is None:
+                if expected.get(issuer, 0) != 0:
+                    raise ConcurrencyError(issuer)
+                agg = IssuerLedger.open(issuer)
+            elif agg.count != expected.get(issuer, 0):
+                raise ConcurrencyError(issuer)
+            for p in payloads:
+                agg.record(p, stamp)
+            aggs.append(agg)
+        if not aggs:
+            return 0
+        try:
+            self.app.save(*aggs)
+        except IntegrityError as exc:
+            raise ConcurrencyError(", ".join(batches)) from exc
+        return sum(len(p) for p in batches.values())
