@@ -201,3 +201,14 @@ def verify() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+# Commands of each capability live in their own module and register on ``app``.
+from . import (  # noqa: E402,F401
+    cli_audit,
+    cli_conversions,
+    cli_dividends,
+    cli_ocf,
+    cli_reporting,
+    cli_waterfall,
+)

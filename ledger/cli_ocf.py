@@ -1,0 +1,5 @@
+"""CLI commands for ocf (registered on ``ledger.cli.app``)."""
+
+from __future__ import annotations
+
+from .cli import app  # noqa: F401
