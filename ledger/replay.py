@@ -85,6 +85,8 @@ class Replayer:
         self.state = IssuerState(issuer)
         self.resolve = resolve
         self.problems: list[Problem] = []
+        #: every designation in the log, to explain an event dated before its series
+        self.designations: dict[str, dt.date] = {}
 
     # -- the calendar ---------------------------------------------------------------
     def _next_point(self, s: SeriesState) -> dt.date | None:
@@ -162,6 +164,10 @@ class Replayer:
     def series(self, name: str, field: str = "series") -> SeriesState:
         s = self.state.series.get(name)
         if s is None:
+            later = self.designations.get(name)
+            if later is not None:
+                raise Rejected(field, f"Series {name} is designated on {later}, after this "
+                               "event")
             raise Rejected(field, f"unknown series {name!r}"
                            + (f"; designated: {', '.join(sorted(self.state.series))}"
                               if self.state.series else "; no series designated yet"))
@@ -398,6 +404,8 @@ def replay(
             or isinstance(r.event, EventReversed)]
     rp = Replayer(issuer, resolve)
     rp.problems.extend(problems)
+    rp.designations = {r.event.series: r.event.effective_date for r in live
+                       if isinstance(r.event, SeriesDesignated)}
     last = None
     for rec in live:
         if as_of is not None and rec.event.effective_date > as_of:
