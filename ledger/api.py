@@ -23,7 +23,7 @@ from .events import Event, parse_line, parse_object
 from .problems import LedgerError, Problem
 from .replay import TermsResolver, replay
 from .state import IssuerState, Record
-from .store import ConcurrencyError, StoredEvent, Store, now_utc
+from .store import ConcurrencyError, Store, StoredEvent, now_utc
 from .terms import load_terms_ref
 
 RETRIES = 5
@@ -42,8 +42,8 @@ def parse_as_recorded(text: str | None) -> dt.datetime | None:
         return None
     t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    return t.astimezone(dt.timezone.utc)
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC)
 
 
 def _event_of(stored: StoredEvent) -> Event:

@@ -45,7 +45,8 @@ AsRecordedOpt = Annotated[
 def main(
     db: Annotated[str | None, typer.Option("--db", help="SQLite file")] = None,
     database_url: Annotated[
-        str | None, typer.Option("--database-url", help="postgresql://… (or PREFLEDGER_DATABASE_URL)")
+        str | None,
+        typer.Option("--database-url", help="postgresql://… (or PREFLEDGER_DATABASE_URL)"),
     ] = None,
 ) -> None:
     CTX.db = db

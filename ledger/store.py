@@ -115,7 +115,7 @@ def env_for(db: str | None = None, database_url: str | None = None) -> dict[str,
 
 
 def now_utc() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 class Store:
@@ -132,7 +132,7 @@ class Store:
         from eventsourcing.application import AggregateNotFoundError
 
         try:
-            agg = self.app.repository.get(issuer_id(issuer))
+            agg: object = self.app.repository.get(issuer_id(issuer))
         except AggregateNotFoundError:
             return None
         assert isinstance(agg, IssuerLedger)
