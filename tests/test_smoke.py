@@ -4,10 +4,11 @@ from tests.conftest import HISTORY
 
 
 def test_load_then_position(cli):
+    n = sum(1 for line in HISTORY.read_text().splitlines() if line.strip())
     r = cli("load", str(HISTORY))
     assert r.exit_code == 0, r.output
-    assert "38 appended, 0 already present" in r.stdout
+    assert f"{n} appended, 0 already present" in r.stdout
     rep = cli.json("position", "--as-of", "2001-12-31")
     shares = {(h["holder"], h["series"]): h["shares"] for h in rep["holders"]}
-    # hand count from fixtures/nstor/history.jsonl (see tests/test_foundation.py for detail)
+    # nstor-0017: 6,000 K to Fir Holdings on 2001-11-30 (tests/test_foundation.py counts all)
     assert shares[("Fir Holdings", "K")] == "6000"
