@@ -83,3 +83,41 @@ def not_yet_due(lots: list[Lot], through: dt.date, rate: Decimal, stated: Decima
 def rounded_total(parts: dict[dt.date, Decimal]) -> Decimal:
     """Sum of per-period amounts, each rounded half-up (SPEC.md §2: sums of rounded parts)."""
     return sum((money(v) for v in parts.values()), ZERO)
+
+
+def settle(lots: list[Lot], at: dt.date, rate: Decimal, stated: Decimal) -> Decimal:
+    """Close ``lots`` at ``at`` (exclusive) and return their accrual not yet due.
+
+    SPEC.md §5 On conversion, §11 Accrual: converted (or redeemed) shares accrue to the
+    event date exclusive; what they accrued that has not fallen due is rounded per due
+    date (§2) and summed. One call: the caller records it as ``dividends_payable``.
+    The lots must already be detached from the series (they stop accruing).
+    """
+    for lot in lots:
+        cut(lot, at, rate)
+        lot.open_due = None
+    return rounded_total(not_yet_due(lots, at, rate, stated))
+
+
+def merge_alike(lots: list[Lot]) -> None:
+    """Merge each holder's neighbouring lots whose accrual state is the same (performance).
+
+    Two lots of one holder with the same open piece, due date and pending rate-days
+    accrue the same per share from now on, so one lot of their summed shares gives the
+    same amounts (SPEC.md §5: money is shares × stated × rate-days / 360) and the same
+    oldest-first order (§11: only neighbours in the holder's own order merge; the first
+    keeps its place). Run after amounts fall due, when every lot older than the period
+    has the same state: without it, every partial transfer leaves one more lot forever.
+    """
+    last: dict[str, Lot] = {}
+    keep: list[Lot] = []
+    for lot in lots:
+        prev = last.get(lot.holder)
+        if (prev is not None and prev.piece_start == lot.piece_start
+                and prev.open_due == lot.open_due and prev.pending == lot.pending):
+            prev.shares += lot.shares
+            continue
+        last[lot.holder] = lot
+        keep.append(lot)
+    if len(keep) != len(lots):
+        lots[:] = keep

@@ -15,11 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from . import chain
 from .events import Event, parse_line, parse_object
+from .checkpoints import Capture, save_capture
 from .problems import LedgerError, Problem
 from .replay import TermsResolver, replay
 from .state import IssuerState, Record
@@ -68,6 +70,9 @@ class Ledger:
         return cls(Store(db, database_url), clock=clock)
 
     def close(self) -> None:
+        side = getattr(self.store, "_checkpoints", None)
+        if side is not None:
+            side.close()
         self.store.close()
 
     def __enter__(self) -> Ledger:
@@ -84,11 +89,12 @@ class Ledger:
         return self.store.read(issuer)
 
     def records(self, issuer: str, as_recorded: dt.datetime | None = None) -> list[Record]:
-        """The issuer's events as recorded at ``as_recorded`` (SPEC.md §1; all by default)."""
+        """The issuer's events as recorded at ``as_recorded`` (SPEC.md §1; all by default):
+        exactly the stored events whose ``recorded_at`` is at or before it."""
         out = []
         for s in self.store.iter_read(issuer):
             if as_recorded is not None and parse_as_recorded(s.recorded_at) > as_recorded:  # type: ignore[operator]
-                break
+                continue
             out.append(Record(_event_of(s), s.position, 0, s.recorded_at, s.hash))
         return out
 
@@ -102,16 +108,51 @@ class Ledger:
         """SPEC.md §9 ``position`` as of the end of ``as_of``."""
         from projections.position import position
 
-        st = self.state(as_of, issuer, as_recorded)
+        st = None
+        if as_recorded is None:  # checkpoints: cost independent of history length
+            from .checkpoints import state_as_of
+
+            st = state_as_of(self, issuer, as_of)
+        if st is None:
+            st = self.state(as_of, issuer, as_recorded)
         return position(st, as_of, as_recorded.isoformat() if as_recorded else None)
+
+    def waterfall(self, as_of: dt.date, proceeds: Decimal, issuer: str = "default",
+                  as_recorded: dt.datetime | None = None, order: str | None = None
+                  ) -> dict[str, Any]:
+        """SPEC.md §8 what-if waterfall of ``proceeds`` at the end of ``as_of`` (§9 JSON);
+        records nothing. ``order``: the issuer's seniority order, e.g. ``"M,H,K,G"``
+        (default ``ledger.seniority.default_order``). Bad input: ``LedgerError``."""
+        from .waterfall import WaterfallError, distribute
+
+        st = self.state(as_of, issuer, as_recorded)
+        try:
+            dist = distribute(st, as_of, proceeds, order)
+        except WaterfallError as exc:
+            raise LedgerError([Problem(0, "waterfall", exc.field, exc.message)]) from None
+        return {"issuer": issuer,
+                "as_recorded": as_recorded.isoformat() if as_recorded else None,
+                "recorded": False, **dist.to_json()}
+
+    def conversions(self, series: str, issuer: str = "default", as_of: dt.date | None = None,
+                    as_recorded: dt.datetime | None = None) -> dict[str, Any]:
+        """SPEC.md §10 ``conversions --series S``: conversion-rate adjustments with their
+        A, B, C (§6), and the series' conversions and redemptions (§7), as of ``as_of``
+        (default: the issuer's last effective date). Unknown series: ``KeyError``."""
+        from .conversion import listing
+
+        st, _ = replay(issuer, self.records(issuer, as_recorded), as_of, self.resolve)
+        if series not in st.series:
+            raise KeyError(series)
+        return listing(st, series)
 
     # -- loading ---------------------------------------------------------------------
     def load_file(self, path: str | Path,
                   progress: Callable[[int], None] | None = None) -> LoadResult:
-        with open(path, encoding="utf-8", errors="strict") as fh:
+        with open(path, "rb") as fh:  # bytes: a line that is not UTF-8 is named by number
             return self.load_lines(fh, progress)
 
-    def load_lines(self, lines: Iterable[str],
+    def load_lines(self, lines: Iterable[str | bytes],
                    progress: Callable[[int], None] | None = None) -> LoadResult:
         """Validate and append atomically, idempotent by ``id`` (SPEC.md §3).
 
@@ -120,7 +161,16 @@ class Ledger:
         parsed: list[tuple[int, Event]] = []
         problems: list[Problem] = []
         try:
-            for n, text in enumerate(lines, start=1):
+            for n, raw in enumerate(lines, start=1):
+                if isinstance(raw, bytes):
+                    try:
+                        text = raw.decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        problems.append(Problem(n, "event", "", "not UTF-8 text (byte "
+                                                f"{exc.start + 1} of the line: {exc.reason})"))
+                        continue
+                else:
+                    text = raw
                 got = parse_line(text, n)
                 if isinstance(got, list):
                     problems.extend(got)
@@ -148,9 +198,13 @@ class Ledger:
         problems: list[Problem] = []
         batches: dict[str, list[dict[str, Any]]] = {}
         expected: dict[str, int] = {}
+        captures: list[Capture] = []
+        stamp = self.clock()
         for issuer, items in by_issuer.items():
             stored = self.records(issuer)
             expected[issuer] = len(stored)
+            if stored and stored[-1].recorded_at is not None:
+                stamp = _latest(stamp, stored[-1].recorded_at)
             seen: dict[str, tuple[str, int]] = {
                 r.event.id: (chain.digest(r.event.to_json()), 0) for r in stored
                 if r.event.id is not None
@@ -174,13 +228,21 @@ class Ledger:
                 new.append(Record(ev, len(stored) + len(new) + 1, n))
             if not new:
                 continue
-            _, found = replay(issuer, stored + new, None, self.resolve)
-            problems.extend(_blame(found, new))
+            cap = Capture(issuer, stored + new, new)
+            _, found = replay(issuer, stored + new, None, self.resolve, on_day=cap.on_day)
+            captures.append(cap)
+            problems.extend(_blame(found, new, self._checker(issuer), stored))
             batches[issuer] = [r.event.to_json() for r in new]
         if problems:
             raise LedgerError(problems)
-        result.appended = self.store.append(batches, expected, self.clock())
+        result.appended = self.store.append(batches, expected, stamp)
+        for cap in captures:  # a cache for position --as-of (ledger.checkpoints)
+            save_capture(self.store, cap, expected[cap.issuer] + 1)
         return result
+
+    def _checker(self, issuer: str) -> Callable[[list[Record]], list[Problem]]:
+        """The problems a timeline of ``issuer`` has (for ``_blame``)."""
+        return lambda recs: replay(issuer, recs, None, self.resolve)[1]
 
     # -- audit -------------------------------------------------------------------------
     def verify(self) -> list[Problem]:
@@ -192,12 +254,70 @@ class Ledger:
     def iter_history(self, issuer: str) -> Iterator[StoredEvent]:
         return self.store.iter_read(issuer)
 
+    def history(self, issuer: str = "default", series: str | None = None,
+                holder: str | None = None, date_from: dt.date | None = None,
+                date_to: dt.date | None = None,
+                as_recorded: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """SPEC.md §10 ``history``: the audit trail of ``issuer`` in recorded order, each
+        event with effective date, recorded time, id, memo/source, hash, and whether it
+        was reversed (and why); as recorded at ``as_recorded`` if given (SPEC.md §1)."""
+        from .audit import trail
 
-def _blame(found: list[Problem], new: list[Record]) -> list[Problem]:
-    """Problems on stored events caused by this load say which new lines came first."""
+        stored = [s for s in self.store.iter_read(issuer)
+                  if as_recorded is None or parse_as_recorded(s.recorded_at) <= as_recorded]  # type: ignore[operator]
+        events: list[Event | None] = []
+        for s in stored:
+            got = parse_object(s.payload)
+            events.append(None if isinstance(got, list) else got)
+        return trail(stored, events, series, holder, date_from, date_to)
+
+    # -- dividends (SPEC.md §5) -----------------------------------------------------------
+    def rates(self, series: str, issuer: str = "default", as_of: dt.date | None = None,
+              as_recorded: dt.datetime | None = None) -> dict[str, Any]:
+        """SPEC.md §10 ``rates --series S``: the dividend-rate history (§5 Step-up) as of
+        ``as_of`` (default: the issuer's last effective date). Unknown series: ``KeyError``."""
+        from .dividends import rates_report
+
+        st, _ = replay(issuer, self.records(issuer, as_recorded), as_of, self.resolve)
+        if series not in st.series:
+            raise KeyError(series)
+        return rates_report(st, series)
+
+    def check(self, as_of: dt.date, issuer: str = "default",
+              as_recorded: dt.datetime | None = None) -> list[Any]:
+        """SPEC.md §10 ``check --as-of D``: every ``ledger.checks.Finding`` as of ``as_of``."""
+        from .checks import check
+
+        return check(self.state(as_of, issuer, as_recorded), as_of)
+
+
+def _latest(a: str, b: str) -> str:
+    """The later of two recorded times: ``recorded_at`` never decreases along a stream, so
+    "recorded up to T" is always a prefix of the log (SPEC.md §1), even if the clock
+    steps back."""
+    return b if parse_as_recorded(b) > parse_as_recorded(a) else a  # type: ignore[operator]
+
+
+def _blame(found: list[Problem], new: list[Record],
+           check: Callable[[list[Record]], list[Problem]] | None = None,
+           stored: list[Record] | None = None) -> list[Problem]:
+    """Problems on stored events caused by this load name the new event that causes them
+    (SPEC.md §1 back-dated events): the first new event, in timeline order, whose
+    addition makes a stored event invalid (found by bisection with ``check``)."""
     if not found:
         return []
-    first = min(new, key=lambda r: (r.event.effective_date, r.seq))
+    timeline = sorted(new, key=lambda r: (r.event.effective_date, r.seq))
+    first = timeline[0]
+    if check is not None and stored is not None and len(timeline) > 1 and any(
+            p.line == 0 for p in found):
+        lo, hi = 1, len(timeline)  # the prefix of length hi breaks a stored event
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if any(p.line == 0 for p in check(stored + timeline[:mid])):
+                hi = mid
+            else:
+                lo = mid + 1
+        first = timeline[hi - 1]
     out = []
     for p in found:
         if p.line == 0:

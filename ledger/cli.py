@@ -20,11 +20,15 @@ from rich.table import Table
 
 from .api import Ledger, parse_as_recorded
 from .problems import LedgerError
+from .values import check_date_range
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="prefledger: an event-sourced ledger of preferred stock.")
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# markup and emoji off: names from the input are printed as written, never as rich
+# markup (a holder named "[/x]" would otherwise crash every table)
+out = Console(width=None if sys.stdout.isatty() else 160, markup=False, emoji=False)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160, markup=False,
+              emoji=False)
 
 
 class Ctx:
@@ -67,9 +71,13 @@ def open_ledger() -> Ledger:
 
 def parse_day(text: str, option: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise fail(2, f"error: {option} {text!r} is not a date YYYY-MM-DD") from None
+    try:
+        return check_date_range(day)
+    except ValueError as exc:
+        raise fail(2, f"error: {option} {exc}") from None
 
 
 def parse_recorded(text: str | None) -> dt.datetime | None:
@@ -104,6 +112,8 @@ def load_path(lg: Ledger, path: Path) -> None:
         raise report_problems(exc) from None
     except UnicodeDecodeError as exc:
         raise fail(2, f"error: {path} is not UTF-8 text ({exc})") from None
+    except OSError as exc:  # a directory, no permission, …
+        raise fail(2, f"error: cannot read {str(path)!r}: {exc.strerror or exc}") from None
     out.print(f"{res.appended} appended, {res.already_present} already present",
               highlight=False)
 

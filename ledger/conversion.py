@@ -7,47 +7,69 @@ automatic on the shareholder approval, stated value / $0.23.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from . import accrual
 from .daycount import add_years
 from .events import CommonStockIssued, CommonStockSplit, ShareholderApproval, SharesConverted
 from .state import Adjustment, Conversion, Due, IssuerState, SeriesState
-from .values import CONTEXT, ONE, ZERO, floor_int, money, plain
+from .values import CONTEXT, ZERO, floor_int, money, money_str, plain
 
 
-def _antidilution(st: IssuerState, cause: str, event_id: str | None, when: object,
+def _protected(st: IssuerState, price: Decimal, exempt_up_to: dt.date | None
+               ) -> list[SeriesState]:
+    """Series whose anti-dilution an issuance at ``price`` per common share triggers.
+
+    SPEC.md §6: every protected series already designated (replayed before the issuance,
+    same day counts, §11) whose threshold is above the price; a conversion of a series
+    designated on or before the protected series (its own included) is exempt.
+    """
+    out = []
+    for s in st.series.values():
+        if s.threshold is None or s.conversion_rate is None or s.extinguished:
+            continue
+        if exempt_up_to is not None and exempt_up_to <= s.terms.designated:
+            continue
+        if price < s.threshold:
+            out.append(s)
+    return out
+
+
+def _antidilution(st: IssuerState, cause: str, event_id: str | None, when: dt.date,
                   a: Decimal, c: Decimal, consideration: Decimal,
-                  exempt_up_to: object | None = None) -> None:
+                  exempt_up_to: dt.date | None = None) -> None:
     """SPEC.md §6 Anti-dilution: rate × (A + C) / (A + B), B = consideration ÷ threshold.
 
-    Applies to every protected series designated before the issuance (same day counts,
-    §11) whose threshold is above the price per common share; a conversion of a series
-    designated on or before the protected series is exempt (``exempt_up_to``).
+    A = common outstanding just before, C = whole common actually issued (§11).
+    Each adjustment is kept as an explainable ``Adjustment`` record.
     """
     if c <= 0:
         return
     price = CONTEXT.divide(consideration, c)
-    for s in st.series.values():
-        if s.threshold is None or s.conversion_rate is None or s.extinguished:
-            continue
-        if exempt_up_to is not None and exempt_up_to <= s.terms.designated:  # type: ignore[operator]
-            continue
-        if price >= s.threshold:
-            continue
+    for s in _protected(st, price, exempt_up_to):
+        assert s.threshold is not None and s.conversion_rate is not None
         b = CONTEXT.divide(consideration, s.threshold)
-        factor = CONTEXT.divide(a + c, a + b)
+        a_plus_b = CONTEXT.add(a, b)
+        if a_plus_b <= 0:  # pragma: no cover - issue_common rejects this case up front
+            continue
+        factor = CONTEXT.divide(CONTEXT.add(a, c), a_plus_b)
         before = s.conversion_rate
         after = CONTEXT.multiply(before, factor)
         s.conversion_rate = after
         s.adjustments.append(Adjustment(
-            effective=when, cause=cause, event_id=event_id, factor=factor,  # type: ignore[arg-type]
+            effective=when, cause=cause, event_id=event_id, factor=factor,
             rate_before=before, rate_after=after, a=a, b=b, c=c, price=price,
-            threshold=s.threshold))
+            threshold=s.threshold, consideration=consideration))
 
 
 def issue_common(st: IssuerState, ev: CommonStockIssued) -> tuple[str, str] | None:
-    """SPEC.md §3 CommonStockIssued: common outstanding grows; §6 anti-dilution."""
+    """SPEC.md §3 CommonStockIssued: common outstanding grows; §6 anti-dilution.
+
+    ``option_exercise`` and ``opening`` are exempt (§6); ``sale`` and ``other`` adjust
+    every protected series whose threshold is above the price per common share.
+    """
     if ev.price_per_share is not None and ev.consideration is not None:
         if money(ev.price_per_share * ev.shares) != money(ev.consideration):
             return ("consideration", "does not equal shares × price_per_share; give one of them")
@@ -58,8 +80,15 @@ def issue_common(st: IssuerState, ev: CommonStockIssued) -> tuple[str, str] | No
         return ("price_per_share", f"a {ev.kind!r} issuance needs price_per_share or "
                 "consideration (only an opening balance may omit it)")
     a = st.common_outstanding
-    st.common_outstanding = a + ev.shares
-    if ev.kind in ("sale", "other") and consideration is not None:
+    adjusts = ev.kind in ("sale", "other") and consideration is not None
+    if adjusts and a == 0 and consideration == 0:
+        assert consideration is not None
+        if _protected(st, ZERO, None):
+            return ("consideration", "common issued for no consideration while no common is "
+                    "outstanding: the anti-dilution factor (A + C) / (A + B) has A + B = 0")
+    st.common_outstanding = CONTEXT.add(a, ev.shares)
+    if adjusts:
+        assert consideration is not None
         _antidilution(st, f"common {ev.kind} of {plain(ev.shares)} shares", ev.id,
                       ev.effective_date, a, ev.shares, consideration)
     return None
@@ -73,62 +102,65 @@ def split(st: IssuerState, ev: CommonStockSplit) -> None:
         if s.conversion_rate is not None:
             before = s.conversion_rate
             s.conversion_rate = CONTEXT.multiply(before, r)
-            s.adjustments.append(Adjustment(ev.effective_date, f"split {plain(r)} for 1",
-                                            ev.id, r, before, s.conversion_rate))
+            s.adjustments.append(Adjustment(
+                ev.effective_date, f"common split: {plain(r)} new shares per old share",
+                ev.id, r, before, s.conversion_rate))
         if s.threshold is not None:
             s.threshold = CONTEXT.divide(s.threshold, r)
 
 
-def window_opens(s: SeriesState) -> object | None:
-    """Series M: conversion from the closing date + 1 year (SPEC.md §4)."""
+def window_opens(s: SeriesState) -> dt.date | None:
+    """Series M: conversion from the closing date + 1 year (SPEC.md §4; M §5(a))."""
     years = s.terms.conversion_after_closing_years
-    if years is None:
-        return None
-    if s.closing_date is None:
+    if years is None or s.closing_date is None:
         return None
     return add_years(s.closing_date, years)
 
 
-def may_convert(s: SeriesState, on: object) -> bool:
+def may_convert(s: SeriesState, on: dt.date) -> bool:
     """Whether the holders of ``s`` may elect to convert on ``on`` (SPEC.md §4, §8)."""
     if s.terms.conversion != "elective" or s.conversion_rate is None:
         return False
-    opens = window_opens(s)
-    if s.terms.conversion_after_closing_years is not None and (opens is None or on < opens):  # type: ignore[operator]
-        return False
+    if s.terms.conversion_after_closing_years is not None:
+        opens = window_opens(s)
+        if opens is None or on < opens:
+            return False
     return True
 
 
 def _do_convert(st: IssuerState, s: SeriesState, holder: str, shares: Decimal,
-                when: object, market_price: Decimal | None, automatic: bool) -> Conversion:
-    """Convert ``shares`` of ``holder``: oldest lots first, accrual to payable (§5, §11)."""
+                when: dt.date, market_price: Decimal | None, automatic: bool,
+                event_id: str | None) -> Conversion:
+    """Convert ``shares`` of ``holder``: oldest lots first (§11), accrual to payable (§5).
+
+    The converted lots accrue to ``when`` exclusive; their accrual not yet due becomes
+    the holder's ``dividends_payable`` (rounded per due date); their arrears stay
+    arrears (§11 Accrual). Common issued = shares × rate rounded down; the fraction is
+    paid in cash at ``market_price`` (§2, term ``fractional_common``).
+    """
     from .replay import take_lots
 
     assert s.conversion_rate is not None
+    rate = s.conversion_rate
     parts = take_lots(s, holder, shares)
     payable = ZERO
     if s.rate is not None:
-        for lot in parts:
-            accrual.cut(lot, when, s.rate)  # type: ignore[arg-type]
-        pending: dict[object, Decimal] = {}
-        for lot in parts:
-            for due, rd in lot.pending.items():
-                pending[due] = pending.get(due, ZERO) + accrual.amount(
-                    lot.shares, s.terms.stated_value, rd)
-        payable = sum((money(v) for v in pending.values()), ZERO)
+        # SPEC.md §5 On conversion: one call closes the lots and prices their accrual
+        payable = accrual.settle(parts, when, s.rate, s.terms.stated_value)
         if payable > 0:
-            s.dues.setdefault(holder, []).append(Due(when, payable, "payable"))  # type: ignore[arg-type]
-    exact = CONTEXT.multiply(shares, s.conversion_rate)
+            s.dues.setdefault(holder, []).append(Due(when, payable, "payable"))
+    exact = CONTEXT.multiply(shares, rate)
     if s.terms.fractional_common == "issue":
         common, fraction = exact, ZERO
     else:
         common = floor_int(exact)
-        fraction = exact - common
-    cash = money(fraction * market_price) if market_price is not None and fraction else None
+        fraction = CONTEXT.subtract(exact, common)
+    cash = (money(CONTEXT.multiply(fraction, market_price))
+            if market_price is not None and fraction else None)
     s.converted_total += shares
-    st.common_outstanding += common
-    conv = Conversion(when, s.name, holder, shares, common, fraction, cash, payable,  # type: ignore[arg-type]
-                      automatic)
+    st.common_outstanding = CONTEXT.add(st.common_outstanding, common)
+    conv = Conversion(when, s.name, holder, shares, common, fraction, cash, payable,
+                      automatic, rate, event_id)
     st.conversions.append(conv)
     if fraction and market_price is None:
         st.notes.append(f"{when}: fraction {plain(fraction)} of a common share on converting "
@@ -138,34 +170,48 @@ def _do_convert(st: IssuerState, s: SeriesState, holder: str, shares: Decimal,
 
 def convert(st: IssuerState, s: SeriesState, ev: SharesConverted, held: Decimal
             ) -> tuple[str, str] | None:
-    """SPEC.md §3 SharesConverted, §6, §7 (M notice window), §11 Conversion."""
+    """SPEC.md §3 SharesConverted, §6, §7 (M notice window), §11 Conversion.
+
+    H any time, M from closing + 1 year (M §5(a)); in multiples of 100 or all the
+    holder's shares. Shares under a redemption notice convert first; for M only on
+    notice date + 0…10 days (M §6(a)), after which only shares not under notice may.
+    """
     t = s.terms
     if t.conversion != "elective" or s.conversion_rate is None:
         return ("series", f"Series {s.name} is not convertible at the holder's option")
-    opens = window_opens(s)
-    if t.conversion_after_closing_years is not None and (
-            opens is None or ev.effective_date < opens):  # type: ignore[operator]
-        return ("effective_date", f"Series {s.name} converts only from {opens} "
-                f"(closing {s.closing_date} + {t.conversion_after_closing_years} year)")
+    if t.conversion_after_closing_years is not None:
+        opens = window_opens(s)
+        if opens is None or ev.effective_date < opens:
+            return ("effective_date", f"Series {s.name} converts only from {opens} (closing "
+                    f"{s.closing_date} + {t.conversion_after_closing_years} year)")
     mult = t.conversion_multiple
     if mult is not None and ev.shares != held and ev.shares % mult != 0:
         return ("shares", f"{plain(ev.shares)} is not a multiple of {plain(mult)} nor all "
                 f"{plain(held)} Series {s.name} shares of {ev.holder!r}")
     notice = s.notices.get(ev.holder)
-    if notice is not None and t.notice_conversion_days is not None:
-        last = notice.notice_date.toordinal() + t.notice_conversion_days
-        if ev.effective_date.toordinal() > last and ev.shares > held - notice.shares:
-            return ("shares", f"{plain(notice.shares)} of these shares are under the "
-                    f"redemption notice of {notice.notice_date} and could convert only "
-                    f"within {t.notice_conversion_days} days of it")
+    noticed_converted = ZERO
     if notice is not None:
-        notice.shares = max(ZERO, notice.shares - ev.shares)
-        if notice.shares == 0:
-            del s.notices[ev.holder]
+        noticed_converted = min(ev.shares, notice.shares)
+        if t.notice_conversion_days is not None:
+            last = notice.notice_date + dt.timedelta(days=t.notice_conversion_days)
+            if ev.effective_date > last:
+                free = held - notice.shares
+                if ev.shares > free:
+                    return ("shares", f"{plain(notice.shares)} of {ev.holder!r}'s "
+                            f"{plain(held)} Series {s.name} shares are under the redemption "
+                            f"notice of {notice.notice_date}; their conversion right ended on "
+                            f"{last} (notice + {t.notice_conversion_days} days), so at most "
+                            f"{plain(free)} may convert")
+                noticed_converted = ZERO
     a = st.common_outstanding
-    conv = _do_convert(st, s, ev.holder, ev.shares, ev.effective_date, ev.market_price, False)
-    _antidilution(st, f"conversion of {plain(ev.shares)} Series {s.name}", ev.id,
-                  ev.effective_date, a, conv.common, ev.shares * t.stated_value,
+    if notice is not None and noticed_converted > 0:
+        notice.shares -= noticed_converted
+        if notice.shares <= 0:
+            del s.notices[ev.holder]
+    conv = _do_convert(st, s, ev.holder, ev.shares, ev.effective_date, ev.market_price,
+                       False, ev.id)
+    _antidilution(st, f"conversion of {plain(ev.shares)} Series {s.name} of {ev.holder}",
+                  ev.id, ev.effective_date, a, conv.common, ev.shares * t.stated_value,
                   exempt_up_to=t.designated)
     return None
 
@@ -174,20 +220,22 @@ def automatic(st: IssuerState, ev: ShareholderApproval) -> None:
     """SPEC.md §6: K converts, all holders, on the approval listing its trigger.
 
     The whole conversion is one issuance for anti-dilution (§11): C and the
-    consideration are summed over the holders.
+    consideration are summed over the holders. K §5(a) has one Conversion Date: only
+    the first approval listing the trigger converts; K shares issued later stay K (§11).
     """
     for s in list(st.series.values()):
         t = s.terms
         if t.conversion != "automatic" or t.conversion_trigger not in ev.matters:
             continue
-        if s.extinguished or s.conversion_rate is None:
+        if s.extinguished or s.conversion_rate is None or s.converted_on is not None:
             continue
+        s.converted_on = ev.effective_date
         a = st.common_outstanding
         c = ZERO
         surrendered = ZERO
         for holder, shares in sorted(s.holdings().items()):
-            conv = _do_convert(st, s, holder, shares, ev.effective_date, None, True)
-            c += conv.common
+            conv = _do_convert(st, s, holder, shares, ev.effective_date, None, True, ev.id)
+            c = CONTEXT.add(c, conv.common)
             surrendered += shares
         _antidilution(st, f"automatic conversion of {plain(surrendered)} Series {s.name}",
                       ev.id, ev.effective_date, a, c, surrendered * t.stated_value,
@@ -201,4 +249,78 @@ def votes(s: SeriesState, shares: Decimal) -> Decimal:
     return floor_int(CONTEXT.multiply(shares, s.conversion_rate))
 
 
-_ = ONE
+def _opt(d: Decimal | None) -> str | None:
+    return None if d is None else plain(d)
+
+
+def listing(st: IssuerState, series: str) -> dict[str, Any]:
+    """The ``conversions --series S`` report (SPEC.md §10): every conversion-rate
+    adjustment with its A, B, C, factor and rates, plus the conversions and redemptions
+    of the series, each recomputable by hand (§6, §7)."""
+    s = st.series[series]
+    t = s.terms
+    return {
+        "issuer": st.issuer,
+        "as_of": st.day.isoformat() if st.day else None,
+        "series": s.name,
+        "conversion": t.conversion,
+        "base_rate": _opt(t.base_conversion_rate),
+        "conversion_rate": _opt(s.conversion_rate),
+        "threshold": _opt(s.threshold),
+        "window_opens": (w.isoformat() if (w := window_opens(s)) else None),
+        "adjustments": [
+            {
+                "date": adj.effective.isoformat(),
+                "cause": adj.cause,
+                "event_id": adj.event_id,
+                "A": _opt(adj.a),
+                "B": _opt(adj.b),
+                "C": _opt(adj.c),
+                "consideration": None if adj.consideration is None
+                else money_str(adj.consideration),
+                "price_per_common": _opt(adj.price),
+                "threshold": _opt(adj.threshold),
+                "factor": plain(adj.factor),
+                "rate_before": plain(adj.rate_before),
+                "rate_after": plain(adj.rate_after),
+            }
+            for adj in s.adjustments
+        ],
+        "conversions": [
+            {
+                "date": c.effective.isoformat(),
+                "holder": c.holder,
+                "shares": plain(c.shares),
+                "rate": _opt(c.rate),
+                "common": plain(c.common),
+                "fraction": plain(c.fraction),
+                "cash_in_lieu": None if c.cash_in_lieu is None else money_str(c.cash_in_lieu),
+                "dividends_payable": money_str(c.dividends_payable),
+                "automatic": c.automatic,
+                "event_id": c.event_id,
+            }
+            for c in st.conversions if c.series == s.name
+        ],
+        "redemptions": [
+            {
+                "date": r.effective.isoformat(),
+                "holder": r.holder,
+                "requested": _opt(r.requested),
+                "shares": plain(r.shares),
+                "price_per_share": money_str(r.price_per_share),
+                "funds_available": None if r.funds_available is None
+                else money_str(r.funds_available),
+                "stated": money_str(r.stated),
+                "accrued": money_str(r.accrued),
+                "arrears": money_str(r.arrears),
+                "paid": money_str(r.paid),
+                "event_id": r.event_id,
+            }
+            for r in st.redemptions if r.series == s.name
+        ],
+        "notices": [
+            {"holder": h, "notice_date": n.notice_date.isoformat(),
+             "redemption_date": n.redemption_date.isoformat(), "shares": plain(n.shares)}
+            for h, n in sorted(s.notices.items())
+        ],
+    }

@@ -12,9 +12,10 @@ from . import accrual
 from .events import DividendPaid
 from .schedule import ONE_DAY
 from .state import Due, IssuerState, Payment, RateChange, SeriesState
-from .values import ZERO, allocate, money_str
+from .values import ZERO, allocate, money, money_str, plain
 
-__all__ = ["RateChange", "change_rate", "fall_due", "end_of_day", "pay", "arrears_on"]
+__all__ = ["RateChange", "change_rate", "fall_due", "end_of_day", "pay", "arrears_on",
+           "rates_report"]
 
 
 def change_rate(s: SeriesState, at: dt.date, rate: Decimal, cause: str) -> None:
@@ -31,6 +32,7 @@ def fall_due(s: SeriesState, payment_date: dt.date) -> None:
     for holder, amt in accrual.take_due(s.lots, payment_date, s.terms.stated_value).items():
         s.dues.setdefault(holder, []).append(Due(payment_date, amt))
     s.last_payment = payment_date
+    accrual.merge_alike(s.lots)  # keeps the lot count near the holder count (performance)
 
 
 def end_of_day(s: SeriesState, t: dt.date) -> None:
@@ -48,6 +50,7 @@ def end_of_day(s: SeriesState, t: dt.date) -> None:
         if arrears > 0:
             s.missed_streak += 1
             s.missed_dates.append(t)
+            s.missed_arrears[t] = arrears
             up = s.terms.step_up
             if up is not None and s.missed_streak % up.every_missed == 0:
                 current = s.pending_rate[1] if s.pending_rate else s.rate
@@ -74,8 +77,14 @@ def pay(st: IssuerState, s: SeriesState, ev: DividendPaid) -> tuple[str, str] | 
 
     Naming a holder: pays that holder's arrears and dividends payable together.
     Series-wide: arrears only, pro rata to what each holder is owed inside one due
-    date (floored to the cent, leftover cents by largest remainder).
+    date (floored to the cent, leftover cents by largest remainder). Cash is whole cents
+    (§2). The arrears of the other series at this moment are kept on the ``Payment`` for
+    the §5 Priority check.
     """
+    if ev.amount != money(ev.amount):
+        return ("amount", f"{ev.amount} is not a whole number of cents")
+    others = tuple((o.name, o.unpaid()) for o in st.series.values()
+                   if o is not s and not o.extinguished and o.unpaid() > 0)
     if ev.holder is not None:
         dues = sorted((d for d in s.dues.get(ev.holder, []) if d.unpaid > 0),
                       key=lambda d: d.due_date)
@@ -96,13 +105,11 @@ def pay(st: IssuerState, s: SeriesState, ev: DividendPaid) -> tuple[str, str] | 
             return ("amount", f"{money_str(ev.amount)} is more than the Series {s.name} "
                     f"arrears of {money_str(owed)} on {ev.effective_date}")
         left = ev.amount
-        dates = sorted({d.due_date for ds in s.dues.values() for d in ds
-                        if d.kind == "arrears" and d.unpaid > 0})
-        for day in dates:
+        open_ = s.open_arrears()  # due date -> {holder: Due}, unpaid > 0 (live index)
+        for day in sorted(open_):
             if left <= 0:
                 break
-            per_holder = {h: d for h, ds in s.dues.items() for d in ds
-                          if d.kind == "arrears" and d.due_date == day and d.unpaid > 0}
+            per_holder = dict(open_.get(day, {}))
             total = sum((d.unpaid for d in per_holder.values()), ZERO)
             if left >= total:
                 for d in per_holder.values():
@@ -113,5 +120,34 @@ def pay(st: IssuerState, s: SeriesState, ev: DividendPaid) -> tuple[str, str] | 
                 for h, part in parts.items():
                     per_holder[h].paid += part
                 left = ZERO
-    st.payments.append(Payment(ev.effective_date, s.name, ev.amount, ev.holder, ev.id))
+    st.payments.append(Payment(ev.effective_date, s.name, ev.amount, ev.holder, ev.id, others))
     return None
+
+
+def rates_report(st: IssuerState, series: str) -> dict[str, object]:
+    """The ``rates --series S`` report (SPEC.md §5 Step-up, §10): every dividend-rate
+    change with its effective date and cause, as of the state's day. A change already
+    fixed by the end of that day but effective the next day (a step-up or reset from
+    P + 1) is listed too, marked ``scheduled``."""
+    s = st.series[series]
+    rows: list[dict[str, object]] = [
+        {"effective_date": r.effective.isoformat(), "rate": plain(r.rate), "cause": r.cause,
+         "scheduled": False}
+        for r in s.rate_history
+    ]
+    if s.pending_rate is not None and not s.extinguished:
+        when, rate, cause = s.pending_rate
+        rows.append({"effective_date": when.isoformat(), "rate": plain(rate), "cause": cause,
+                     "scheduled": True})
+    pays = s.rate is not None
+    return {
+        "issuer": st.issuer,
+        "as_of": st.day.isoformat() if st.day else None,
+        "series": s.name,
+        "base_rate": None if s.terms.dividend_rate is None else plain(s.terms.dividend_rate),
+        "dividend_rate": None if s.rate is None else plain(s.rate),
+        "missed_streak": s.missed_streak if pays else None,
+        "arrears": money_str(s.unpaid()) if pays else None,
+        "missed_dates": [d.isoformat() for d in s.missed_dates],
+        "rates": rows,
+    }

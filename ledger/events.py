@@ -8,6 +8,7 @@ as ``YYYY-MM-DD``. ``parse_line`` turns one JSON Lines line into an event or a l
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -16,7 +17,45 @@ from .problems import Problem
 from .terms import Terms
 from .values import Dec, IsoDate, non_negative, positive
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+#: bidirectional-text controls: they make a name display as another ("Trojan source")
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+#: every character ``_clean_text`` may refuse: one C-level scan clears the common case
+_SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean_text(value: str, allow: str = "") -> str:
+    """Hostile input (README Guarantees): no control characters (C0, DEL, C1), no lone
+    surrogates, no bidi overrides; ``allow`` lists the whitespace free text may hold."""
+    if _SUSPECT.search(value) is None:
+        return value
+    for i, ch in enumerate(value):
+        o = ord(ch)
+        if ch in allow:
+            continue
+        if o < 0x20 or 0x7F <= o < 0xA0:
+            raise ValueError(f"control character U+{o:04X} at position {i}")
+        if 0xD800 <= o < 0xE000:
+            raise ValueError(f"lone surrogate U+{o:04X} at position {i}")
+        if ch in _BIDI:
+            raise ValueError(f"bidirectional control U+{o:04X} at position {i}")
+    return value
+
+
+def _clean_name(value: str) -> str:
+    _clean_text(value)
+    if value != value.strip():
+        raise ValueError("must not start or end with whitespace")
+    return value
+
+
+def _clean_free_text(value: str) -> str:
+    return _clean_text(value, allow="\t\n\r")
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean_name)]
+FreeText = AfterValidator(_clean_free_text)
 Shares = Annotated[Dec, AfterValidator(positive)]
 Amount = Annotated[Dec, AfterValidator(non_negative)]
 PositiveAmount = Annotated[Dec, AfterValidator(positive)]
@@ -29,10 +68,10 @@ class Event(BaseModel):
 
     type: str
     effective_date: IsoDate
-    id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    id: Name | None = None
     issuer: Name = "default"
-    memo: Annotated[str, Field(max_length=10_000)] | None = None
-    source: Annotated[str, Field(max_length=10_000)] | None = None
+    memo: Annotated[str, Field(max_length=10_000), FreeText] | None = None
+    source: Annotated[str, Field(max_length=10_000), FreeText] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Canonical JSON object: Decimals as strings, unset optional fields left out."""
@@ -101,7 +140,7 @@ class SharesConverted(Event):
 
 class ShareholderApproval(Event):
     type: Literal["ShareholderApproval"]
-    matters: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1)
+    matters: list[Name] = Field(min_length=1)
 
 
 class RedemptionNoticed(Event):
@@ -122,6 +161,10 @@ class SharesRedeemed(Event):
 class Liquidation(Event):
     type: Literal["Liquidation"]
     proceeds: Amount
+    #: the issuer's seniority order for this distribution (SPEC.md §8: the order is data),
+    #: e.g. "M,H,K,G"; default: ledger.seniority.default_order
+    order: Annotated[str, Field(min_length=1, max_length=500),
+                     AfterValidator(_clean_name)] | None = None
 
 
 class BalanceAsserted(Event):
@@ -134,7 +177,7 @@ class BalanceAsserted(Event):
 class EventReversed(Event):
     type: Literal["EventReversed"]
     target_id: Name
-    reason: Annotated[str, Field(min_length=1, max_length=10_000)]
+    reason: Annotated[str, Field(min_length=1, max_length=10_000), FreeText]
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -190,10 +233,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number this ledger accepts")
-
-
 def _where(obj: Any) -> str:
     if isinstance(obj, dict):
         t = obj.get("type")
@@ -212,7 +251,7 @@ def parse_object(obj: Any, line: int = 0) -> Event | list[Problem]:
         return [Problem(line, where, "", "each line must be one JSON object")]
     if "type" not in obj:
         return [Problem(line, where, "type", "missing; one of " + ", ".join(EVENT_TYPES))]
-    if obj["type"] not in EVENT_TYPES:
+    if not isinstance(obj["type"], str) or obj["type"] not in EVENT_TYPES:
         return [
             Problem(
                 line, where, "type",
@@ -251,7 +290,8 @@ def parse_line(text: str, line: int = 0) -> Event | list[Problem] | None:
             text,
             object_pairs_hook=_no_duplicates,
             parse_float=lambda s: float(s),
-            parse_constant=_reject_constant,
+            # NaN / Infinity become floats, which every field rejects by name (§2)
+            parse_constant=float,
         )
     except _DuplicateKey as exc:
         return [Problem(line, "event", str(exc), "duplicate key in the JSON object")]
@@ -260,3 +300,4 @@ def parse_line(text: str, line: int = 0) -> Event | list[Problem] | None:
     except RecursionError:
         return [Problem(line, "event", "", "not valid JSON: nested too deeply")]
     return parse_object(obj, line)
+

@@ -1,12 +1,15 @@
 """Redemption at the company's option (SPEC.md §7; §11 Days and order, Payments).
 
-Series G §5 and H: any time on 30 days notice; Series M: after closing on 15 days
-notice, the holder may convert within 10 days of the notice. Price: stated value plus
+Series G §5 and H §6: any time on 30 days notice; Series M §6(a): after closing on 15
+days notice, the holder may convert within 10 days of the notice; M §6(b): DGCL §160
+limits a redemption to what the funds legally available pay. Price: stated value plus
 accrued unpaid dividends to the redemption date (exclusive).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 from . import accrual
@@ -16,7 +19,11 @@ from .values import CONTEXT, ZERO, floor_int, money, money_str, plain
 
 
 def notice(s: SeriesState, ev: RedemptionNoticed) -> tuple[str, str] | None:
-    """SPEC.md §7: ``redemption_date - effective_date >= notice days``."""
+    """SPEC.md §7: ``redemption_date - effective_date >= notice days`` (calendar days, §11).
+
+    M: a notice may be given from the closing date on (§11). A holder has at most one
+    pending notice per series: a second one, before the first is redeemed, is rejected.
+    """
     t = s.terms
     if not t.redeemable or t.redemption_notice_days is None:
         return ("series", f"Series {s.name} is not redeemable at the company's option")
@@ -28,70 +35,107 @@ def notice(s: SeriesState, ev: RedemptionNoticed) -> tuple[str, str] | None:
     if days < t.redemption_notice_days:
         return ("redemption_date", f"{days} days of notice; Series {s.name} needs at least "
                 f"{t.redemption_notice_days}")
+    for holder in ev.holders:
+        prior = s.notices.get(holder)
+        if prior is not None:
+            return (f"holders.{holder}", f"{plain(prior.shares)} Series {s.name} shares of "
+                    f"{holder!r} are still under the notice of {prior.notice_date} "
+                    f"(redemption date {prior.redemption_date}); redeem them first")
     for holder, shares in ev.holders.items():
         s.notices[holder] = Notice(ev.effective_date, ev.redemption_date, shares)
     return None
 
 
-def price_per_share(s: SeriesState, holder: str, on: object) -> Decimal:
-    """Stated value plus the holder's accrued unpaid per share, to the cent (§7, §11)."""
-    held = s.held(holder)
-    if held == 0:
-        return s.terms.stated_value
-    accrued = accrued_unpaid(s, holder, on)
-    return s.terms.stated_value + money(CONTEXT.divide(accrued, held))
-
-
-def accrued_unpaid(s: SeriesState, holder: str, through: object) -> Decimal:
-    """Holder's arrears plus accrual not yet due up to ``through`` (exclusive), rounded."""
+def accrued_unpaid(s: SeriesState, holder: str, through: dt.date) -> Decimal:
+    """Holder's arrears plus accrual not yet due up to ``through`` (exclusive), rounded
+    per due date (SPEC.md §2, §5); ``dividends_payable`` is not part of it (§11)."""
     lots = [lot for lot in s.lots if lot.holder == holder]
     pending = ZERO
     if s.rate is not None:
         pending = accrual.rounded_total(accrual.not_yet_due(
-            lots, through, s.rate, s.terms.stated_value))  # type: ignore[arg-type]
+            lots, through, s.rate, s.terms.stated_value))
     return s.unpaid(holder) + pending
 
 
-def redeem(st: IssuerState, s: SeriesState, ev: SharesRedeemed) -> tuple[str, str] | None:
-    """SPEC.md §7 SharesRedeemed; DGCL §160 when ``funds_available`` is short (§11)."""
-    from .replay import take_lots
+def price_per_share(s: SeriesState, holder: str, on: dt.date) -> Decimal:
+    """Stated value plus the holder's accrued unpaid per share, to the cent (§7, §11)."""
+    held = s.held(holder)
+    if held == 0:
+        return s.terms.stated_value
+    return s.terms.stated_value + money(CONTEXT.divide(accrued_unpaid(s, holder, on), held))
 
-    n = notice_for = s.notices.get(ev.holder)
-    if notice_for is None:
-        return ("holder", f"no redemption notice covers {ev.holder!r} on Series {s.name}")
-    if ev.effective_date < notice_for.redemption_date:
-        return ("effective_date", f"the notice of {notice_for.notice_date} sets the "
-                f"redemption date {notice_for.redemption_date}")
-    if ev.shares > notice_for.shares:
-        return ("shares", f"only {plain(notice_for.shares)} shares of {ev.holder!r} are "
-                "under notice")
-    held = s.held(ev.holder)
-    shares = ev.shares
-    price = price_per_share(s, ev.holder, ev.effective_date)
-    if ev.funds_available is not None and ev.funds_available < shares * price:
-        shares = min(shares, floor_int(CONTEXT.divide(ev.funds_available, price)))
-        st.notes.append(f"{ev.effective_date}: funds of {money_str(ev.funds_available)} "
-                        f"redeem {plain(shares)} of {plain(ev.shares)} Series {s.name} "
-                        f"shares of {ev.holder!r} at {money_str(price)} (DGCL §160)")
-        if shares <= 0:
-            return None
-    parts = take_lots(s, ev.holder, shares)
+
+def _quote(s: SeriesState, holder: str, shares: Decimal, on: dt.date
+           ) -> tuple[Decimal, Decimal]:
+    """(accrued, arrears) the redemption of ``shares`` pays, without changing ``s``.
+
+    Accrued: the not-yet-due accrual to ``on`` (exclusive) of the holder's oldest lots
+    (§11: oldest lots first), rounded per due date. Arrears: the holder's arrears carried
+    pro rata to shares, each amount due split half-up to the cent (§11 Payments).
+    """
+    held = s.held(holder)
     accrued = ZERO
     if s.rate is not None:
-        for lot in parts:
-            accrual.cut(lot, ev.effective_date, s.rate)
+        taken = []
+        left = shares
+        for lot in (lot for lot in s.lots if lot.holder == holder):
+            if left <= 0:
+                break
+            n = min(left, lot.shares)
+            taken.append(replace(lot, shares=n, pending=dict(lot.pending)))
+            left -= n
         accrued = accrual.rounded_total(accrual.not_yet_due(
-            parts, ev.effective_date, s.rate, s.terms.stated_value))
-    carried = ZERO
+            taken, on, s.rate, s.terms.stated_value))
+    arrears = sum((money(CONTEXT.divide(d.unpaid * shares, held))
+                   for d in s.dues.get(holder, []) if d.kind == "arrears" and d.unpaid > 0),
+                  ZERO)
+    return accrued, arrears
+
+
+def redeem(st: IssuerState, s: SeriesState, ev: SharesRedeemed) -> tuple[str, str] | None:
+    """SPEC.md §7 SharesRedeemed: pays stated + accrued unpaid of the redeemed shares.
+
+    Dated on or after the notice's redemption date (§11); at most the noticed shares.
+    The aggregate price is shares × the price per share (stated + the holder's accrued
+    unpaid per share, to the cent). With ``funds_available`` below it, redeems
+    floor(funds ÷ price) whole shares (§11; M §6(b), DGCL §160); the rest stay
+    outstanding and noticed. Redeemed shares stop accruing and are never reissued; the
+    accrual of their lots and their pro-rata arrears are settled (recorded as
+    ``accrued`` and ``arrears``).
+    """
+    from .replay import take_lots
+
+    n = s.notices.get(ev.holder)
+    if n is None:
+        return ("holder", f"no redemption notice covers {ev.holder!r} on Series {s.name}")
+    if ev.effective_date < n.redemption_date:
+        return ("effective_date", f"the notice of {n.notice_date} sets the redemption date "
+                f"{n.redemption_date}; Series {s.name} shares of {ev.holder!r} cannot be "
+                "redeemed before it")
+    if ev.shares > n.shares:
+        return ("shares", f"only {plain(n.shares)} Series {s.name} shares of {ev.holder!r} "
+                "are under notice")
+    held = s.held(ev.holder)
+    price = price_per_share(s, ev.holder, ev.effective_date)
+    shares = ev.shares
+    funds = ev.funds_available
+    if funds is not None and funds < shares * price:
+        shares = min(shares, floor_int(CONTEXT.divide(funds, price)))
+        st.notes.append(f"{ev.effective_date}: funds of {money_str(funds)} redeem "
+                        f"{plain(shares)} of {plain(ev.shares)} Series {s.name} shares of "
+                        f"{ev.holder!r} at {money_str(price)} (DGCL §160)")
+        if shares <= 0:
+            return None
+    accrued, arrears = _quote(s, ev.holder, shares, ev.effective_date)
+    take_lots(s, ev.holder, shares)  # oldest lots first; detached lots stop accruing
     for d in s.dues.get(ev.holder, []):
         if d.kind == "arrears" and d.unpaid > 0:
-            part = money(CONTEXT.divide(d.unpaid * shares, held))
-            d.paid += part
-            carried += part
+            d.paid += money(CONTEXT.divide(d.unpaid * shares, held))
     s.redeemed_total += shares
     n.shares -= shares
     if n.shares <= 0:
         del s.notices[ev.holder]
-    st.redemptions.append(Redemption(ev.effective_date, s.name, ev.holder, shares, price,
-                                     shares * s.terms.stated_value, accrued, carried))
+    st.redemptions.append(Redemption(
+        ev.effective_date, s.name, ev.holder, shares, price, shares * s.terms.stated_value,
+        accrued, arrears, ev.shares, funds, ev.id))
     return None

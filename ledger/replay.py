@@ -9,6 +9,7 @@ an event with a problem is reported and skipped, and replay goes on.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -37,6 +38,11 @@ from .terms import Terms, load_terms_ref
 from .values import ZERO, plain
 
 TermsResolver = Callable[[str], Terms]
+
+
+#: the number field named when applying an event overflows (first one the event has)
+_NUMBER_FIELDS = ("ratio", "shares", "amount", "proceeds", "price_per_share", "consideration",
+                  "market_price", "funds_available")
 
 
 class Rejected(Exception):
@@ -90,6 +96,10 @@ class Replayer:
 
     # -- the calendar ---------------------------------------------------------------
     def _next_point(self, s: SeriesState) -> dt.date | None:
+        """The next day ``s`` needs a start of day; none once it no longer accrues
+        (an extinguished series would otherwise stall the calendar forever)."""
+        if s.extinguished or s.rate is None:
+            return None
         pts = [p for p in (s.next_boundary, s.next_payment) if p is not None]
         if s.pending_rate is not None:
             pts.append(s.pending_rate[0])
@@ -144,13 +154,22 @@ class Replayer:
                                          f"the issuer was liquidated on {st.liquidated_on}; "
                                          "no event may follow a Liquidation"))
             return
-        self.advance(ev.effective_date)
         handler = _HANDLERS.get(type(ev))
         try:
+            self.advance(ev.effective_date)
             if handler is not None:
                 handler(self, ev)
         except Rejected as rej:
             self.problems.append(Problem(rec.line, rec.where(), rej.field, rej.message))
+            return
+        except (ArithmeticError, ValueError) as exc:
+            # never crash on input (README Guarantees): a figure beyond Decimal's 40 digits
+            # (e.g. splits compounding past it) rejects the event, naming its number field
+            field = next((f for f in _NUMBER_FIELDS if getattr(ev, f, None) is not None),
+                         "effective_date")
+            self.problems.append(Problem(rec.line, rec.where(), field,
+                                         "cannot be applied: a figure it produces is out of "
+                                         f"range ({type(exc).__name__})"))
             return
         st.applied.append(rec)
 
@@ -244,30 +263,42 @@ def _transfer(r: Replayer, ev: SharesTransferred) -> None:
         raise Rejected("to_holder", "a transfer needs two different holders")
     for part in take_lots(s, ev.from_holder, ev.shares):
         part.holder = ev.to_holder
-        s.lots.append(part)
-    s.lots.sort(key=lambda lot: (lot.issued, lot.seq))
+        # keep ``lots`` in (issued, seq) order: insert, do not re-sort the whole list
+        bisect.insort_right(s.lots, part, key=_lot_order)
     r.state.holders.add(ev.to_holder)
+
+
+def _lot_order(lot: accrual.Lot) -> tuple[dt.date, int]:
+    return (lot.issued, lot.seq)
 
 
 def take_lots(s: SeriesState, holder: str, shares: Decimal) -> list[accrual.Lot]:
     """Detach ``shares`` from ``holder``'s oldest lots first (SPEC.md §3, §11)."""
     taken: list[accrual.Lot] = []
+    gone: set[int] = set()
     left = shares
-    for lot in [lot for lot in s.lots if lot.holder == holder]:
+    for lot in s.lots:
         if left <= 0:
             break
+        if lot.holder != holder:
+            continue
         if lot.shares <= left:
-            s.lots.remove(lot)
+            gone.add(id(lot))
             taken.append(lot)
             left -= lot.shares
         else:
             taken.append(lot.split(left))
             left = ZERO
+    if gone:  # one pass, by identity (not list.remove: O(n) and by equality each time)
+        s.lots[:] = [lot for lot in s.lots if id(lot) not in gone]
     return taken
 
 
 def _paid(r: Replayer, ev: DividendPaid) -> None:
+    """SPEC.md §3 DividendPaid, §11 Payments (see ``dividends.pay``)."""
     s = r.series(ev.series)
+    if s.rate is None:
+        raise Rejected("series", f"Series {s.name} pays no dividends")
     if ev.holder is not None and ev.holder not in r.state.holders:
         raise Rejected("holder", f"unknown holder {ev.holder!r}")
     err = dividends.pay(r.state, s, ev)
@@ -282,6 +313,10 @@ def _missed(r: Replayer, ev: DividendMissed) -> None:
         raise Rejected("series", f"Series {s.name} pays no dividends")
     if ev.payment_date > ev.effective_date:
         raise Rejected("payment_date", "cannot record a miss before the payment date")
+    first = s.schedule.next_payment(s.terms.designated)
+    if ev.payment_date < first:
+        raise Rejected("payment_date", f"{ev.payment_date} is before the first Series "
+                       f"{s.name} payment date, {first}")
     expected = s.schedule.next_payment(ev.payment_date - ONE_DAY)
     if expected != ev.payment_date:
         raise Rejected("payment_date", f"{ev.payment_date} is not a Series {s.name} payment "
@@ -339,12 +374,17 @@ def _liquidate(r: Replayer, ev: Liquidation) -> None:
     """SPEC.md §3 Liquidation: distribute by the waterfall, then extinguish everything."""
     from . import waterfall
 
-    r.state.liquidation = waterfall.distribute(r.state, ev.effective_date, ev.proceeds)
+    try:
+        r.state.liquidation = waterfall.distribute(r.state, ev.effective_date, ev.proceeds,
+                                                   ev.order)
+    except waterfall.WaterfallError as exc:
+        raise Rejected(exc.field, exc.message) from None
     r.state.liquidated_on = ev.effective_date
     for s in r.state.series.values():
         s.extinguished = True
         s.lots.clear()
         s.notices.clear()
+        s.dues.clear()  # the claims were settled by the distribution
     r.state.common_outstanding = ZERO
 
 
@@ -361,7 +401,7 @@ def _assert_balance(r: Replayer, ev: BalanceAsserted) -> None:
             if ev.holder not in r.state.holders:
                 raise Rejected("holder", f"unknown holder {ev.holder!r}")
             actual = s.held(ev.holder)
-            what = f"{ev.holder!r} holds of Series {s.name}"
+            what = f"Series {s.name} held by {ev.holder!r}"
         else:
             actual = s.outstanding
             what = f"Series {s.name} outstanding"
@@ -392,26 +432,49 @@ def replay(
     records: Iterable[Record],
     as_of: dt.date | None = None,
     resolve: TermsResolver = load_terms_ref,
+    *,
+    start: IssuerState | None = None,
+    reversed_ids: frozenset[str] = frozenset(),
+    designations: dict[str, dt.date] | None = None,
+    on_day: Callable[[Replayer, list[Record], int], None] | None = None,
 ) -> tuple[IssuerState, list[Problem]]:
     """The state of ``issuer`` at the end of ``as_of`` (default: its last event's date).
 
     ``records`` are every event of the issuer that counts (already restricted to an
     as-recorded time if one is asked); reversed targets are left out here.
+
+    Resuming (``ledger.checkpoints``): ``start`` is a state left by an earlier replay
+    at some day D with D's events applied and D's end of day not yet run; ``records``
+    are then only the events after it, ``reversed_ids`` the targets of reversals it
+    already honoured and ``designations`` every designation of the log. ``on_day(rp,
+    live, i)`` is called before the first event of each new day (``live[i]``), with the
+    state still open on the day before: that is the state a checkpoint keeps.
     """
     recs = list(records)
     targets, problems = reversed_targets(recs)
-    live = [r for r in order(recs) if r.event.id is None or r.event.id not in targets
-            or isinstance(r.event, EventReversed)]
+    live = [r for r in order(recs) if (r.event.id is None or r.event.id not in targets
+            or isinstance(r.event, EventReversed))
+            and (r.event.id is None or r.event.id not in reversed_ids)]
     rp = Replayer(issuer, resolve)
-    rp.problems.extend(problems)
+    if start is not None:
+        rp.state = start
+    else:
+        rp.problems.extend(problems)
     rp.designations = {r.event.series: r.event.effective_date for r in live
                        if isinstance(r.event, SeriesDesignated)}
+    if designations:
+        rp.designations = {**designations, **rp.designations}
     last = None
-    for rec in live:
-        if as_of is not None and rec.event.effective_date > as_of:
+    for i, rec in enumerate(live):
+        day = rec.event.effective_date
+        if as_of is not None and day > as_of:
             break
+        if on_day is not None and last is not None and day != last:
+            on_day(rp, live, i)
         rp.apply(rec)
-        last = rec.event.effective_date
+        last = day
+    if start is not None and last is None:
+        last = start.day
     end = as_of if as_of is not None else last
     if end is not None:
         rp.finish(end)

@@ -40,9 +40,135 @@ class Due:
     kind: str = "arrears"
     paid: Decimal = ZERO
 
+    def __init__(self, due_date: dt.date, amount: Decimal, kind: str = "arrears",
+                 paid: Decimal = ZERO) -> None:
+        d = self.__dict__  # not through __setattr__: a new Due is in no book yet
+        d["due_date"] = due_date
+        d["amount"] = amount
+        d["kind"] = kind
+        d["paid"] = paid
+
     @property
     def unpaid(self) -> Decimal:
         return self.amount - self.paid
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # keep the running totals of the series' ``DueBook`` in step (performance only)
+        book = self.__dict__.get("_book")
+        if book is None or name not in ("paid", "amount", "kind", "due_date"):
+            object.__setattr__(self, name, value)
+            return
+        book.forget(self)
+        object.__setattr__(self, name, value)
+        book.remember(self)
+
+
+class DueBook:
+    """Running totals over a series' ``dues`` (a ``DueMap``): unpaid per kind and per
+    holder, and the open arrears by due date. Performance only: the figures are the sums
+    the dues give (SPEC.md §5 Arrears), kept so a day's end-of-day test and a payment do
+    not walk every amount that ever fell due. Dues register lazily (``DueMap.sync``)."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, Decimal] = {}
+        self.by_holder: dict[tuple[str, str], Decimal] = {}
+        self.open: dict[dt.date, dict[str, Due]] = {}
+        self.seen: dict[str, int] = {}
+        self.touched: set[str] = set()
+        self.dirty = False
+
+    def remember(self, d: Due) -> None:
+        h: str = d.__dict__["_holder"]
+        u = d.amount - d.paid
+        self.totals[d.kind] = self.totals.get(d.kind, ZERO) + u
+        self.by_holder[h, d.kind] = self.by_holder.get((h, d.kind), ZERO) + u
+        if d.kind == "arrears" and u > 0:
+            self.open.setdefault(d.due_date, {})[h] = d
+
+    def forget(self, d: Due) -> None:
+        h: str = d.__dict__["_holder"]
+        u = d.amount - d.paid
+        self.totals[d.kind] -= u
+        self.by_holder[h, d.kind] -= u
+        day = self.open.get(d.due_date)
+        if day is not None and day.get(h) is d:
+            del day[h]
+            if not day:
+                del self.open[d.due_date]
+
+
+class DueMap(dict[str, list[Due]]):
+    """``SeriesState.dues``: holder -> amounts due, a plain dict to every reader, with a
+    ``DueBook`` of running totals. Lists grow through ``setdefault(h, []).append``; any
+    other change of the mapping makes the book recount once."""
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self.book = DueBook()
+        self.book.dirty = bool(self)
+
+    def _book(self) -> DueBook | None:
+        return self.__dict__.get("book")
+
+    def setdefault(self, key: str, default: list[Due] | None = None) -> list[Due]:
+        book = self._book()
+        if book is not None:
+            book.touched.add(key)
+        return super().setdefault(key, [] if default is None else default)
+
+    def __setitem__(self, key: str, value: list[Due]) -> None:
+        super().__setitem__(key, value)
+        book = self._book()
+        if book is not None:
+            book.dirty = True
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.book.dirty = True
+
+    def pop(self, *a: object) -> object:  # type: ignore[override]
+        self.book.dirty = True
+        return super().pop(*a)  # type: ignore[call-overload]
+
+    def popitem(self) -> tuple[str, list[Due]]:
+        self.book.dirty = True
+        return super().popitem()
+
+    def update(self, *a: object, **kw: object) -> None:  # type: ignore[override]
+        super().update(*a, **kw)  # type: ignore[arg-type]
+        self.book.dirty = True
+
+    def clear(self) -> None:
+        super().clear()
+        self.book = DueBook()
+
+    def _register(self, book: DueBook, h: str, d: Due) -> None:
+        object.__setattr__(d, "_holder", h)
+        object.__setattr__(d, "_book", book)
+        book.remember(d)
+
+    def sync(self) -> DueBook:
+        """Register dues appended since the last look (or recount after other changes)."""
+        book = self.book
+        if not book.dirty:
+            for h in book.touched:
+                ds = self.get(h, ())
+                n = book.seen.get(h, 0)
+                if len(ds) < n:
+                    book.dirty = True
+                    break
+                for d in ds[n:]:
+                    self._register(book, h, d)
+                book.seen[h] = len(ds)
+            else:
+                book.touched.clear()
+                return book
+        book = self.book = DueBook()
+        for h, ds in self.items():
+            for d in ds:
+                self._register(book, h, d)
+            book.seen[h] = len(ds)
+        return book
 
 
 @dataclass(frozen=True)
@@ -69,6 +195,7 @@ class Adjustment:
     c: Decimal | None = None
     price: Decimal | None = None
     threshold: Decimal | None = None
+    consideration: Decimal | None = None
 
 
 @dataclass
@@ -89,6 +216,8 @@ class Conversion:
     cash_in_lieu: Decimal | None
     dividends_payable: Decimal
     automatic: bool
+    rate: Decimal | None = None
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,10 +230,14 @@ class Redemption:
     stated: Decimal
     accrued: Decimal
     arrears: Decimal
+    requested: Decimal | None = None
+    funds_available: Decimal | None = None
+    event_id: str | None = None
 
     @property
     def paid(self) -> Decimal:
-        return self.stated + self.accrued + self.arrears
+        """The aggregate price: shares × price per share (SPEC.md §7, §11)."""
+        return self.shares * self.price_per_share
 
 
 @dataclass(frozen=True)
@@ -114,6 +247,9 @@ class Payment:
     amount: Decimal
     holder: str | None
     event_id: str | None
+    #: arrears of every other dividend series at the moment of payment, for the
+    #: SPEC.md §5 Priority check: ``((series, arrears), ...)``, only those above zero
+    others_arrears: tuple[tuple[str, Decimal], ...] = ()
 
 
 @dataclass
@@ -122,7 +258,7 @@ class SeriesState:
     schedule: Schedule
     designated_seq: int
     lots: list[Lot] = field(default_factory=list)
-    dues: dict[str, list[Due]] = field(default_factory=dict)
+    dues: dict[str, list[Due]] = field(default_factory=DueMap)
     issued_total: Decimal = ZERO
     converted_total: Decimal = ZERO
     redeemed_total: Decimal = ZERO
@@ -131,6 +267,8 @@ class SeriesState:
     pending_rate: tuple[dt.date, Decimal, str] | None = None
     missed_streak: int = 0
     missed_dates: list[dt.date] = field(default_factory=list)
+    #: arrears at the end of each missed payment date (SPEC.md §5 Missed)
+    missed_arrears: dict[dt.date, Decimal] = field(default_factory=dict)
     recorded_misses: set[dt.date] = field(default_factory=set)
     next_boundary: dt.date | None = None
     next_payment: dt.date | None = None
@@ -140,6 +278,7 @@ class SeriesState:
     adjustments: list[Adjustment] = field(default_factory=list)
     notices: dict[str, Notice] = field(default_factory=dict)
     closing_date: dt.date | None = None
+    converted_on: dt.date | None = None
     extinguished: bool = False
 
     @property
@@ -160,10 +299,27 @@ class SeriesState:
         return sum((lot.shares for lot in self.lots), ZERO)
 
     def unpaid(self, holder: str | None = None, kind: str = "arrears") -> Decimal:
+        if isinstance(self.dues, DueMap):
+            book = self.dues.sync()
+            if holder is None:
+                return book.totals.get(kind, ZERO)
+            return book.by_holder.get((holder, kind), ZERO)
         holders = [holder] if holder is not None else list(self.dues)
         return sum(
             (d.unpaid for h in holders for d in self.dues.get(h, []) if d.kind == kind), ZERO
         )
+
+    def open_arrears(self) -> dict[dt.date, dict[str, Due]]:
+        """Arrears with something unpaid, by due date then holder (SPEC.md §11 Payments:
+        oldest due date first). The live index: copy a day's dict before paying it."""
+        if isinstance(self.dues, DueMap):
+            return self.dues.sync().open
+        out: dict[dt.date, dict[str, Due]] = {}
+        for h, ds in self.dues.items():
+            for d in ds:
+                if d.kind == "arrears" and d.unpaid > 0:
+                    out.setdefault(d.due_date, {})[h] = d
+        return out
 
 
 @dataclass

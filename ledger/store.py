@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InternalError
 
 from . import chain
 
@@ -69,8 +70,12 @@ class IssuerLedger(Aggregate):
 
 
 class LedgerApplication(Application[uuid.UUID]):
+    """Snapshots are taken by ``Store.append`` after every load (not at fixed intervals):
+    each records the stream's event count and head hash, so ``verify`` can tell when the
+    newest events of a stream were deleted (SPEC.md §10 ``verify``)."""
+
     name = "prefledger"
-    snapshotting_intervals = {IssuerLedger: 1000}
+    is_snapshotting_enabled = True
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,20 @@ def env_for(db: str | None = None, database_url: str | None = None) -> dict[str,
     return env
 
 
+def _open_application(env: dict[str, str], tries: int = 8) -> LedgerApplication:
+    """Open the application; two processes opening a new PostgreSQL store at once race
+    on its ``CREATE … IF NOT EXISTS`` / ``CREATE OR REPLACE FUNCTION`` statements
+    ("tuple concurrently updated", duplicate type): the loser waits and tries again."""
+    for attempt in range(tries):
+        try:
+            return LedgerApplication(env=env)
+        except (InternalError, IntegrityError):
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def now_utc() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
@@ -123,7 +142,42 @@ class Store:
 
     def __init__(self, db: str | None = None, database_url: str | None = None) -> None:
         self.env = env_for(db, database_url)
-        self.app = LedgerApplication(env=self.env)
+        try:
+            self.app = _open_application(self.env)
+        except ValueError as exc:  # the AES key: not base64, or not 16/24/32 bytes
+            if "CIPHER_KEY" not in self.env:
+                raise
+            raise ValueError(f"{CIPHER_ENV} is not a usable AES key ({exc}); make one with "
+                             "AESCipher.create_key(32)") from None
+        try:
+            self._check_cipher()
+        except ValueError:
+            self.app.close()
+            raise
+
+    def _check_cipher(self) -> None:
+        """Refuse to open a store with the wrong key, or without the key it was written
+        with (raises ``ValueError``, exit 2 at the CLI): never a traceback, and never a
+        silently empty ledger. One readable row among the first few is enough: a row that
+        alone cannot be read is tampering, for ``verify`` to name."""
+        rows = self.app.recorder.select_notifications(start=1, limit=5)
+        for n in rows:
+            try:
+                self.app.mapper.to_domain_event(n)
+                return
+            except Exception:  # noqa: BLE001, S112 - tried below
+                continue
+        if not rows:
+            return
+        plain = any(bytes(n.state[:1]) == b"{" for n in rows)
+        keyed = "CIPHER_KEY" in self.env
+        if keyed and plain:
+            raise ValueError(f"this store is not encrypted, but {CIPHER_ENV} is set: unset "
+                             "it to open this store")
+        if keyed:
+            raise ValueError(f"{CIPHER_ENV} does not decrypt this store (wrong key?)")
+        if not plain:
+            raise ValueError(f"this store is encrypted: set {CIPHER_ENV} to its key")
 
     def close(self) -> None:
         self.app.close()
@@ -152,8 +206,12 @@ class Store:
             batch = self.app.recorder.select_notifications(start=start, limit=1000,
                                                            topics=[topic])
             for n in batch:
-                ev = self.app.mapper.to_domain_event(n)
-                out.append(ev.issuer)  # type: ignore[attr-defined]
+                try:  # a tampered row must not stop ``verify`` from reporting it
+                    name = getattr(self.app.mapper.to_domain_event(n), "issuer", None)
+                except Exception:  # noqa: BLE001
+                    continue
+                if isinstance(name, str) and name not in out:
+                    out.append(name)
             if len(batch) < 1000:
                 break
             start = batch[-1].id + 1
@@ -195,4 +253,10 @@ class Store:
             self.app.save(*aggs)
         except IntegrityError as exc:
             raise ConcurrencyError(", ".join(batches)) from exc
+        assert self.app.snapshots is not None
+        for agg in aggs:
+            try:
+                self.app.snapshots.put([IssuerLedger.Snapshot.take(agg)])
+            except Exception:  # noqa: BLE001 - the events are stored; a snapshot is an extra
+                pass
         return sum(len(p) for p in batches.values())

@@ -62,6 +62,11 @@ class Terms(Strict):
     first_payment_date: IsoDate | None = None
     step_up: StepUp | None = None
     day_count: Literal["30/360"] = "30/360"
+    #: SPEC.md §5 Priority: whose dividends this series' arrears must precede. ``all``:
+    #: every other class now or hereafter outstanding (G §2(a), M §2);
+    #: ``outstanding_on_designation``: classes designated before this series (H §2);
+    #: ``none``: no claim (K pays no dividends). A breach is a ``check`` finding.
+    dividend_priority: Literal["none", "all", "outstanding_on_designation"] = "none"
     # conversion (SPEC.md §6)
     conversion: Literal["none", "elective", "automatic"] = "none"
     conversion_rate: Dec | None = None
@@ -86,13 +91,34 @@ class Terms(Strict):
     @field_validator("period_starts")
     @classmethod
     def _periods(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        import datetime as dt
         import re
 
         for p in v:
             if not re.match(_PERIOD_RE, p):
                 raise ValueError(f"period start {p!r} is not MM-DD")
+            try:  # a day every year has (02-29 and 04-31 are not)
+                dt.date(2001, int(p[:2]), int(p[3:]))
+            except ValueError:
+                raise ValueError(f"period start {p!r} is not a day of every year") from None
         if list(v) != sorted(set(v)):
             raise ValueError("period starts must be distinct and in calendar order")
+        return v
+
+    @field_validator("stated_value", "conversion_rate", "conversion_price",
+                     "conversion_multiple", "antidilution_threshold")
+    @classmethod
+    def _positive(cls, v: Decimal | None) -> Decimal | None:
+        """Divisors and multipliers of SPEC.md §4/§6: zero or negative makes no sense."""
+        if v is not None and v <= 0:
+            raise ValueError("must be greater than zero")
+        return v
+
+    @field_validator("dividend_rate")
+    @classmethod
+    def _rate(cls, v: Decimal | None) -> Decimal | None:
+        if v is not None and v < 0:
+            raise ValueError("must not be negative")
         return v
 
     @model_validator(mode="after")

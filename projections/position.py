@@ -101,6 +101,8 @@ def position(st: IssuerState, as_of: dt.date, as_recorded: str | None = None) ->
         "common_votes": plain(st.common_outstanding),
         "total_votes": plain(st.common_outstanding + preferred_votes),
         "liquidated_on": st.liquidated_on.isoformat() if st.liquidated_on else None,
+        # the distribution recorded by the Liquidation event (SPEC.md §8, §9 waterfall shape)
+        "liquidation": st.liquidation.to_json() if hasattr(st.liquidation, "to_json") else None,
         "series": series,
         "holders": holders,
     }

@@ -251,10 +251,11 @@ def test_demo_loads_fixtures_into_a_fresh_ledger(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    for _ in range(2):  # fresh each time: 38 appended twice, never "already present"
+    n = sum(1 for line in HISTORY.read_text().splitlines() if line.strip())
+    for _ in range(2):  # fresh each time: every line appended twice, never "already present"
         r = runner.invoke(app, ["demo"])
         assert r.exit_code == 0, r.output
-        assert "38 appended, 0 already present" in r.stdout
+        assert f"{n} appended, 0 already present" in r.stdout
         assert "Hawthorn Partners" in r.stdout
     assert (tmp_path / "prefledger-demo.db").exists()
 

@@ -1,0 +1,427 @@
+"""Measure load, as-of position, rebuild and memory, each against a baseline of the same run.
+
+    python -m benchmarks.run --events 100000            # sizes 10k and 100k
+    python -m benchmarks.run --events 1000000           # sizes 10k, 100k and 1M
+
+For each size (10k, 100k, 1M up to ``--events``; or just ``--events`` when smaller) it
+generates a history (``benchmarks.generate``, cached in ``--workdir``) and measures:
+
+- **load**: ``Ledger.load_file`` (the code of ``prefledger load``: parse, validate by
+  replaying every issuer, hash-chain, append in one transaction), against bare
+  ``eventsourcing`` appending the same payloads without validation (one payload per
+  event, 1,000 events per save, and all in one save like our load) and raw ``sqlite3``
+  inserting the same JSON rows in one transaction;
+- **position --as-of**: median and p95 latency of ``Ledger.position`` over random
+  issuers and dates, and over random dates of the probe issuer (1,000 holders);
+- **rebuild**: ``ledger.checkpoints.rebuild`` (replay every issuer's log, one issuer at a
+  time, re-taking its checkpoints) in a child process, against bare ``eventsourcing``
+  reading and decoding the same log and a raw ``sqlite3`` read of it; peak RSS of the
+  child;
+- **PostgreSQL load** (when a server answers ``--pg``): the smallest size, against bare
+  ``eventsourcing`` appending to the same server.
+
+Prints a table and, last, one JSON line with every figure. The machine may be shared:
+compare the ratios, each measured in the same run, more than the absolute rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+
+from benchmarks import generate
+
+SIZES = (10_000, 100_000, 1_000_000)
+TARGETS = {
+    "load_vs_es": 0.8,
+    "load_events_s": 40_000,
+    "latency_growth": 2.0,
+    "probe_median_ms": 20.0,
+    "rebuild_vs_es": 0.3,
+    "rebuild_rss_mb": 500,
+    "pg_load_events_s": 5_000,
+}
+
+
+class Stream(Aggregate):
+    """The bare baseline: an aggregate that appends payloads, nothing else."""
+
+    class Started(Aggregate.Created):
+        name: str
+
+    class Appended(Aggregate.Event):
+        payload: dict[str, Any]
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @classmethod
+    def start(cls, name: str) -> Stream:
+        return cls._create(cls.Started, id=uuid.uuid5(uuid.NAMESPACE_URL, name), name=name)
+
+    def add(self, payload: dict[str, Any]) -> None:
+        self.trigger_event(self.Appended, payload=payload)
+
+
+class BareApp(Application[uuid.UUID]):
+    name = "bare"
+
+
+def _rm(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        p = Path(str(db) + suffix)
+        if p.exists():
+            p.unlink()
+
+
+def _timed(fn: Any) -> tuple[float, float, Any]:
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - w, time.process_time() - c, out
+
+
+def history(workdir: Path, n: int, seed: int) -> Path:
+    path = workdir / f"history-{n}-seed{seed}.jsonl"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        generate.write(tmp, n, seed)
+        tmp.rename(path)
+    return path
+
+
+def rows_of(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+# -- load and its baselines ---------------------------------------------------------------
+
+def our_load(path: Path, db: Path | None = None, url: str | None = None) -> tuple[float, float]:
+    from ledger.api import Ledger
+
+    if db is not None:
+        _rm(db)
+    lg = Ledger.open(str(db) if db else None, url)
+    try:
+        wall, cpu, res = _timed(lambda: lg.load_file(path))
+    finally:
+        lg.close()
+    return wall, cpu
+
+
+def bare_append(rows: list[dict[str, Any]], batch: int, env: dict[str, str]) -> tuple[float, float]:
+    app = BareApp(env=env)
+
+    def run() -> None:
+        aggs: dict[str, Stream] = {}
+        pending: dict[str, Stream] = {}
+        for k, row in enumerate(rows, start=1):
+            name = row.get("issuer", "default")
+            agg = aggs.get(name)
+            if agg is None:
+                agg = aggs[name] = Stream.start(name)
+            agg.add(row)
+            pending[name] = agg
+            if k % batch == 0:
+                app.save(*pending.values())
+                pending.clear()
+        if pending:
+            app.save(*pending.values())
+
+    try:
+        wall, cpu, _ = _timed(run)
+    finally:
+        app.close()
+    return wall, cpu
+
+
+def sqlite_env(db: Path) -> dict[str, str]:
+    _rm(db)
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)}
+
+
+def raw_insert(rows: list[dict[str, Any]], db: Path) -> tuple[float, float]:
+    _rm(db)
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL")
+    con.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, issuer TEXT, body TEXT)")
+
+    def run() -> None:
+        con.execute("BEGIN")
+        con.executemany("INSERT INTO events (issuer, body) VALUES (?, ?)",
+                        ((r.get("issuer", "default"), json.dumps(r)) for r in rows))
+        con.execute("COMMIT")
+
+    try:
+        wall, cpu, _ = _timed(run)
+    finally:
+        con.close()
+    return wall, cpu
+
+
+# -- position latency ---------------------------------------------------------------------
+
+def latency(db: Path, rows: list[dict[str, Any]], queries: int, seed: int, budget_s: float
+            ) -> dict[str, Any]:
+    from ledger.api import Ledger
+
+    spans: dict[str, list[str]] = {}
+    for r in rows:
+        d = r["effective_date"]
+        s = spans.setdefault(r.get("issuer", "default"), [d, d])
+        s[0], s[1] = min(s[0], d), max(s[1], d)
+    rng = random.Random(seed)
+
+    def day(issuer: str) -> dt.date:
+        a, b = (dt.date.fromisoformat(x) for x in spans[issuer])
+        return a + dt.timedelta(days=rng.randint(0, (b - a).days))
+
+    out: dict[str, Any] = {}
+    with Ledger.open(str(db)) as lg:
+        for label, pick in (("all", lambda: rng.choice(sorted(spans))),
+                            ("probe", lambda: generate.PROBE)):
+            times: list[float] = []
+            start = time.perf_counter()
+            while len(times) < queries and time.perf_counter() - start < budget_s:
+                issuer = pick()
+                d = day(issuer)
+                t = time.perf_counter()
+                lg.position(d, issuer)
+                times.append((time.perf_counter() - t) * 1000)
+            times.sort()
+            out[label] = {
+                "queries": len(times),
+                "median_ms": round(statistics.median(times), 2),
+                "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 2),
+            }
+        holders = len(lg.position(dt.date.fromisoformat(spans[generate.PROBE][1]),
+                                  generate.PROBE)["holders"])
+    out["probe_holders"] = holders
+    return out
+
+
+# -- rebuild and its baselines ------------------------------------------------------------
+
+def rebuild_child(db: str) -> None:
+    """In a child process: rebuild every projection, print the figures as JSON."""
+    from ledger import checkpoints
+    from ledger.api import Ledger
+
+    with Ledger.open(db) as lg:
+        wall, cpu, n = _timed(lambda: checkpoints.rebuild(lg))
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"events": n, "wall": wall, "cpu": cpu, "rss_mb": round(rss_mb, 1)}))
+
+
+def rebuild(db: Path) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--rebuild-child", str(db)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def bare_read(db: Path, issuers: list[str]) -> tuple[float, float, int]:
+    from ledger.store import LedgerApplication, issuer_id
+
+    app = LedgerApplication(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                                 "SQLITE_DBNAME": str(db)})
+
+    def run() -> int:
+        n = 0
+        for name in issuers:
+            for ev in app.events.get(issuer_id(name), gt=1):
+                n += 1 if ev.payload else 0  # type: ignore[attr-defined]
+        return n
+
+    try:
+        wall, cpu, n = _timed(run)
+    finally:
+        app.close()
+    return wall, cpu, n
+
+
+def raw_read(db: Path) -> tuple[float, float, int]:
+    con = sqlite3.connect(db)
+
+    def run() -> int:
+        n = 0
+        for (state,) in con.execute("SELECT state FROM stored_events"):
+            n += 1 if json.loads(state) else 0
+        return n
+
+    try:
+        wall, cpu, n = _timed(run)
+    finally:
+        con.close()
+    return wall, cpu, n
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+
+def pg_figures(url: str, path: Path, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    try:
+        import psycopg
+
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # noqa: BLE001 - no server: report, do not fail
+        return {"skipped": f"no PostgreSQL at {url}: {exc.__class__.__name__}"}
+    ours, bare = (f"bench_{uuid.uuid4().hex[:10]}" for _ in range(2))
+    try:
+        for s in (ours, bare):
+            conn.execute(f'CREATE SCHEMA "{s}"')
+        wall, cpu = our_load(path, url=f"{url}?schema={ours}")
+        from ledger.store import env_for
+
+        env = env_for(None, f"{url}?schema={bare}")
+        bwall, bcpu = bare_append(rows, 1000, env)
+        n = len(rows)
+        return {"events": n, "load_events_s": round(n / wall), "load_cpu_s": round(cpu, 2),
+                "bare_es_1000_events_s": round(n / bwall),
+                "load_vs_bare_es": round(bwall / wall, 3)}
+    finally:
+        for s in (ours, bare):
+            conn.execute(f'DROP SCHEMA IF EXISTS "{s}" CASCADE')
+        conn.close()
+
+
+# -- the run ------------------------------------------------------------------------------
+
+def measure(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    path = history(workdir, n, args.seed)
+    rows = rows_of(path)
+    n = len(rows)
+    db = workdir / f"ledger-{n}.db"
+    fig: dict[str, Any] = {"events": n, "issuers": len({r.get("issuer") for r in rows}),
+                           "payload_bytes": round(path.stat().st_size / n)}
+    wall, cpu = our_load(path, db)
+    fig["load"] = {"events_s": round(n / wall), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}
+    bw, bc = bare_append(rows, 1000, sqlite_env(workdir / "bare.db"))
+    aw, ac = bare_append(rows, n, sqlite_env(workdir / "bare.db"))
+    rw, rc = raw_insert(rows, workdir / "raw.db")
+    fig["bare_es_append_1000"] = {"events_s": round(n / bw), "cpu_s": round(bc, 2)}
+    fig["bare_es_append_one_save"] = {"events_s": round(n / aw), "cpu_s": round(ac, 2)}
+    fig["raw_sqlite_insert"] = {"events_s": round(n / rw), "cpu_s": round(rc, 2)}
+    fig["load"]["vs_bare_es_1000"] = round(bw / wall, 3)
+    fig["load"]["vs_bare_es_one_save"] = round(aw / wall, 3)
+    fig["load"]["vs_raw_sqlite"] = round(rw / wall, 4)
+    fig["position"] = latency(db, rows, args.queries, args.seed, args.latency_seconds)
+    rb = rebuild(db)
+    ew, ec, en = bare_read(db, sorted({r.get("issuer", "default") for r in rows}))
+    qw, qc, qn = raw_read(db)
+    fig["rebuild"] = {"events_s": round(rb["events"] / rb["wall"]), "wall_s": round(rb["wall"], 2),
+                      "cpu_s": round(rb["cpu"], 2), "peak_rss_mb": rb["rss_mb"],
+                      "vs_bare_es_read": round(ew / rb["wall"], 3)}
+    fig["bare_es_read_decode"] = {"events_s": round(en / ew), "cpu_s": round(ec, 2)}
+    fig["raw_sqlite_read"] = {"events_s": round(qn / qw), "cpu_s": round(qc, 2)}
+    for p in ("bare.db", "raw.db"):
+        _rm(workdir / p)
+    if not args.keep:
+        _rm(db)
+    return fig
+
+
+def sizes_for(events: int) -> list[int]:
+    out = [s for s in SIZES if s < events]
+    return out + [events]
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = [f"{'events':>9} {'load ev/s':>10} {'bare ES ev/s':>13} {'load/ES':>8} "
+             f"{'raw sqlite':>11} {'pos med ms':>10} {'pos p95':>8} {'probe med':>10} "
+             f"{'probe p95':>10} {'rebuild ev/s':>13} {'ES read':>9} {'rb/ES':>6} "
+             f"{'raw read':>10} {'RSS MB':>7}"]
+    for f in result["sizes"]:
+        p = f["position"]
+        lines.append(
+            f"{f['events']:>9} {f['load']['events_s']:>10} "
+            f"{f['bare_es_append_1000']['events_s']:>13} {f['load']['vs_bare_es_1000']:>8} "
+            f"{f['raw_sqlite_insert']['events_s']:>11} {p['all']['median_ms']:>10} "
+            f"{p['all']['p95_ms']:>8} {p['probe']['median_ms']:>10} {p['probe']['p95_ms']:>10} "
+            f"{f['rebuild']['events_s']:>13} {f['bare_es_read_decode']['events_s']:>9} "
+            f"{f['rebuild']['vs_bare_es_read']:>6} {f['raw_sqlite_read']['events_s']:>10} "
+            f"{f['rebuild']['peak_rss_mb']:>7}")
+    pg = result.get("postgres")
+    if pg:
+        lines.append("postgres: " + json.dumps(pg))
+    lines.append("targets: " + json.dumps(result["targets"]))
+    return "\n".join(lines)
+
+
+def verdicts(result: dict[str, Any]) -> dict[str, Any]:
+    """Each target of issue 9 with the figure measured for it (met or not)."""
+    big = result["sizes"][-1]
+    small = result["sizes"][0]
+    growth = (big["position"]["probe"]["median_ms"] / small["position"]["probe"]["median_ms"]
+              if small["position"]["probe"]["median_ms"] else None)
+    out: dict[str, Any] = {
+        "load_vs_bare_es_1000": [big["load"]["vs_bare_es_1000"], TARGETS["load_vs_es"]],
+        "load_events_s": [big["load"]["events_s"], TARGETS["load_events_s"]],
+        "probe_median_growth": [round(growth, 2) if growth else None, TARGETS["latency_growth"]],
+        "probe_median_ms": [big["position"]["probe"]["median_ms"], TARGETS["probe_median_ms"]],
+        "rebuild_vs_bare_es_read": [big["rebuild"]["vs_bare_es_read"], TARGETS["rebuild_vs_es"]],
+        "rebuild_rss_mb": [big["rebuild"]["peak_rss_mb"], TARGETS["rebuild_rss_mb"]],
+    }
+    pg = result.get("postgres") or {}
+    if "load_events_s" in pg:
+        out["pg_load_events_s"] = [pg["load_events_s"], TARGETS["pg_load_events_s"]]
+    for k, (got, want) in out.items():
+        lower_is_better = k in ("probe_median_growth", "probe_median_ms", "rebuild_rss_mb")
+        met = got is not None and (got <= want if lower_is_better else got >= want)
+        out[k] = {"measured": got, "target": want, "met": met}
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="prefledger benchmarks (issue 9)")
+    ap.add_argument("--events", type=int, default=100_000, help="largest size")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workdir", default=".bench", help="generated files and databases")
+    ap.add_argument("--queries", type=int, default=200, help="position queries per group")
+    ap.add_argument("--latency-seconds", type=float, default=60.0,
+                    help="time budget per group of position queries")
+    ap.add_argument("--pg", default=os.environ.get(
+        "PREFLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"),
+        help="PostgreSQL server for the PostgreSQL load ('' to skip)")
+    ap.add_argument("--keep", action="store_true", help="keep the loaded databases")
+    ap.add_argument("--rebuild-child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.rebuild_child:
+        rebuild_child(args.rebuild_child)
+        return
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    result: dict[str, Any] = {"machine": {"cpus": os.cpu_count(),
+                                          "loadavg": os.getloadavg()[0]},
+                              "sizes": []}
+    for n in sizes_for(args.events):
+        result["sizes"].append(measure(n, args, workdir))
+        print(f"measured {n} events", file=sys.stderr, flush=True)
+    if args.pg:
+        small = result["sizes"][0]["events"]
+        path = history(workdir, small, args.seed)
+        result["postgres"] = pg_figures(args.pg, path, rows_of(path))
+    result["machine"]["loadavg_end"] = os.getloadavg()[0]
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["targets"] = verdicts(result)
+    print(table(result))
+    print(json.dumps(result, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,365 @@
+"""Checkpoints: replayed issuer states kept beside the log, so ``position --as-of`` costs
+the same at any history length (performance only; SPEC.md §1 semantics unchanged).
+
+A checkpoint is the state of one issuer at the end of the events of day D (D's
+end-of-day tests not yet run, so later events of D and the days after can still
+apply), taken at month ends (and every ``MAX_GAP`` events) during a replay that already happens: the validation
+replay of every load, or ``rebuild``. It lives in a side table of the same database
+(``prefledger_checkpoints``; SQLite or PostgreSQL) and records:
+
+- ``version`` V: the stream length it was built from;
+- ``lo``: the smallest stream position (<= V) of an event dated after D, and ``hi``:
+  the largest position (<= V) of an event dated on or before D. A query as of D' uses
+  the latest checkpoint with D <= D' and reads only positions ``lo .. hi(next
+  checkpoint)`` plus everything after V, never the whole stream;
+- ``reversed``: the targets of every reversal in positions <= V.
+
+Validity is checked on every use, so a stale checkpoint is never trusted: an event
+recorded after V with an effective date before D (back-dated), or any reversal
+recorded after V, makes the query fall back to a full replay (and the load that
+stored such an event has already rebuilt the issuer's checkpoints from its own replay).
+Bitemporal queries (``as_recorded``) always replay in full.
+
+A checkpoint keeps only what the going-forward replay and the SPEC.md §9 position
+need: the history lists (``applied``, ``payments``, ``conversions``, ``redemptions``,
+``notes``) are left out and amounts due that are paid in full are dropped, so a
+resumed state answers ``position``, not history reports (those use ``Ledger.state``).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import pickle
+import sqlite3
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .events import EventReversed, parse_object
+from .replay import Replayer, TermsResolver, replay, reversed_targets
+from .state import Due, DueMap, IssuerState, Record
+from .store import Store, issuer_id
+
+if TYPE_CHECKING:
+    from .api import Ledger
+
+TABLE = "prefledger_checkpoints"
+#: a checkpoint at a month end at least MIN_GAP events after the last one, or at the
+#: first day change MAX_GAP events after it (a query replays at most about MAX_GAP events)
+MIN_GAP = 64
+MAX_GAP = 128
+
+
+@dataclass
+class Checkpoint:
+    issuer: str
+    day: dt.date
+    version: int
+    lo: int
+    hi: int
+    blob: bytes
+
+
+def compact(st: IssuerState) -> IssuerState:
+    """A copy of ``st`` without history lists and without dues paid in full."""
+    out = copy.copy(st)
+    out.applied = []
+    out.payments = []
+    out.conversions = []
+    out.redemptions = []
+    out.notes = []
+    out.series = {}
+    for name, s in st.series.items():
+        s2 = copy.copy(s)
+        dues = DueMap()
+        if isinstance(s.dues, DueMap):  # only holders still owed something
+            owed = {h for (h, _), v in s.dues.sync().by_holder.items() if v != 0}
+        else:
+            owed = set(s.dues)
+        for h in [h for h in s.dues if h in owed]:  # in the original order
+            keep = [Due(d.due_date, d.amount, d.kind, d.paid) for d in s.dues[h]
+                    if d.unpaid != 0]
+            if keep:
+                dues.setdefault(h, keep)
+        s2.dues = dues
+        out.series[name] = s2
+    return out
+
+
+def freeze(st: IssuerState, designations: dict[str, dt.date], reversed_ids: frozenset[str]
+           ) -> bytes:
+    return zlib.compress(pickle.dumps((compact(st), designations, reversed_ids),
+                                      protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def thaw(blob: bytes) -> tuple[IssuerState, dict[str, dt.date], frozenset[str]]:
+    st, designations, reversed_ids = pickle.loads(zlib.decompress(blob))
+    return st, designations, reversed_ids
+
+
+class Capture:
+    """The ``on_day`` hook of a replay over the whole timeline (``records``): keeps a
+    checkpoint at each month end at least ``MIN_GAP`` events after the last one (at
+    the next day change after ``MAX_GAP`` events in a busy month). With
+    ``new`` (the events a load appends), only for days on or after the earliest of
+    them: the earlier checkpoints stay valid, unless ``new`` holds a reversal."""
+
+    def __init__(self, issuer: str, records: list[Record], new: list[Record] | None = None
+                 ) -> None:
+        self.issuer = issuer
+        self.version = len(records)
+        self.since: dt.date | None = None
+        if new and not any(isinstance(r.event, EventReversed) for r in new):
+            self.since = min(r.event.effective_date for r in new)
+        targets, _ = reversed_targets(records)
+        self.reversed = frozenset(targets)
+        self.rows: list[Checkpoint] = []
+        self._live: list[Record] | None = None
+        self._lo: list[int] = []
+        self._hi: list[int] = []
+        self._last = -MIN_GAP
+
+    def _index(self, live: list[Record]) -> None:
+        self._live = live
+        n = len(live)
+        lo = [self.version + 1] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            lo[i] = min(lo[i + 1], live[i].seq)
+        hi = [0] * (n + 1)
+        for i in range(n):
+            hi[i + 1] = max(hi[i], live[i].seq)
+        self._lo, self._hi = lo, hi
+
+    def on_day(self, rp: Replayer, live: list[Record], i: int) -> None:
+        day = live[i - 1].event.effective_date
+        nxt = live[i].event.effective_date
+        gap = i - self._last
+        if gap < MAX_GAP and ((day.year, day.month) == (nxt.year, nxt.month)
+                              or gap < MIN_GAP):
+            return
+        if self.since is not None and day < self.since:
+            return
+        if self._live is not live:
+            self._index(live)
+        self._last = i
+        self.rows.append(Checkpoint(self.issuer, day, self.version, self._lo[i],
+                                    self._hi[i], freeze(rp.state, rp.designations,
+                                                        self.reversed)))
+
+
+# -- the side table ----------------------------------------------------------------------
+
+class SideTable:
+    """``prefledger_checkpoints`` in the store's own database."""
+
+    def __init__(self, store: Store) -> None:
+        env = store.env
+        self.pg = env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
+        self.env = env
+        self.conn: Any = None
+        if self.pg:
+            schema = env.get("POSTGRES_SCHEMA")
+            self.table = f'"{schema}".{TABLE}' if schema else TABLE
+            self.mark = "%s"
+        else:
+            self.table = TABLE
+            self.mark = "?"
+
+    def _connect(self) -> Any:
+        if self.conn is not None:
+            return self.conn
+        if self.pg:
+            import psycopg
+
+            e = self.env
+            self.conn = psycopg.connect(
+                dbname=e["POSTGRES_DBNAME"], host=e["POSTGRES_HOST"],
+                port=e["POSTGRES_PORT"], user=e["POSTGRES_USER"],
+                password=e.get("POSTGRES_PASSWORD") or None, autocommit=True)
+            blob = "BYTEA"
+        else:
+            self.conn = sqlite3.connect(self.env["SQLITE_DBNAME"], timeout=30,
+                                        isolation_level=None)
+            blob = "BLOB"
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} (issuer TEXT NOT NULL, day TEXT NOT NULL,"
+            f" version INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
+            f" state {blob} NOT NULL, PRIMARY KEY (issuer, day))")
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def _tx(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
+        c = self._connect()
+        if self.pg:
+            with c.transaction():
+                for sql, args in statements:
+                    c.execute(sql, args)
+        else:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in statements:
+                    c.execute(sql, args)
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
+
+    def write(self, issuer: str, rows: list[Checkpoint], since: dt.date | None,
+              version: int, first_new: int) -> None:
+        """Replace ``issuer``'s checkpoints from ``since`` on (all if ``None``) with
+        ``rows``; re-stamp the earlier ones to ``version`` (the events after them are
+        all dated on or after ``since``; ``first_new`` is the first new position)."""
+        m = self.mark
+        stmts: list[tuple[str, tuple[Any, ...]]] = []
+        if since is None:
+            stmts.append((f"DELETE FROM {self.table} WHERE issuer = {m}", (issuer,)))
+        else:
+            stmts.append((f"DELETE FROM {self.table} WHERE issuer = {m} AND day >= {m}",
+                          (issuer, since.isoformat())))
+            stmts.append((f"UPDATE {self.table} SET lo = CASE WHEN lo > version THEN {m} "
+                          f"ELSE lo END, version = {m} WHERE issuer = {m}",
+                          (first_new, version, issuer)))
+        for r in rows:
+            stmts.append((f"INSERT INTO {self.table} (issuer, day, version, lo, hi, state) "
+                          f"VALUES ({m}, {m}, {m}, {m}, {m}, {m})",
+                          (r.issuer, r.day.isoformat(), r.version, r.lo, r.hi, r.blob)))
+        self._tx(stmts)
+
+    def count(self, issuer: str) -> int:
+        cur = self._connect().execute(
+            f"SELECT COUNT(*) FROM {self.table} WHERE issuer = {self.mark}", (issuer,))
+        return int(cur.fetchone()[0])
+
+    def nearest(self, issuer: str, day: dt.date) -> tuple[Checkpoint, int | None] | None:
+        """The latest checkpoint on or before ``day``, and the ``hi`` of the next one
+        (when built from the same version)."""
+        m = self.mark
+        c = self._connect()
+        row = c.execute(
+            f"SELECT day, version, lo, hi, state FROM {self.table} WHERE issuer = {m} AND "
+            f"day <= {m} ORDER BY day DESC LIMIT 1", (issuer, day.isoformat())).fetchone()
+        if row is None:
+            return None
+        cp = Checkpoint(issuer, dt.date.fromisoformat(row[0]), int(row[1]), int(row[2]),
+                        int(row[3]), bytes(row[4]))
+        nxt = c.execute(
+            f"SELECT version, hi FROM {self.table} WHERE issuer = {m} AND day > {m} "
+            f"ORDER BY day LIMIT 1", (issuer, day.isoformat())).fetchone()
+        hi2 = int(nxt[1]) if nxt is not None and int(nxt[0]) == cp.version else None
+        return cp, hi2
+
+
+def side_table(store: Store) -> SideTable | None:
+    """The store's side table (one per ``Store``), or ``None`` for an in-memory SQLite."""
+    cached = getattr(store, "_checkpoints", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    name = store.env.get("SQLITE_DBNAME", "")
+    if store.env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres" and (
+            not name or ":memory:" in name or "mode=memory" in name):
+        return None
+    side = SideTable(store)
+    store._checkpoints = side  # type: ignore[attr-defined]
+    return side
+
+
+# -- building --------------------------------------------------------------------------
+
+def save_capture(store: Store, cap: Capture, first_new: int) -> None:
+    """After a load: keep the checkpoints ``cap`` took (never fails the load)."""
+    side = side_table(store)
+    if side is None:
+        return
+    try:
+        side.write(cap.issuer, cap.rows, cap.since, cap.version, first_new)
+    except Exception:  # noqa: BLE001 - a cache: the events are stored, queries replay
+        pass
+
+
+def stored_records(store: Store, issuer: str) -> list[Record]:
+    out = []
+    for s in store.iter_read(issuer):
+        ev = parse_object(s.payload)
+        if isinstance(ev, list):  # pragma: no cover - only validated events are stored
+            raise ValueError(f"stored event {s.position} of {issuer} is invalid: {ev}")
+        out.append(Record(ev, s.position, 0, s.recorded_at, s.hash))
+    return out
+
+
+def rebuild_issuer(store: Store, issuer: str, resolve: TermsResolver) -> tuple[int, IssuerState]:
+    """Replay ``issuer``'s whole log once, replacing its checkpoints; returns the number
+    of events and the final state."""
+    records = stored_records(store, issuer)
+    cap = Capture(issuer, records)
+    st, _ = replay(issuer, records, None, resolve, on_day=cap.on_day)
+    side = side_table(store)
+    if side is not None:
+        side.write(issuer, cap.rows, None, cap.version, cap.version + 1)
+    return len(records), st
+
+
+def rebuild(ledger: Ledger) -> int:
+    """Recompute every issuer's checkpoints from the log, one issuer at a time (the log
+    is streamed; only one issuer's events are held at once). Returns the event count."""
+    n = 0
+    for issuer in ledger.issuers():
+        k, _ = rebuild_issuer(ledger.store, issuer, ledger.resolve)
+        n += k
+    return n
+
+
+# -- using -------------------------------------------------------------------------------
+
+def _read(store: Store, issuer: str, gt: int, lte: int | None) -> list[tuple[int, Any]]:
+    """Stored events at positions ``gt < p <= lte`` (position p is version p + 1)."""
+    kw: dict[str, Any] = {"gt": gt + 1}
+    if lte is not None:
+        kw["lte"] = lte + 1
+    return [(ev.originator_version - 1, ev) for ev in store.app.events.get(issuer_id(issuer),
+                                                                              **kw)]
+
+
+def state_as_of(ledger: Ledger, issuer: str, as_of: dt.date) -> IssuerState | None:
+    """The state as of the end of ``as_of`` from the nearest valid checkpoint, or
+    ``None`` when there is none (the caller replays in full)."""
+    store = ledger.store
+    side = side_table(store)
+    if side is None:
+        return None
+    try:
+        hit = side.nearest(issuer, as_of)
+        if hit is None and side.count(issuer) == 0 and store.version(issuer) > 0:
+            rebuild_issuer(store, issuer, ledger.resolve)
+            hit = side.nearest(issuer, as_of)
+    except Exception:  # noqa: BLE001 - a cache: fall back to the full replay
+        return None
+    if hit is None:
+        return None
+    cp, hi2 = hit
+    rows = _read(store, issuer, cp.lo - 1, hi2)
+    if hi2 is not None:
+        rows += _read(store, issuer, max(hi2, cp.version), None)
+    records = []
+    for pos, ev in rows:
+        payload = ev.payload
+        day = dt.date.fromisoformat(payload["effective_date"])
+        if pos > cp.version and (day < cp.day or payload.get("type") == "EventReversed"):
+            return None  # back-dated or a reversal after the checkpoint: replay in full
+        if day <= cp.day and pos <= cp.version:
+            continue  # already in the checkpoint
+        if day > as_of:
+            continue
+        got = parse_object(payload)
+        if isinstance(got, list):  # pragma: no cover - only validated events are stored
+            return None
+        records.append(Record(got, pos, 0, ev.recorded_at, ev.hash))
+    st, designations, reversed_ids = thaw(cp.blob)
+    out, _ = replay(issuer, records, as_of, ledger.resolve, start=st,
+                    reversed_ids=reversed_ids, designations=designations)
+    return out

@@ -1,0 +1,111 @@
+"""Checkpoints (ledger/checkpoints.py) change the cost of ``position``, never its answer:
+every report from a checkpoint equals the report of a full replay, including after
+back-dated events and reversals are loaded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from decimal import Decimal
+from pathlib import Path
+
+from benchmarks import generate
+from ledger import checkpoints
+from ledger.api import Ledger
+from projections.position import position
+from tests.conftest import StoreSpec
+
+
+def _full(lg: Ledger, day: dt.date, issuer: str) -> dict:
+    return position(lg.state(day, issuer), day)
+
+
+def _days(path: Path) -> tuple[dt.date, dt.date]:
+    dates = [json.loads(x)["effective_date"] for x in path.read_text().splitlines()]
+    return dt.date.fromisoformat(min(dates)), dt.date.fromisoformat(max(dates))
+
+
+def test_positions_from_checkpoints_equal_full_replays(store: StoreSpec, tmp_path: Path) -> None:
+    path = generate.write(tmp_path / "h.jsonl", 700, seed=11)
+    first, last = _days(path)
+    rng = random.Random(1)
+    with store.open() as lg:
+        lg.load_file(path)
+        side = checkpoints.side_table(lg.store)
+        assert side is not None and side.count(generate.PROBE) > 2  # taken during the load
+        days = [first, last, last + dt.timedelta(days=40)]
+        days += [first + dt.timedelta(days=rng.randint(0, (last - first).days))
+                 for _ in range(12)]
+        for day in days:
+            assert lg.position(day, generate.PROBE) == _full(lg, day, generate.PROBE), day
+            # the checkpoint path was taken (a state exists on or before every later day)
+        mid = first + (last - first) / 2
+        assert checkpoints.state_as_of(lg, generate.PROBE, mid) is not None
+
+
+def test_back_dated_events_and_reversals_keep_answers_right(store: StoreSpec,
+                                                            tmp_path: Path) -> None:
+    path = generate.write(tmp_path / "h.jsonl", 700, seed=12)
+    first, last = _days(path)
+    mid = first + (last - first) / 2
+    with store.open() as lg:
+        lg.load_file(path)
+        before = lg.position(last, generate.PROBE)
+        # a back-dated option exercise early in the history (exempt from anti-dilution,
+        # so every later event still validates; the generator asserts no common balance)
+        extra = {"id": "late-1", "type": "CommonStockIssued", "issuer": generate.PROBE,
+                 "effective_date": (first + dt.timedelta(days=3)).isoformat(),
+                 "shares": "12345", "kind": "option_exercise", "price_per_share": "0.10"}
+        lg.load_lines([json.dumps(extra)])
+        for day in (mid, last):
+            got = lg.position(day, generate.PROBE)
+            assert got == _full(lg, day, generate.PROBE)
+        # more common outstanding (not exactly 12,345 more: later conversions and
+        # anti-dilution factors see the larger A, SPEC.md §6)
+        assert Decimal(got["common_outstanding"]) > Decimal(before["common_outstanding"])
+        # reversing it restores the earlier answer, through the checkpoint path as well
+        lg.load_lines([json.dumps({"type": "EventReversed", "issuer": generate.PROBE,
+                                   "effective_date": last.isoformat(), "target_id": "late-1",
+                                   "reason": "entered in error"})])
+        after = lg.position(last, generate.PROBE)
+        assert after == _full(lg, last, generate.PROBE)
+        assert after == before
+
+
+def test_stale_checkpoints_are_not_trusted(sqlite_store: StoreSpec, tmp_path: Path) -> None:
+    """A checkpoint older than an event recorded after it with an earlier date (as if
+    the side table had not been updated) is ignored, and the answer is still right."""
+    path = generate.write(tmp_path / "h.jsonl", 500, seed=13)
+    first, last = _days(path)
+    with sqlite_store.open() as lg:
+        lg.load_file(path)
+        side = checkpoints.side_table(lg.store)
+        assert side is not None
+        saved = side._connect().execute(
+            f"SELECT issuer, day, version, lo, hi, state FROM {checkpoints.TABLE}").fetchall()
+        before = lg.position(last, generate.PROBE)
+        g = {"id": "late-2", "type": "CommonStockIssued", "issuer": generate.PROBE,
+             "effective_date": (first + dt.timedelta(days=5)).isoformat(), "shares": "300",
+             "kind": "option_exercise", "price_per_share": "0.10"}
+        lg.load_lines([json.dumps(g)])
+        c = side._connect()
+        c.execute(f"DELETE FROM {checkpoints.TABLE}")
+        c.executemany(f"INSERT INTO {checkpoints.TABLE} VALUES (?, ?, ?, ?, ?, ?)", saved)
+        assert checkpoints.state_as_of(lg, generate.PROBE, last) is None  # stale: refused
+        got = lg.position(last, generate.PROBE)
+        assert got == _full(lg, last, generate.PROBE)
+        assert Decimal(got["common_outstanding"]) > Decimal(before["common_outstanding"])
+
+
+def test_rebuild_replaces_checkpoints(sqlite_store: StoreSpec, tmp_path: Path) -> None:
+    path = generate.write(tmp_path / "h.jsonl", 500, seed=14)
+    _, last = _days(path)
+    with sqlite_store.open() as lg:
+        lg.load_file(path)
+        side = checkpoints.side_table(lg.store)
+        assert side is not None
+        side._connect().execute(f"DELETE FROM {checkpoints.TABLE}")
+        assert checkpoints.rebuild(lg) == 500
+        assert side.count(generate.PROBE) > 0
+        assert lg.position(last, generate.PROBE) == _full(lg, last, generate.PROBE)
