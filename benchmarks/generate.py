@@ -7,10 +7,11 @@ inlined, with the designation date moved and the authorized shares scaled to the
 holder count), tens to thousands of holders, initial and later issuances, transfers,
 quarterly dividend payments (series-wide: the exact arrears, computed by a live
 replay of the issuer; now and then a run of missed quarters, each with the board's
-``DividendMissed`` and sometimes a part payment, then a catch-up), common sales below and above the anti-dilution thresholds,
-option exercises, holder conversions (H any time, M after its window), the automatic K
-conversion on shareholder approval, redemption notices and redemptions, and balance
-tie-outs. Every event is valid at its place, so the whole file loads.
+``DividendMissed`` and sometimes a part payment, then a catch-up), common sales below
+and above the anti-dilution thresholds, option exercises, holder conversions (H any
+time, M after its window), the automatic K conversion on shareholder approval,
+redemption notices and redemptions, and balance tie-outs. Every event is valid at its
+place, so the whole file loads.
 
 Issuer ``issuer-0000`` is the *probe*: 1,000 holders (fewer only in tiny files) and a
 history that grows with the file (a tenth of it, at least 4,000 events), so latency

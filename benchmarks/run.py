@@ -210,8 +210,8 @@ def latency(db: Path, rows: list[dict[str, Any]], queries: int, seed: int, budge
                 "median_ms": round(statistics.median(times), 2),
                 "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 2),
             }
-        holders = len(lg.position(dt.date.fromisoformat(spans[generate.PROBE][1]),
-                                  generate.PROBE)["holders"])
+        holders = len({h["holder"] for h in lg.position(
+            dt.date.fromisoformat(spans[generate.PROBE][1]), generate.PROBE)["holders"]})
     out["probe_holders"] = holders
     return out
 
@@ -226,6 +226,12 @@ def rebuild_child(db: str) -> None:
     with Ledger.open(db) as lg:
         wall, cpu, n = _timed(lambda: checkpoints.rebuild(lg))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:  # this process's own peak (ru_maxrss may carry the parent's across exec)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                rss_mb = int(line.split()[1]) / 1024
+    except OSError:
+        pass
     print(json.dumps({"events": n, "wall": wall, "cpu": cpu, "rss_mb": round(rss_mb, 1)}))
 
 
@@ -411,7 +417,8 @@ def main(argv: list[str] | None = None) -> None:
                               "sizes": []}
     for n in sizes_for(args.events):
         result["sizes"].append(measure(n, args, workdir))
-        print(f"measured {n} events", file=sys.stderr, flush=True)
+        print(f"measured {n} events: " + json.dumps(result["sizes"][-1]), file=sys.stderr,
+              flush=True)
     if args.pg:
         small = result["sizes"][0]["events"]
         path = history(workdir, small, args.seed)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from . import chain
-from .events import Event, parse_line, parse_object
 from .checkpoints import Capture, save_capture
+from .events import Event, parse_line, parse_object
 from .problems import LedgerError, Problem
 from .replay import TermsResolver, replay
 from .state import IssuerState, Record

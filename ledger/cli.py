@@ -63,10 +63,16 @@ def fail(code: int, message: str) -> typer.Exit:
 
 
 def open_ledger() -> Ledger:
+    import psycopg
+    from eventsourcing.persistence import PersistenceError
+
     try:
         return Ledger.open(CTX.db, CTX.database_url)
     except ValueError as exc:
         raise fail(2, f"error: {exc}") from None
+    except (PersistenceError, OSError, psycopg.Error) as exc:
+        where = CTX.database_url or CTX.db or "prefledger.db"
+        raise fail(2, f"error: cannot open the ledger at {where}: {exc}") from None
 
 
 def parse_day(text: str, option: str) -> dt.date:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,7 +35,10 @@ def rebuild(
 
     day = _through(through)
     with open_ledger() as lg:
-        s = Projector(lg, to, day).rebuild()
+        try:
+            s = Projector(lg, to, day).rebuild()
+        except (OSError, sqlite3.Error) as exc:
+            raise fail(2, f"error: cannot write {to}: {exc}") from None
     out.print(f"{to}: rebuilt from {s.events} events of {len(s.issuers)} issuer(s); "
               f"tracked notification position {s.position}", highlight=False,
               soft_wrap=True)
@@ -56,8 +60,11 @@ def export(
 
     day = _through(through)
     with open_ledger() as lg:
-        s = Projector(lg, to, day).catch_up()
-    meta = write_metadata(to, metadata or default_metadata_path(to))
+        try:
+            s = Projector(lg, to, day).catch_up()
+            meta = write_metadata(to, metadata or default_metadata_path(to))
+        except (OSError, sqlite3.Error) as exc:
+            raise fail(2, f"error: cannot write {to}: {exc}") from None
     what = (f"{s.events} new event(s) projected, issuer(s) recomputed: "
             f"{', '.join(s.issuers)}" if s.issuers else "already up to date")
     if s.rebuilt and s.reason:

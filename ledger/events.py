@@ -267,7 +267,7 @@ def parse_object(obj: Any, line: int = 0) -> Event | list[Problem]:
             if loc and loc[0] == obj["type"]:
                 loc = loc[1:]
             field = ".".join(loc)
-            msg = err["msg"]
+            msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown field"
             problems.append(Problem(line, where, field, msg))
@@ -281,17 +281,28 @@ def parse_object(obj: Any, line: int = 0) -> Event | list[Problem]:
     return ev
 
 
+def _json_int(s: str) -> int | float:
+    """A JSON integer; one too long for ``int()`` (4,300 digits) becomes an infinity, so
+    the field it is in rejects it by name instead of the whole line failing to parse."""
+    if len(s) <= 100:
+        return int(s)
+    return float("-inf") if s.startswith("-") else float("inf")
+
+
 def parse_line(text: str, line: int = 0) -> Event | list[Problem] | None:
     """Parse one JSON Lines line; blank lines give ``None``."""
-    if not text.strip():
+    text = text.rstrip("\r\n")  # so a JSON error says "line 1 column N", not "line 2"
+    if not text.strip(" \t\r\n"):  # JSON whitespace only: "\u3000" is not blank
         return None
     try:
         obj = json.loads(
             text,
             object_pairs_hook=_no_duplicates,
             parse_float=lambda s: float(s),
-            # NaN / Infinity become floats, which every field rejects by name (§2)
+            # NaN / Infinity become floats, and integers too long for int() infinity,
+            # which every field rejects by name (SPEC.md §2: no JSON numbers)
             parse_constant=float,
+            parse_int=_json_int,
         )
     except _DuplicateKey as exc:
         return [Problem(line, "event", str(exc), "duplicate key in the JSON object")]

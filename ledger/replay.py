@@ -33,7 +33,7 @@ from .events import (
 )
 from .problems import Problem
 from .schedule import ONE_DAY, Schedule
-from .state import IssuerState, Record, SeriesState
+from .state import IssuerState, Lots, Record, SeriesState
 from .terms import Terms, load_terms_ref
 from .values import ZERO, plain
 
@@ -264,7 +264,10 @@ def _transfer(r: Replayer, ev: SharesTransferred) -> None:
     for part in take_lots(s, ev.from_holder, ev.shares):
         part.holder = ev.to_holder
         # keep ``lots`` in (issued, seq) order: insert, do not re-sort the whole list
-        bisect.insort_right(s.lots, part, key=_lot_order)
+        if isinstance(s.lots, Lots):
+            s.lots.insort(part)
+        else:
+            bisect.insort_right(s.lots, part, key=_lot_order)
     r.state.holders.add(ev.to_holder)
 
 
@@ -275,22 +278,26 @@ def _lot_order(lot: accrual.Lot) -> tuple[dt.date, int]:
 def take_lots(s: SeriesState, holder: str, shares: Decimal) -> list[accrual.Lot]:
     """Detach ``shares`` from ``holder``'s oldest lots first (SPEC.md §3, §11)."""
     taken: list[accrual.Lot] = []
-    gone: set[int] = set()
+    gone: list[accrual.Lot] = []
     left = shares
-    for lot in s.lots:
+    mine = s.lots.of(holder) if isinstance(s.lots, Lots) else s.lots
+    for lot in mine:
         if left <= 0:
             break
         if lot.holder != holder:
             continue
         if lot.shares <= left:
-            gone.add(id(lot))
+            gone.append(lot)
             taken.append(lot)
             left -= lot.shares
         else:
             taken.append(lot.split(left))
             left = ZERO
-    if gone:  # one pass, by identity (not list.remove: O(n) and by equality each time)
-        s.lots[:] = [lot for lot in s.lots if id(lot) not in gone]
+    if gone and isinstance(s.lots, Lots):
+        s.lots.detach(gone)
+    elif gone:  # one pass, by identity (not list.remove: O(n) and by equality each time)
+        ids = {id(lot) for lot in gone}
+        s.lots[:] = [lot for lot in s.lots if id(lot) not in ids]
     return taken
 
 

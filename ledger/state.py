@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, SupportsIndex
 
 from .accrual import Lot
 from .events import Event
@@ -135,7 +138,7 @@ class DueMap(dict[str, list[Due]]):
         return super().popitem()
 
     def update(self, *a: object, **kw: object) -> None:  # type: ignore[override]
-        super().update(*a, **kw)  # type: ignore[arg-type]
+        super().update(*a, **kw)  # type: ignore[arg-type,call-overload]
         self.book.dirty = True
 
     def clear(self) -> None:
@@ -169,6 +172,109 @@ class DueMap(dict[str, list[Due]]):
                 self._register(book, h, d)
             book.seen[h] = len(ds)
         return book
+
+
+def _lot_key(lot: Lot) -> tuple[dt.date, int]:
+    return (lot.issued, lot.seq)
+
+
+class Lots(list[Lot]):
+    """``SeriesState.lots``: every lot in (issued, seq) order, a plain list to every
+    reader, plus each holder's lots in the same order (``by_holder``), so a transfer,
+    conversion or redemption costs the holder's lots, not the series' (performance).
+
+    ``append`` (a new lot sorts last), ``insort`` and ``detach`` keep the index in step;
+    any other change of the list rebuilds it. A lot's ``holder`` may only change while
+    the lot is outside the list (``_transfer`` detaches, renames, then inserts).
+    """
+
+    def __init__(self, items: Iterable[Lot] = ()) -> None:
+        super().__init__(items)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        idx: dict[str, list[Lot]] = {}
+        for lot in self:
+            idx.setdefault(lot.holder, []).append(lot)
+        self.by_holder = idx
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.__class__, (list(self),))
+
+    def of(self, holder: str) -> list[Lot]:
+        """``holder``'s lots, oldest first (a copy)."""
+        return list(self.by_holder.get(holder, ()))
+
+    def held(self, holder: str) -> Decimal:
+        return sum((lot.shares for lot in self.by_holder.get(holder, ())), ZERO)
+
+    def append(self, lot: Lot) -> None:
+        super().append(lot)
+        self.by_holder.setdefault(lot.holder, []).append(lot)
+
+    def insort(self, lot: Lot) -> None:
+        """Insert in (issued, seq) order, after equal keys (as a stable sort would)."""
+        bisect.insort_right(self, lot, key=_lot_key)  # list.insert: the index below
+        mine = self.by_holder.setdefault(lot.holder, [])
+        mine.insert(bisect.bisect_right(mine, _lot_key(lot), key=_lot_key), lot)
+
+    def insert(self, i: SupportsIndex, lot: Lot) -> None:
+        super().insert(i, lot)  # the caller (``insort``) or a rebuild keeps the index
+
+    def detach(self, gone: list[Lot]) -> None:
+        """Remove exactly these lot objects (by identity, not equality)."""
+        for lot in gone:
+            mine = self.by_holder.get(lot.holder, [])
+            for k, x in enumerate(mine):
+                if x is lot:
+                    del mine[k]
+                    break
+            i = bisect.bisect_left(self, _lot_key(lot), key=_lot_key)
+            while i < len(self) and self[i] is not lot and _lot_key(self[i]) == _lot_key(lot):
+                i += 1
+            if i < len(self) and self[i] is lot:
+                super().__delitem__(i)
+            else:  # not in key order (same-day lots): find it the slow way
+                super().__setitem__(slice(None), [x for x in self if x is not lot])
+
+    # every other change rebuilds the index
+    def extend(self, items: Iterable[Lot]) -> None:
+        super().extend(items)
+        self._reindex()
+
+    def __iadd__(self, items: Iterable[Lot]) -> Lots:  # type: ignore[override,misc]
+        super().extend(items)
+        self._reindex()
+        return self
+
+    def __setitem__(self, i: Any, v: Any) -> None:
+        super().__setitem__(i, v)
+        self._reindex()
+
+    def __delitem__(self, i: Any) -> None:
+        super().__delitem__(i)
+        self._reindex()
+
+    def remove(self, lot: Lot) -> None:
+        super().remove(lot)
+        self._reindex()
+
+    def pop(self, i: SupportsIndex = -1) -> Lot:
+        out = super().pop(i)
+        self._reindex()
+        return out
+
+    def clear(self) -> None:
+        super().clear()
+        self.by_holder = {}
+
+    def sort(self, *a: Any, **kw: Any) -> None:
+        super().sort(*a, **kw)
+        self._reindex()
+
+    def reverse(self) -> None:
+        super().reverse()
+        self._reindex()
 
 
 @dataclass(frozen=True)
@@ -257,7 +363,7 @@ class SeriesState:
     terms: Terms
     schedule: Schedule
     designated_seq: int
-    lots: list[Lot] = field(default_factory=list)
+    lots: list[Lot] = field(default_factory=Lots)
     dues: dict[str, list[Due]] = field(default_factory=DueMap)
     issued_total: Decimal = ZERO
     converted_total: Decimal = ZERO
@@ -292,6 +398,8 @@ class SeriesState:
         return out
 
     def held(self, holder: str) -> Decimal:
+        if isinstance(self.lots, Lots):
+            return self.lots.held(holder)
         return sum((lot.shares for lot in self.lots if lot.holder == holder), ZERO)
 
     @property

@@ -12,13 +12,14 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, InternalError
+from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
 
 from . import chain
 
@@ -104,6 +105,10 @@ def env_for(db: str | None = None, database_url: str | None = None) -> dict[str,
             "POSTGRES_PORT": str(u.port or 5432),
             "POSTGRES_USER": unquote(u.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(u.password or ""),
+            # insert a save's events with the library's one-statement database function,
+            # not a pipelined executemany: that one deadlocks (client and server both
+            # waiting) once a save holds some megabytes, ~20,000 events (benchmarks/)
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
         }
         if "schema" in q:
             env["POSTGRES_SCHEMA"] = q["schema"][0]
@@ -123,14 +128,62 @@ def _open_application(env: dict[str, str], tries: int = 8) -> LedgerApplication:
     """Open the application; two processes opening a new PostgreSQL store at once race
     on its ``CREATE … IF NOT EXISTS`` / ``CREATE OR REPLACE FUNCTION`` statements
     ("tuple concurrently updated", duplicate type): the loser waits and tries again."""
+    created = False
     for attempt in range(tries):
         try:
-            return LedgerApplication(env=env)
+            with _pg_open_lock(env):
+                return LedgerApplication(env=env)
         except (InternalError, IntegrityError):
             if attempt == tries - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
+        except ProgrammingError as exc:
+            # ``?schema=NAME`` of a schema not there yet: create it, once
+            schema = env.get("POSTGRES_SCHEMA")
+            if created or not schema or "does not exist" not in str(exc):
+                raise
+            _create_schema(env, schema)
+            created = True
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def _pg_open_lock(env: dict[str, str]) -> Iterator[None]:
+    """PostgreSQL: opening runs the library's ``CREATE … IF NOT EXISTS`` / ``CREATE OR
+    REPLACE FUNCTION`` every time; many processes opening at once fail with "tuple
+    concurrently updated" more often than retries absorb (8 writers at once, issue 10).
+    A session advisory lock makes the openers of one database take turns (ms each)."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                         dbname=env["POSTGRES_DBNAME"], user=env["POSTGRES_USER"],
+                         password=env.get("POSTGRES_PASSWORD", ""), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_OPEN_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_OPEN_LOCK,))
+
+
+#: advisory lock key of ``_pg_open_lock`` (any constant; "prefledger" in ASCII, 63 bits)
+_OPEN_LOCK = int.from_bytes(b"prefldgr", "big") >> 1
+
+
+def _create_schema(env: dict[str, str], schema: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                         dbname=env["POSTGRES_DBNAME"], user=env["POSTGRES_USER"],
+                         password=env.get("POSTGRES_PASSWORD", ""), autocommit=True) as conn:
+        try:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                sql.Identifier(schema)))
+        except psycopg.IntegrityError:  # created by a concurrent opener just now
+            pass
 
 
 def now_utc() -> str:

@@ -53,6 +53,12 @@ TABLES: tuple[str, ...] = (
 _MOVES_SHARES = {"SharesIssued", "SharesTransferred", "SharesConverted", "SharesRedeemed",
                  "ShareholderApproval", "Liquidation"}
 
+#: event types that never change amounts due (SPEC.md §11: on a transfer, amounts
+#: already due stay with the transferor), so the dues are not looked at after them
+_KEEPS_DUES = {"SeriesDesignated", "SharesIssued", "SharesTransferred", "DividendMissed",
+               "CommonStockIssued", "CommonStockSplit", "RedemptionNoticed",
+               "BalanceAsserted", "EventReversed"}
+
 #: activity ``kind`` for each event type
 KIND = {
     "SharesIssued": "issued",
@@ -273,7 +279,8 @@ class _Walk:
                 if hr.series in st.series and hr.received:
                     row(hr.series, hr.holder, "liquidation")["cash_paid"] += hr.received
         # dividends: what this event did to the amounts due (§5, §11 Payments)
-        watch = [st.series[name]] if name in st.series else list(st.series.values())
+        watch = ([] if ev.type in _KEEPS_DUES else
+                 [st.series[name]] if name in st.series else list(st.series.values()))
         for s in watch:
             if s.name not in self.watch:
                 continue

@@ -15,11 +15,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import pytest
+
 from ledger.store import ConcurrencyError, Store
-from tests.conftest import StoreSpec, write_jsonl
+from tests.conftest import PG_URL, StoreSpec, write_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,16 +32,24 @@ import os, sys, time
 from pathlib import Path
 from ledger import store
 flags, me = Path(os.environ["RACE_DIR"]), os.environ["RACE_NAME"]
+def meet(what):
+    (flags / f"{what}-{me}").touch()
+    t = time.monotonic()
+    while len(list(flags.glob(f"{what}-*"))) < 2 and time.monotonic() - t < 60:
+        time.sleep(0.005)
+if os.environ.get("RACE_OPEN"):  # also open the (new) store at the same moment
+    real_init = store.Store.__init__
+    def init(self, *a, **k):
+        meet("open")
+        real_init(self, *a, **k)
+    store.Store.__init__ = init
 real = store.Store.append
 calls = [0]
 def append(self, *a, **k):
     calls[0] += 1
     print(f"append attempt {calls[0]}", file=sys.stderr, flush=True)
     if calls[0] == 1:  # both processes validated: meet, then both append at once
-        (flags / f"ready-{me}").touch()
-        t = time.monotonic()
-        while len(list(flags.glob("ready-*"))) < 2 and time.monotonic() - t < 60:
-            time.sleep(0.005)
+        meet("ready")
     return real(self, *a, **k)
 store.Store.append = append
 from ledger.cli import app
@@ -58,11 +70,13 @@ def issues(holder: str, shares: list[str]) -> list[dict[str, Any]]:
              "shares": n} for i, n in enumerate(shares)]
 
 
-def race(spec: StoreSpec, tmp: Path, a: list[dict[str, Any]], b: list[dict[str, Any]]
-         ) -> dict[str, subprocess.CompletedProcess[str]]:
+def race(spec: StoreSpec, tmp: Path, a: list[dict[str, Any]], b: list[dict[str, Any]],
+         at_open: bool = False) -> dict[str, subprocess.CompletedProcess[str]]:
     flags = tmp / "flags"
     flags.mkdir()
     env = {**os.environ, "PYTHONPATH": str(REPO), "RACE_DIR": str(flags)}
+    if at_open:
+        env["RACE_OPEN"] = "1"
     procs = {}
     for name, events in (("a", a), ("b", b)):
         path = write_jsonl(tmp / f"{name}.jsonl", events)
@@ -150,3 +164,25 @@ def test_idempotent_reload_from_two_processes(store, tmp_path, cli):
     assert outs == ["0 appended, 2 already present", "2 appended, 0 already present"]
     assert all(r.returncode == 0 for r in res.values())
     assert stored_ids(store) == ["d", "o", "ann-0", "ann-1"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_two_processes_create_a_new_store_at_once(kind, tmp_path):
+    """Both open a store that does not exist yet (a new SQLite file; a PostgreSQL schema
+    not created yet) at the same moment: tables are created once, both loads land."""
+    schema = "t_new_" + uuid.uuid4().hex[:10]
+    spec = (StoreSpec("sqlite", db=str(tmp_path / "new.db")) if kind == "sqlite"
+            else StoreSpec("postgres", url=f"{PG_URL}?schema={schema}"))
+    try:
+        res = race(spec, tmp_path, BASE + issues("ann", ["100"]), BASE + issues("bob", ["100"]),
+                   at_open=True)
+        for r in res.values():
+            assert r.returncode == 0, r.stderr
+        outs = sorted(r.stdout.strip() for r in res.values())
+        # the loser retried: the designation and opening common were already there
+        assert outs == ["1 appended, 2 already present", "3 appended, 0 already present"]
+        assert sorted(stored_ids(spec)) == sorted(["d", "o", "ann-0", "bob-0"])
+    finally:
+        if kind == "postgres":
+            with psycopg.connect(PG_URL, autocommit=True) as c:
+                c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -283,3 +283,18 @@ def test_console_script_end_to_end(tmp_path):
     rep = json.loads(r.stdout)
     assert {s["series"]: s["outstanding"] for s in rep["series"]} == {
         "G": "1500", "H": "3800", "K": "6000"}
+
+
+@pytest.mark.parametrize("args", [
+    ["--database-url", "postgresql://no_such_role@127.0.0.1:5432/test"],
+    ["--database-url", "mysql://x@127.0.0.1/db"],
+    ["--db", "/nonexistent-dir/ledger.db"],
+])
+def test_a_store_that_cannot_be_opened_is_bad_input(args):
+    from typer.testing import CliRunner
+
+    from ledger.cli import app
+
+    r = CliRunner().invoke(app, [*args, "position", "--as-of", "2001-01-01"])
+    assert r.exit_code == 2, r.output
+    assert "error:" in r.stderr and "Traceback" not in r.output

@@ -366,7 +366,7 @@ def test_projection_matches_position_report_on_random_histories(hist):
     _, recs = hist
     rows = project_issuer("default", recs)
     end = rows["issuers"][0]["through"]
-    days = sorted({r.event.effective_date for r in recs}
+    days = sorted({r.event.effective_date for r in recs if r.event.effective_date <= end}
                   | {p["payment_date"] for p in rows["dividend_periods"]
                      if p["payment_date"] <= end}
                   | {end})

@@ -105,6 +105,8 @@ def test_rebuild_command_gives_the_exported_tables(cli, jsonl, tmp_path):
     assert "rebuilt from 14 events of 1 issuer(s)" in r.stdout
     assert dump(tmp_path / "a.db") == dump(tmp_path / "b.db")
     assert cli("rebuild", "--to", str(tmp_path / "c.db"), "--through", "2001-13-01").exit_code == 2
+    r = cli("export", "--to", str(tmp_path / "no" / "such" / "dir.db"))
+    assert r.exit_code == 2 and "error: cannot write" in r.output and "Traceback" not in r.output
 
 
 def test_metadata_documents_every_table_and_column():
