@@ -95,8 +95,28 @@ def freeze(st: IssuerState, designations: dict[str, dt.date], reversed_ids: froz
                                       protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
+class _Unpickler(pickle.Unpickler):
+    """Only the ledger's own state classes and plain values may come back from a
+    checkpoint row: a row written by anyone else cannot make ``position`` run code."""
+
+    _MODULES = ("ledger.", "datetime", "decimal", "builtins", "collections", "copyreg",
+                "functools", "pydantic")
+    _BUILTINS = {"set", "frozenset", "dict", "list", "tuple", "str", "int", "bool",
+                 "bytes", "object"}
+
+    def find_class(self, module: str, name: str) -> Any:
+        allowed = module.startswith("ledger.") or (
+            module in self._MODULES and (module != "builtins" or name in self._BUILTINS))
+        if not allowed:
+            raise pickle.UnpicklingError(f"checkpoint refers to {module}.{name}")
+        return super().find_class(module, name)
+
+
 def thaw(blob: bytes) -> tuple[IssuerState, dict[str, dt.date], frozenset[str]]:
-    st, designations, reversed_ids = pickle.loads(zlib.decompress(blob))
+    """Unpickle a checkpoint with an allow-list of classes (``_Unpickler``)."""
+    import io
+
+    st, designations, reversed_ids = _Unpickler(io.BytesIO(zlib.decompress(blob))).load()
     return st, designations, reversed_ids
 
 

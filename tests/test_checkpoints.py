@@ -10,6 +10,8 @@ import random
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from benchmarks import generate
 from ledger import checkpoints
 from ledger.api import Ledger
@@ -109,3 +111,23 @@ def test_rebuild_replaces_checkpoints(sqlite_store: StoreSpec, tmp_path: Path) -
         assert checkpoints.rebuild(lg) == 500
         assert side.count(generate.PROBE) > 0
         assert lg.position(last, generate.PROBE) == _full(lg, last, generate.PROBE)
+
+
+def test_a_checkpoint_row_cannot_run_code():
+    """Checkpoints are unpickled with an allow-list: a row naming any other callable
+    (here ``os.system``) is refused, and the query falls back to a full replay."""
+    import os
+    import pickle
+    import zlib
+
+    from ledger.checkpoints import freeze, thaw
+    from ledger.state import IssuerState
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    with pytest.raises(pickle.UnpicklingError, match="os.system|posix.system"):
+        thaw(zlib.compress(pickle.dumps((Evil(), {}, frozenset()))))
+    st, des, rev = thaw(freeze(IssuerState("x"), {}, frozenset({"a"})))
+    assert st.issuer == "x" and rev == frozenset({"a"})
