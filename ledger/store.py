@@ -190,6 +190,18 @@ def now_utc() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
+def _is_json(state: bytes) -> bool:
+    """A plain row is JSON; an AES-GCM row is random bytes (which may even start with
+    ``{``, so the first byte alone is not enough to tell)."""
+    import json
+
+    try:
+        json.loads(bytes(state))
+    except ValueError:
+        return False
+    return True
+
+
 class Store:
     """Appends and reads issuer streams through an eventsourcing application."""
 
@@ -222,7 +234,7 @@ class Store:
                 continue
         if not rows:
             return
-        plain = any(bytes(n.state[:1]) == b"{" for n in rows)
+        plain = any(_is_json(n.state) for n in rows)
         keyed = "CIPHER_KEY" in self.env
         if keyed and plain:
             raise ValueError(f"this store is not encrypted, but {CIPHER_ENV} is set: unset "
