@@ -7,7 +7,8 @@ inlined, with the designation date moved and the authorized shares scaled to the
 holder count), tens to thousands of holders, initial and later issuances, transfers,
 quarterly dividend payments (series-wide: the exact arrears, computed by a live
 replay of the issuer; now and then a run of missed quarters, each with the board's
-``DividendMissed`` and sometimes a part payment, then a catch-up), common sales below
+``DividendMissed`` and sometimes a part payment, then a catch-up; and, usually, the
+dividends that fall payable on a conversion paid to the holder the same day), common sales below
 and above the anti-dilution thresholds, option exercises, holder conversions (H any
 time, M after its window), the automatic K conversion on shareholder approval,
 redemption notices and redemptions, and balance tie-outs. Every event is valid at its
@@ -262,11 +263,12 @@ def _events(spec: IssuerSpec, engine: Replayer) -> Iterator[dict[str, Any]]:
             s.remove(h, n)
             yield ev("SharesRedeemed", day, series=name, holder=h, shares=str(n))
         elif kind == "act":
-            yield from _act(rng, day, spec, series, names, known, ev, push)
+            yield from _act(rng, day, spec, series, names, known, ev, push, engine)
 
 
 def _act(rng: random.Random, day: dt.date, spec: IssuerSpec, series: dict[str, Series],
-         names: list[str], known: set[str], ev: Any, push: Any) -> Iterator[dict[str, Any]]:
+         names: list[str], known: set[str], ev: Any, push: Any, engine: Replayer
+         ) -> Iterator[dict[str, Any]]:
     live = [s for s in series.values() if s.designated <= day]
     if not live:
         return
@@ -325,6 +327,12 @@ def _act(rng: random.Random, day: dt.date, spec: IssuerSpec, series: dict[str, S
         s.remove(h, n)
         yield ev("SharesConverted", day, series=s.name, holder=h, shares=str(n),
                  market_price="0.55")
+        # the dividends that became payable on conversion (SPEC.md §5) are usually paid
+        # to the holder at once, with any arrears (a named payment pays both, oldest first)
+        es = engine.state.series[s.name]
+        owed = es.unpaid(h) + es.unpaid(h, "payable")
+        if owed > 0 and rng.random() < 0.9:
+            yield ev("DividendPaid", day, series=s.name, holder=h, amount=f"{owed:.2f}")
     elif roll < 0.91:  # redemption notice; the redemption follows on its date
         red = [s for s in held if s.name in ("G", "H")
                or (s.name == "M" and s.closing is not None and day >= s.closing)]

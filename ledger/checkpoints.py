@@ -23,7 +23,9 @@ Bitemporal queries (``as_recorded``) always replay in full.
 
 A checkpoint keeps only what the going-forward replay and the SPEC.md §9 position
 need: the history lists (``applied``, ``payments``, ``conversions``, ``redemptions``,
-``notes``) are left out and amounts due that are paid in full are dropped, so a
+``notes``; per series ``adjustments``, ``rate_history``, ``missed_dates``,
+``missed_arrears``, ``recorded_misses``) are left out and amounts due that are paid in
+full are dropped, so a
 resumed state answers ``position``, not history reports (those use ``Ledger.state``).
 """
 
@@ -71,19 +73,24 @@ def compact(st: IssuerState) -> IssuerState:
     out.conversions = []
     out.redemptions = []
     out.notes = []
+    out.approvals = list(st.approvals)
     out.series = {}
     for name, s in st.series.items():
         s2 = copy.copy(s)
+        # history only (reports of their own, never read by the replay or the position)
+        s2.adjustments = []
+        s2.rate_history = []
+        s2.missed_dates = []
+        s2.missed_arrears = {}
+        s2.recorded_misses = set()
         dues = DueMap()
-        if isinstance(s.dues, DueMap):  # only holders still owed something
-            owed = {h for (h, _), v in s.dues.sync().by_holder.items() if v != 0}
+        if isinstance(s.dues, DueMap):  # the book knows the dues still unpaid
+            owed = s.dues.sync().unpaid_dues()
         else:
-            owed = set(s.dues)
-        for h in [h for h in s.dues if h in owed]:  # in the original order
-            keep = [Due(d.due_date, d.amount, d.kind, d.paid) for d in s.dues[h]
-                    if d.unpaid != 0]
-            if keep:
-                dues.setdefault(h, keep)
+            owed = {h: [d for d in ds if d.unpaid != 0] for h, ds in s.dues.items()}
+        for h, ds in owed.items():
+            if ds:
+                dues.setdefault(h, [Due(d.due_date, d.amount, d.kind, d.paid) for d in ds])
         s2.dues = dues
         out.series[name] = s2
     return out

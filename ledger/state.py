@@ -79,20 +79,33 @@ class DueBook:
         self.seen: dict[str, int] = {}
         self.touched: set[str] = set()
         self.dirty = False
+        #: every due with something unpaid (any kind), by identity, with its holder
+        self.live: dict[int, tuple[str, Due]] = {}
+        self.n = 0  # registration counter: a due's place in its holder's list
 
     def remember(self, d: Due) -> None:
         h: str = d.__dict__["_holder"]
         u = d.amount - d.paid
         self.totals[d.kind] = self.totals.get(d.kind, ZERO) + u
         self.by_holder[h, d.kind] = self.by_holder.get((h, d.kind), ZERO) + u
+        if u != 0:
+            self.live[id(d)] = (h, d)
         if d.kind == "arrears" and u > 0:
             self.open.setdefault(d.due_date, {})[h] = d
+
+    def unpaid_dues(self) -> dict[str, list[Due]]:
+        """Per holder, the dues with something unpaid, in their order in ``dues``."""
+        out: dict[str, list[Due]] = {}
+        for h, d in sorted(self.live.values(), key=lambda hd: hd[1].__dict__["_n"]):
+            out.setdefault(h, []).append(d)
+        return out
 
     def forget(self, d: Due) -> None:
         h: str = d.__dict__["_holder"]
         u = d.amount - d.paid
         self.totals[d.kind] -= u
         self.by_holder[h, d.kind] -= u
+        self.live.pop(id(d), None)
         day = self.open.get(d.due_date)
         if day is not None and day.get(h) is d:
             del day[h]
@@ -112,6 +125,10 @@ class DueMap(dict[str, list[Due]]):
 
     def _book(self) -> DueBook | None:
         return self.__dict__.get("book")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickle and deepcopy rebuild the book from the dues (it keys dues by identity)
+        return (self.__class__, (dict(self),))
 
     def setdefault(self, key: str, default: list[Due] | None = None) -> list[Due]:
         book = self._book()
@@ -148,6 +165,8 @@ class DueMap(dict[str, list[Due]]):
     def _register(self, book: DueBook, h: str, d: Due) -> None:
         object.__setattr__(d, "_holder", h)
         object.__setattr__(d, "_book", book)
+        object.__setattr__(d, "_n", book.n)
+        book.n += 1
         book.remember(d)
 
     def sync(self) -> DueBook:
