@@ -205,18 +205,18 @@ class Ledger:
             expected[issuer] = len(stored)
             if stored and stored[-1].recorded_at is not None:
                 stamp = _latest(stamp, stored[-1].recorded_at)
-            seen: dict[str, tuple[str, int]] = {
-                r.event.id: (chain.digest(r.event.to_json()), 0) for r in stored
-                if r.event.id is not None
+            # id -> (the event, its line; 0 when stored): digests only on a collision
+            seen: dict[str, tuple[Event, int]] = {
+                r.event.id: (r.event, 0) for r in stored if r.event.id is not None
             }
             new: list[Record] = []
+            payloads: list[dict[str, Any]] = []
             for n, ev in items:
                 payload = ev.to_json()
                 if ev.id is not None:
-                    d = chain.digest(payload)
                     prior = seen.get(ev.id)
                     if prior is not None:
-                        if prior[0] == d:
+                        if chain.digest(prior[0].to_json()) == chain.digest(payload):
                             result.already_present += 1
                             continue
                         where = f"line {prior[1]}" if prior[1] else "the ledger"
@@ -224,15 +224,16 @@ class Ledger:
                                                 f"id {ev.id!r} is already used in {where} "
                                                 "for different content"))
                         continue
-                    seen[ev.id] = (d, n)
+                    seen[ev.id] = (ev, n)
                 new.append(Record(ev, len(stored) + len(new) + 1, n))
+                payloads.append(payload)
             if not new:
                 continue
             cap = Capture(issuer, stored + new, new)
             _, found = replay(issuer, stored + new, None, self.resolve, on_day=cap.on_day)
             captures.append(cap)
             problems.extend(_blame(found, new, self._checker(issuer), stored))
-            batches[issuer] = [r.event.to_json() for r in new]
+            batches[issuer] = payloads
         if problems:
             raise LedgerError(problems)
         result.appended = self.store.append(batches, expected, stamp)

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from .events import EventReversed, parse_object
 from .replay import Replayer, TermsResolver, replay, reversed_targets
-from .state import Due, DueMap, IssuerState, Record
+from .state import DueMap, IssuerState, Record
 from .store import Store, issuer_id
 
 if TYPE_CHECKING:
@@ -83,15 +83,12 @@ def compact(st: IssuerState) -> IssuerState:
         s2.missed_dates = []
         s2.missed_arrears = {}
         s2.recorded_misses = set()
-        dues = DueMap()
         if isinstance(s.dues, DueMap):  # the book knows the dues still unpaid
             owed = s.dues.sync().unpaid_dues()
         else:
             owed = {h: [d for d in ds if d.unpaid != 0] for h, ds in s.dues.items()}
-        for h, ds in owed.items():
-            if ds:
-                dues.setdefault(h, [Due(d.due_date, d.amount, d.kind, d.paid) for d in ds])
-        s2.dues = dues
+        # the same Due objects: pickled, each is a plain (date, amount, kind, paid) tuple
+        s2.dues = DueMap({h: ds for h, ds in owed.items() if ds})
         out.series[name] = s2
     return out
 

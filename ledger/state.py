@@ -55,6 +55,10 @@ class Due:
     def unpaid(self) -> Decimal:
         return self.amount - self.paid
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # copied or pickled, a due is in no book (the ``DueMap`` copy re-registers it)
+        return (Due, (self.due_date, self.amount, self.kind, self.paid))
+
     def __setattr__(self, name: str, value: object) -> None:
         # keep the running totals of the series' ``DueBook`` in step (performance only)
         book = self.__dict__.get("_book")
@@ -248,11 +252,13 @@ class Lots(list[Lot]):
                 if x is lot:
                     del mine[k]
                     break
-            i = bisect.bisect_left(self, _lot_key(lot), key=_lot_key)
-            while i < len(self) and self[i] is not lot and _lot_key(self[i]) == _lot_key(lot):
-                i += 1
-            if i < len(self) and self[i] is lot:
-                super().__delitem__(i)
+            key = _lot_key(lot)
+            i = bisect.bisect_left(self, key, key=_lot_key)
+            j = bisect.bisect_right(self, key, key=_lot_key)
+            # the parts of a split lot share its key: look among them by identity
+            at = next((k for k in range(i, j) if self[k] is lot), -1)
+            if at >= 0:
+                super().__delitem__(at)
             else:  # not in key order (same-day lots): find it the slow way
                 super().__setitem__(slice(None), [x for x in self if x is not lot])
 
