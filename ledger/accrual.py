@@ -69,18 +69,24 @@ def take_due(lots: list[Lot], due: dt.date, stated: Decimal) -> dict[str, Decima
     return {h: money(v) for h, v in raw.items()}
 
 
-def not_yet_due(lots: list[Lot], through: dt.date, rate: Decimal, stated: Decimal
-                ) -> dict[dt.date, Decimal]:
+def not_yet_due(lots: list[Lot], through: dt.date, rate: Decimal, stated: Decimal,
+                open_rd: dict[dt.date, Decimal] | None = None) -> dict[dt.date, Decimal]:
     """Accrual not yet due of ``lots`` up to ``through`` (exclusive), per due date, unrounded.
 
-    Pure: the open piece is priced at ``rate`` without mutating the lots.
+    Pure: the open piece is priced at ``rate`` without mutating the lots. ``open_rd``:
+    the open pieces' rate-days by start date, shared between calls with the same
+    ``through`` and ``rate`` (performance: most lots of a series start together).
     """
+    if open_rd is None:
+        open_rd = {}
     out: dict[dt.date, Decimal] = {}
     for lot in lots:
         for due, rd in lot.pending.items():
             out[due] = out.get(due, ZERO) + amount(lot.shares, stated, rd)
         if lot.open_due is not None and through > lot.piece_start:
-            rd = rate * days360(lot.piece_start, through)
+            rd = open_rd.get(lot.piece_start)  # type: ignore[assignment]
+            if rd is None:
+                rd = open_rd[lot.piece_start] = rate * days360(lot.piece_start, through)
             out[lot.open_due] = out.get(lot.open_due, ZERO) + amount(lot.shares, stated, rd)
     return out
 

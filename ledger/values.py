@@ -105,17 +105,40 @@ def floor_int(value: Decimal) -> Decimal:
     return value.quantize(ONE, rounding=ROUND_DOWN, context=CONTEXT)
 
 
+#: formatted strings by value (performance: a position repeats the same few amounts);
+#: both formats depend only on the numeric value, except for zero's sign (not cached)
+_MONEY: dict[Decimal, str] = {}
+_PLAIN: dict[Decimal, str] = {}
+_CACHE_MAX = 50_000
+
+
 def money_str(value: Decimal) -> str:
     """Money as a string with two decimals (SPEC.md §9)."""
-    return f"{money(value):.2f}"
+    got = _MONEY.get(value)
+    if got is None:
+        got = f"{money(value):.2f}"
+        if value:
+            if len(_MONEY) >= _CACHE_MAX:
+                _MONEY.clear()
+            _MONEY[value] = got
+    return got
 
 
 def plain(value: Decimal) -> str:
     """Shares and rates as plain decimal strings, no exponent, no trailing zeros (§9)."""
+    got = _PLAIN.get(value)
+    if got is not None:
+        return got
     # explicit context arguments, not ``localcontext``: same result, a fraction of the cost
     if value == value.to_integral_value(context=CONTEXT):
-        return f"{value.quantize(ONE, context=CONTEXT):f}"
-    return f"{value.normalize(context=CONTEXT):f}"
+        got = f"{value.quantize(ONE, context=CONTEXT):f}"
+    else:
+        got = f"{value.normalize(context=CONTEXT):f}"
+    if value:
+        if len(_PLAIN) >= _CACHE_MAX:
+            _PLAIN.clear()
+        _PLAIN[value] = got
+    return got
 
 
 def allocate(total: Decimal, weights: Mapping[str, Decimal]) -> dict[str, Decimal]:

@@ -25,8 +25,9 @@ def holder_accrued(s: SeriesState, through: dt.date) -> dict[str, Decimal]:
         by_holder: dict[str, list[accrual.Lot]] = {}
         for lot in s.lots:
             by_holder.setdefault(lot.holder, []).append(lot)
+        open_rd: dict[dt.date, Decimal] = {}  # shared: the same rate and ``through``
         for h, lots in by_holder.items():
-            pending = accrual.not_yet_due(lots, through, s.rate, s.terms.stated_value)
+            pending = accrual.not_yet_due(lots, through, s.rate, s.terms.stated_value, open_rd)
             out[h] = out.get(h, ZERO) + accrual.rounded_total(pending)
     return out
 
