@@ -442,6 +442,13 @@ class SeriesState:
             (d.unpaid for h in holders for d in self.dues.get(h, []) if d.kind == kind), ZERO
         )
 
+    def unpaid_by_holder(self, kind: str = "arrears") -> dict[str, Decimal]:
+        """``unpaid(h, kind)`` for every holder in ``dues`` (one pass, for reports)."""
+        if isinstance(self.dues, DueMap):
+            totals = self.dues.sync().by_holder
+            return {h: totals.get((h, kind), ZERO) for h in self.dues}
+        return {h: self.unpaid(h, kind) for h in self.dues}
+
     def open_arrears(self) -> dict[dt.date, dict[str, Due]]:
         """Arrears with something unpaid, by due date then holder (SPEC.md §11 Payments:
         oldest due date first). The live index: copy a day's dict before paying it."""

@@ -20,11 +20,12 @@ def _opt(d: Decimal | None, fmt: Any = plain) -> str | None:
 def holder_accrued(s: SeriesState, through: dt.date) -> dict[str, Decimal]:
     """Per holder: arrears plus accrual not yet due to ``through`` (SPEC.md §5), rounded
     per holder per period (§2)."""
-    out: dict[str, Decimal] = {h: s.unpaid(h) for h in s.dues}
+    out: dict[str, Decimal] = s.unpaid_by_holder()
     if s.rate is not None:
-        by_holder: dict[str, list[accrual.Lot]] = {}
-        for lot in s.lots:
-            by_holder.setdefault(lot.holder, []).append(lot)
+        by_holder: dict[str, list[accrual.Lot]] = getattr(s.lots, "by_holder", None) or {}
+        if not by_holder:
+            for lot in s.lots:
+                by_holder.setdefault(lot.holder, []).append(lot)
         open_rd: dict[dt.date, Decimal] = {}  # shared: the same rate and ``through``
         for h, lots in by_holder.items():
             pending = accrual.not_yet_due(lots, through, s.rate, s.terms.stated_value, open_rd)
@@ -37,7 +38,7 @@ def series_row(s: SeriesState, as_of: dt.date) -> tuple[dict[str, Any], list[dic
     through = as_of + ONE_DAY  # SPEC.md §5: as of D, accrual runs to D + 1
     accrued = holder_accrued(s, through)
     holdings = s.holdings()
-    payable = {h: s.unpaid(h, "payable") for h in s.dues}
+    payable = s.unpaid_by_holder("payable")
     pays = s.rate is not None
     outstanding = s.outstanding
     series_accrued = sum(accrued.values(), ZERO)

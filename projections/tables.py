@@ -35,7 +35,7 @@ from typing import Any
 
 from ledger.events import EventReversed, Liquidation, SharesIssued, SharesTransferred
 from ledger.replay import Replayer, TermsResolver, order, reversed_targets
-from ledger.state import Due, IssuerState, Record, SeriesState
+from ledger.state import Due, DueMap, IssuerState, Record, SeriesState
 from ledger.terms import load_terms_ref
 from ledger.values import CONTEXT, ZERO, money
 
@@ -52,6 +52,12 @@ TABLES: tuple[str, ...] = (
 #: the event types that move shares (positions are re-read after them)
 _MOVES_SHARES = {"SharesIssued", "SharesTransferred", "SharesConverted", "SharesRedeemed",
                  "ShareholderApproval", "Liquidation"}
+#: of those, the ones that may move every holder's shares of a series (automatic
+#: conversion, liquidation): their series are diffed whole at the end of the day
+_MOVES_ALL = {"ShareholderApproval", "Liquidation"}
+#: activity kinds that change a holder's shares
+_SHARE_KINDS = {"issued", "transfer_out", "transfer_in", "converted", "redeemed",
+                "liquidation"}
 
 #: event types that never change amounts due (SPEC.md §11: on a transfer, amounts
 #: already due stay with the transferor), so the dues are not looked at after them
@@ -109,7 +115,12 @@ class _DueWatch:
     def look(self, s: SeriesState) -> list[tuple[str, Due, Decimal, Decimal]]:
         """``(holder, due, new amount, newly paid)`` for every due that changed."""
         out: list[tuple[str, Due, Decimal, Decimal]] = []
-        if any(len(s.dues.get(h, ())) < n for h, n in self.lens.items()):
+        if isinstance(s.dues, DueMap):
+            # a DueMap's lists only grow; only ``clear`` (Liquidation) drops dues
+            dropped = len(s.dues) < len(self.lens)
+        else:
+            dropped = any(len(s.dues.get(h, ())) < n for h, n in self.lens.items())
+        if dropped:
             # dues were dropped (a Liquidation settles every claim): what was open is gone
             present = {id(d) for ds in s.dues.values() for d in ds}
             for key, (h, d, unpaid) in list(self.open.items()):
@@ -156,6 +167,7 @@ class _Walk:
         self.payable: dict[str, Decimal] = {}
         self.watch: dict[str, _DueWatch] = {}
         self.holdings: dict[str, dict[str, Decimal]] = {}
+        self.outstanding: dict[str, Decimal] = {}
         self.open_pos: dict[tuple[str, str], Row] = {}
         self.last_bal: dict[str, Row] = {}
         self.last_common: Row | None = None
@@ -183,7 +195,7 @@ class _Walk:
                 break
             day = min(cands)
             self._start_of_day(day)
-            touched: set[str] = set()
+            touched: dict[str, set[str] | None] = {}  # series -> holders (None: all)
             while i < n and self.live[i].event.effective_date == day:
                 self._apply(self.live[i], touched)
                 i += 1
@@ -207,7 +219,7 @@ class _Walk:
             for h, d, new, paid in self._look(s):
                 self._dividend_row(day, None, s.name, h, "dividend_due", d, new, paid)
 
-    def _apply(self, rec: Record, touched: set[str]) -> None:
+    def _apply(self, rec: Record, touched: dict[str, set[str] | None]) -> None:
         st = self.st
         ev = rec.event
         kind = KIND.get(ev.type)
@@ -228,11 +240,13 @@ class _Walk:
             self.payable[name] = ZERO
             self.watch[name] = _DueWatch()
             self.holdings[name] = {}
+            self.outstanding[name] = ZERO
             self.segments[name] = ([(ev.effective_date, s.schedule.due_date(ev.effective_date))]
                                    if s.rate is not None else [])
-            touched.add(name)
-        if ev.type in _MOVES_SHARES:
-            touched.update([name] if name in st.series else st.series)
+            touched[name] = None
+        if ev.type in _MOVES_SHARES and (ev.type in _MOVES_ALL or name not in st.series):
+            for sname in ([name] if name in st.series else st.series):
+                touched[sname] = None
         out: dict[tuple[str, str, str], Row] = {}
 
         def row(series: str, holder: str, k: str) -> Row:
@@ -289,6 +303,15 @@ class _Walk:
                 self._dividend_row(ev.effective_date, rec, s.name, h, k, d, new, paid, row)
         for r in out.values():
             self.rows["activity"].append(r)
+        if ev.type in _MOVES_SHARES:
+            # the holders whose shares this event moved: each has an activity row of a
+            # share kind (conversions and redemptions as the replay recorded them)
+            for (sname, h, k) in out:
+                if k in _SHARE_KINDS:
+                    who = touched.get(sname, set())
+                    if who is not None:
+                        who.add(h)
+                        touched[sname] = who
 
     def _reduce(self, series: str, shares: Decimal) -> Decimal:
         """Carrying amount leaving with ``shares``: the average per share (the rest last)."""
@@ -361,32 +384,40 @@ class _Walk:
             "common_issued": ZERO,
         }
 
-    def _end_of_day(self, day: dt.date, touched: set[str]) -> None:
+    def _end_of_day(self, day: dt.date, touched: dict[str, set[str] | None]) -> None:
         st = self.st
         for name in sorted(touched):
             s = st.series[name]
-            now = {h: v for h, v in s.holdings().items() if v}
-            was = self.holdings[name]
-            for h in sorted(set(now) | set(was)):
-                if now.get(h) == was.get(h):
+            held = self.holdings[name]  # holder -> shares (non-zero), updated in place
+            who = touched[name]
+            if who is None:  # every holder of the series may have moved
+                now = {h: v for h, v in s.holdings().items() if v}
+                changes = [(h, now.get(h)) for h in sorted(set(now) | set(held))]
+            else:  # only these holders' shares moved (performance: not the whole series)
+                changes = [(h, s.held(h) or None) for h in sorted(who)]
+            for h, v in changes:
+                if v == held.get(h):
                     continue
+                self.outstanding[name] += (v or ZERO) - held.get(h, ZERO)
                 key = (name, h)
                 old = self.open_pos.pop(key, None)
                 if old is not None:
                     old["valid_to"] = day
-                if h in now:
-                    r = {"issuer": self.issuer, "series": name,
-                         "series_key": series_key(self.issuer, name), "holder": h,
-                         "holder_key": holder_key(self.issuer, h), "valid_from": day,
-                         "valid_to": None, "shares": now[h]}
-                    self.rows["positions"].append(r)
-                    self.open_pos[key] = r
-                    self.first_seen.setdefault(h, day)
-            self.holdings[name] = now
+                if v is None:
+                    del held[h]
+                    continue
+                held[h] = v
+                r = {"issuer": self.issuer, "series": name,
+                     "series_key": series_key(self.issuer, name), "holder": h,
+                     "holder_key": holder_key(self.issuer, h), "valid_from": day,
+                     "valid_to": None, "shares": v}
+                self.rows["positions"].append(r)
+                self.open_pos[key] = r
+                self.first_seen.setdefault(h, day)
         for name, s in st.series.items():
             pays = s.rate is not None
             values = {
-                "outstanding": sum(self.holdings[name].values(), ZERO),
+                "outstanding": self.outstanding[name],
                 "holders": len(self.holdings[name]),
                 "carrying_amount": self.carrying[name],
                 "dividend_rate": s.rate,
