@@ -83,6 +83,9 @@ class DueBook:
         self.seen: dict[str, int] = {}
         self.touched: set[str] = set()
         self.dirty = False
+        #: when a reader follows the book (``projections.tables``): every due
+        #: registered or changed, in that order (None: not kept)
+        self.log: list[Due] | None = None
         #: every due with something unpaid (any kind), by identity, with its holder
         self.live: dict[int, tuple[str, Due]] = {}
         self.n = 0  # registration counter: a due's place in its holder's list
@@ -94,6 +97,8 @@ class DueBook:
         self.by_holder[h, d.kind] = self.by_holder.get((h, d.kind), ZERO) + u
         if u != 0:
             self.live[id(d)] = (h, d)
+        if self.log is not None:
+            self.log.append(d)
         if d.kind == "arrears" and u > 0:
             self.open.setdefault(d.due_date, {})[h] = d
 

@@ -112,7 +112,7 @@ class Projector:
             _begin(db)
             try:
                 export.drop_all(db)
-                export.ensure_schema(db)
+                export.ensure_schema(db, indexes=False)  # indexed once filled (below)
                 recorder = self.ledger.store.app.recorder
                 position = recorder.max_notification_id() or 0
                 summary = Summary(position=position, rebuilt=True, reason="rebuild")
@@ -122,6 +122,7 @@ class Projector:
                     export.write_issuer(db, issuer, rows)
                     summary.events += len(records)
                     summary.issuers.append(issuer)
+                export.ensure_indexes(db)
                 export.set_meta(db, _settings(self.ledger, self.through))
                 export.set_position(db, self.name, position)
                 db.conn.execute("COMMIT")
