@@ -179,14 +179,14 @@ def _events(spec: IssuerSpec, engine: Replayer) -> Iterator[dict[str, Any]]:
     offsets = {"G": 0, "H": rng.randint(30, 200), "K": rng.randint(200, 500),
                "M": rng.randint(3 * 365, 5 * 365)}
     per_holder = 400
-    for s in spec.series:
-        day = spec.start + dt.timedelta(days=offsets[s])
-        push(day, 0, "designate", s)
+    for sname in spec.series:
+        day = spec.start + dt.timedelta(days=offsets[sname])
+        push(day, 0, "designate", sname)
     # initial issuances to 60% of the holders in the year after each designation
     for h in names[: max(1, int(len(names) * 0.6))]:
-        s = rng.choice(spec.series)
-        day = spec.start + dt.timedelta(days=offsets[s] + rng.randint(0, 365))
-        push(day, 2, "issue", (s, h))
+        sname = rng.choice(spec.series)
+        day = spec.start + dt.timedelta(days=offsets[sname] + rng.randint(0, 365))
+        push(day, 2, "issue", (sname, h))
     if "K" in spec.series:
         push(spec.start + dt.timedelta(days=offsets["K"] + rng.randint(2 * 365, 4 * 365)), 2,
              "approve")
@@ -234,9 +234,9 @@ def _events(spec: IssuerSpec, engine: Replayer) -> Iterator[dict[str, Any]]:
             push(s.schedule.next_payment(day), 1, "payment", s.name)
         elif kind == "issue":
             name, h = data
-            s = series.get(name)
-            if s is None or (name == "K" and s.converted):
+            if name not in series or (name == "K" and series[name].converted):
                 continue
+            s = series[name]
             n = rng.randint(1, per_holder // 2)
             if s.issued + n > s.authorized:
                 continue

@@ -22,7 +22,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.db import jsonify_if_needed
 
-from .tables import TABLES, Rows
+from .tables import TABLES, Row, Rows
 
 D, S, N, DAY, B = Decimal, str, int, dt.date, bool
 
@@ -202,13 +202,18 @@ def write_issuer(db: sqlite_utils.Database, issuer: str, rows: Rows) -> None:
     (``insert_all`` rebuilds its SQL and inspects every cell per chunk; benchmarks/)."""
     delete_issuer(db, issuer)
     for name in TABLES:
-        got = rows.get(name)
-        if not got:
-            continue
-        cols = list(COLUMNS[name])
-        sql = (f'INSERT INTO "{name}" ({", ".join(f"[{c}]" for c in cols)}) '
-               f'VALUES ({", ".join("?" for _ in cols)})')
-        db.conn.executemany(sql, ([_stored(r.get(k)) for k in cols] for r in got))
+        insert_rows(db, name, rows.get(name, []))
+
+
+def insert_rows(db: sqlite_utils.Database, name: str, rows: list[Row]) -> None:
+    """Append ``rows`` to table ``name`` (see ``write_issuer``; also the sink of
+    ``project_issuer``, which hands over the big tables in batches)."""
+    if not rows:
+        return
+    cols = list(COLUMNS[name])
+    sql = (f'INSERT INTO "{name}" ({", ".join(f"[{c}]" for c in cols)}) '
+           f'VALUES ({", ".join("?" for _ in cols)})')
+    db.conn.executemany(sql, ([_stored(r.get(k)) for k in cols] for r in rows))
 
 
 def delete_issuer(db: sqlite_utils.Database, issuer: str) -> None:

@@ -118,8 +118,7 @@ class Projector:
                 summary = Summary(position=position, rebuilt=True, reason="rebuild")
                 for issuer in self.ledger.issuers():
                     records = self.ledger.records(issuer)
-                    rows = project_issuer(issuer, records, self.through, self.ledger.resolve)
-                    export.write_issuer(db, issuer, rows)
+                    self._write(db, issuer, records)
                     summary.events += len(records)
                     summary.issuers.append(issuer)
                 export.ensure_indexes(db)
@@ -132,6 +131,14 @@ class Projector:
         finally:
             db.close()
         return summary
+
+    def _write(self, db: sqlite_utils.Database, issuer: str, records: list[Record]) -> None:
+        """Replace ``issuer``'s rows: the big tables stream in as the walk makes them."""
+        export.delete_issuer(db, issuer)
+        rows = project_issuer(issuer, records, self.through, self.ledger.resolve,
+                              sink=lambda name, batch: export.insert_rows(db, name, batch))
+        for name in export.TABLES:
+            export.insert_rows(db, name, rows.get(name, []))
 
     # -- incremental ---------------------------------------------------------------------
     def catch_up(self, max_batch: int = MAX_BATCH) -> Summary:
@@ -225,8 +232,7 @@ class Projector:
             for r in new[issuer]:
                 stored[r["seq"]] = r
             records = _records_of(stored[k] for k in sorted(stored))
-            rows = project_issuer(issuer, records, self.through, self.ledger.resolve)
-            export.write_issuer(db, issuer, rows)
+            self._write(db, issuer, records)
             summary.events += len(new[issuer])
             summary.issuers.append(issuer)
         export.set_position(db, self.name, position)

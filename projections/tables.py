@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -209,10 +209,18 @@ class _DueWatch:
         return out
 
 
+#: rows of a table held before they go to the sink (``project_issuer``)
+SPILL = 20_000
+
+Sink = Callable[[str, list["Row"]], None]
+
+
 class _Walk:
     def __init__(self, issuer: str, records: Iterable[Record], through: dt.date | None,
-                 resolve: TermsResolver) -> None:
+                 resolve: TermsResolver, sink: Sink | None = None) -> None:
         self.issuer = issuer
+        self.sink = sink
+        self.lines = 0  # activity rows numbered (and sent to the sink) so far
         self.recs = sorted(records, key=lambda r: r.seq)
         self.targets, _ = reversed_targets(self.recs)
         self.live = [r for r in order(self.recs)
@@ -264,8 +272,38 @@ class _Walk:
                 i += 1
             self.rp.end_of_day(day)
             self._end_of_day(day, touched)
+            self._spill_walk()
         self._finish()
         return self.rows
+
+    # -- rows that are final go to the sink as they come (bounded memory) ----------------
+    def _spill_walk(self) -> None:
+        """At the end of a day: the day's activity rows are final (numbered in order),
+        and so are the positions already closed."""
+        if self.sink is None:
+            return
+        act = self.rows["activity"]
+        if len(act) >= SPILL:
+            self._number_activity()
+            self.sink("activity", act)
+            self.rows["activity"] = []
+        pos = self.rows["positions"]
+        if len(pos) >= SPILL:
+            closed = [r for r in pos if r["valid_to"] is not None]
+            self.rows["positions"] = [r for r in pos if r["valid_to"] is None]
+            self.sink("positions", closed)
+
+    def _spill(self, table: str) -> None:
+        """For tables whose rows are final when made (built in ``_finish``)."""
+        rows = self.rows[table]
+        if self.sink is not None and len(rows) >= SPILL:
+            self.sink(table, rows)
+            self.rows[table] = []
+
+    def _number_activity(self) -> None:
+        for r in self.rows["activity"]:
+            self.lines += 1
+            r["line"] = self.lines
 
     def _start_of_day(self, day: dt.date) -> None:
         """SPEC.md §11: rate changes, period boundaries, amounts falling due."""
@@ -511,8 +549,7 @@ class _Walk:
     def _finish(self) -> None:
         st = self.st
         end = self.end
-        for k, r in enumerate(self.rows["activity"], start=1):
-            r["line"] = k
+        self._number_activity()
         for _name, s in sorted(st.series.items()):
             self._series(s)
             self._periods(s)
@@ -621,6 +658,7 @@ class _Walk:
                 "holder_key": holder_key(self.issuer, h), "due_date": due, "kind": kind,
                 "amount": amount, "paid": paid, "unpaid": amount - paid,
             })
+            self._spill("dividend_dues")
 
     def _rates(self, s: SeriesState) -> None:
         hist = s.rate_history
@@ -692,6 +730,7 @@ class _Walk:
                 "memo": ev.memo, "source": ev.source,
                 "payload": json.dumps(p, sort_keys=True, ensure_ascii=False),
             })
+            self._spill("events")
 
 
 def _dec(v: Any) -> Decimal | None:
@@ -699,9 +738,14 @@ def _dec(v: Any) -> Decimal | None:
 
 
 def project_issuer(issuer: str, records: Iterable[Record], through: dt.date | None = None,
-                   resolve: TermsResolver = load_terms_ref) -> Rows:
-    """Every projection table for one issuer (see the module docstring)."""
-    return _Walk(issuer, records, through, resolve).run()
+                   resolve: TermsResolver = load_terms_ref, sink: Sink | None = None) -> Rows:
+    """Every projection table for one issuer (see the module docstring).
+
+    ``sink(table, rows)``: rows that are final are handed to it in batches of about
+    ``SPILL`` as the walk goes (the largest tables: activity, closed positions, events,
+    dividend dues), so memory stays bounded by the issuer's state, not its history; the
+    rows returned are the rest. Without a sink, every row is returned."""
+    return _Walk(issuer, records, through, resolve, sink).run()
 
 
 def at(rows: list[Row], day: dt.date, **match: Any) -> list[Row]:
