@@ -114,17 +114,31 @@ def rows_of(path: Path) -> list[dict[str, Any]]:
 
 # -- load and its baselines ---------------------------------------------------------------
 
-def our_load(path: Path, db: Path | None = None, url: str | None = None) -> tuple[float, float]:
+def _child(kind: str, **args: Any) -> dict[str, Any]:
+    """Run one measurement in a fresh process (as ``prefledger`` would run: its own heap,
+    not this one's million decoded rows) and return the JSON it prints."""
+    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--child",
+                          json.dumps({"kind": kind, **args})],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def load_child(path: str, db: str | None, url: str | None) -> dict[str, Any]:
     from ledger.api import Ledger
 
     if db is not None:
-        _rm(db)
-    lg = Ledger.open(str(db) if db else None, url)
+        _rm(Path(db))
+    lg = Ledger.open(db, url)
     try:
-        wall, cpu, res = _timed(lambda: lg.load_file(path))
+        wall, cpu, _ = _timed(lambda: lg.load_file(path))
     finally:
         lg.close()
-    return wall, cpu
+    return {"wall": wall, "cpu": cpu}
+
+
+def our_load(path: Path, db: Path | None = None, url: str | None = None) -> tuple[float, float]:
+    got = _child("load", path=str(path), db=str(db) if db else None, url=url)
+    return got["wall"], got["cpu"]
 
 
 def bare_append(rows: list[dict[str, Any]], batch: int, env: dict[str, str]) -> tuple[float, float]:
@@ -180,15 +194,26 @@ def raw_insert(rows: list[dict[str, Any]], db: Path) -> tuple[float, float]:
 
 # -- position latency ---------------------------------------------------------------------
 
-def latency(db: Path, rows: list[dict[str, Any]], queries: int, seed: int, budget_s: float
-            ) -> dict[str, Any]:
-    from ledger.api import Ledger
-
+def spans_of(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each issuer's first and last effective date."""
     spans: dict[str, list[str]] = {}
     for r in rows:
         d = r["effective_date"]
         s = spans.setdefault(r.get("issuer", "default"), [d, d])
         s[0], s[1] = min(s[0], d), max(s[1], d)
+    return spans
+
+
+def latency(db: Path, spans: dict[str, list[str]], queries: int, seed: int, budget_s: float
+            ) -> dict[str, Any]:
+    return _child("latency", db=str(db), spans=spans, queries=queries, seed=seed,
+                  budget_s=budget_s)
+
+
+def latency_child(db: str, spans: dict[str, list[str]], queries: int, seed: int,
+                  budget_s: float) -> dict[str, Any]:
+    from ledger.api import Ledger
+
     rng = random.Random(seed)
 
     def day(issuer: str) -> dt.date:
@@ -226,7 +251,7 @@ def latency(db: Path, rows: list[dict[str, Any]], queries: int, seed: int, budge
 
 # -- rebuild and its baselines ------------------------------------------------------------
 
-def rebuild_child(db: str) -> None:
+def rebuild_child(db: str) -> dict[str, Any]:
     """In a child process: rebuild every projection, print the figures as JSON."""
     from ledger.api import Ledger
     from projections.projector import Projector
@@ -243,13 +268,11 @@ def rebuild_child(db: str) -> None:
                 rss_mb = int(line.split()[1]) / 1024
     except OSError:
         pass
-    print(json.dumps({"events": n, "wall": wall, "cpu": cpu, "rss_mb": round(rss_mb, 1)}))
+    return {"events": n, "wall": wall, "cpu": cpu, "rss_mb": round(rss_mb, 1)}
 
 
 def rebuild(db: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--rebuild-child", str(db)],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return _child("rebuild", db=str(db))
 
 
 def bare_read(db: Path, issuers: list[str]) -> tuple[float, float, int]:
@@ -337,9 +360,11 @@ def measure(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         fig["load"]["vs_bare_es_one_save"] = round(aw / wall, 3)
     fig["raw_sqlite_insert"] = {"events_s": round(n / rw), "cpu_s": round(rc, 2)}
     fig["load"]["vs_raw_sqlite"] = round(rw / wall, 4)
-    fig["position"] = latency(db, rows, args.queries, args.seed, args.latency_seconds)
+    spans = spans_of(rows)
+    del rows  # the children measure; this process need not carry a million dicts
+    fig["position"] = latency(db, spans, args.queries, args.seed, args.latency_seconds)
     rb = rebuild(db)
-    ew, ec, en = bare_read(db, sorted({r.get("issuer", "default") for r in rows}))
+    ew, ec, en = bare_read(db, sorted(spans))
     qw, qc, qn = raw_read(db)
     fig["rebuild"] = {"events_s": round(rb["events"] / rb["wall"]), "wall_s": round(rb["wall"], 2),
                       "cpu_s": round(rb["cpu"], 2), "peak_rss_mb": rb["rss_mb"],
@@ -418,10 +443,13 @@ def main(argv: list[str] | None = None) -> None:
         "PREFLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"),
         help="PostgreSQL server for the PostgreSQL load ('' to skip)")
     ap.add_argument("--keep", action="store_true", help="keep the loaded databases")
-    ap.add_argument("--rebuild-child", help=argparse.SUPPRESS)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.rebuild_child:
-        rebuild_child(args.rebuild_child)
+    if args.child:
+        job = json.loads(args.child)
+        kind = job.pop("kind")
+        fn: Any = {"load": load_child, "latency": latency_child, "rebuild": rebuild_child}[kind]
+        print(json.dumps(fn(**job)))
         return
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)

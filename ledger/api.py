@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from . import chain
-from .checkpoints import Capture, save_capture
+from .bulk import bulk
+from .checkpoints import Capture, resume_validation, save_capture
 from .events import Event, parse_line, parse_object
 from .problems import LedgerError, Problem
 from .replay import TermsResolver, replay
@@ -57,6 +58,10 @@ def _event_of(stored: StoredEvent) -> Event:
 
 class Ledger:
     """A ledger over one store (a SQLite file or a PostgreSQL database)."""
+
+    #: validate a load into a stored history from the nearest checkpoint before its
+    #: earliest date (``checkpoints.resume_validation``); off: always the whole timeline
+    resume_loads = True
 
     def __init__(self, store: Store, resolve: TermsResolver = load_terms_ref,
                  clock: Callable[[], str] = now_utc) -> None:
@@ -158,6 +163,11 @@ class Ledger:
 
         Raises ``LedgerError`` with every problem found; then nothing is stored.
         """
+        with bulk():
+            return self._load_lines(lines, progress)
+
+    def _load_lines(self, lines: Iterable[str | bytes],
+                    progress: Callable[[int], None] | None = None) -> LoadResult:
         parsed: list[tuple[int, Event]] = []
         problems: list[Problem] = []
         try:
@@ -201,13 +211,14 @@ class Ledger:
         captures: list[Capture] = []
         stamp = self.clock()
         for issuer, items in by_issuer.items():
-            stored = self.records(issuer)
-            expected[issuer] = len(stored)
-            if stored and stored[-1].recorded_at is not None:
-                stamp = _latest(stamp, stored[-1].recorded_at)
-            # id -> (the event, its line; 0 when stored): digests only on a collision
-            seen: dict[str, tuple[Event, int]] = {
-                r.event.id: (r.event, 0) for r in stored if r.event.id is not None
+            # the stored payloads as decoded by the store (parsed only if needed below)
+            raw = list(self.store.iter_read(issuer))
+            expected[issuer] = len(raw)
+            if raw and raw[-1].recorded_at is not None:
+                stamp = _latest(stamp, raw[-1].recorded_at)
+            # id -> (its payload, its line; 0 when stored): digests only on a collision
+            seen: dict[str, tuple[dict[str, Any], int]] = {
+                s.payload["id"]: (s.payload, 0) for s in raw if "id" in s.payload
             }
             new: list[Record] = []
             payloads: list[dict[str, Any]] = []
@@ -216,7 +227,7 @@ class Ledger:
                 if ev.id is not None:
                     prior = seen.get(ev.id)
                     if prior is not None:
-                        if chain.digest(prior[0].to_json()) == chain.digest(payload):
+                        if chain.digest(prior[0]) == chain.digest(payload):
                             result.already_present += 1
                             continue
                         where = f"line {prior[1]}" if prior[1] else "the ledger"
@@ -224,15 +235,21 @@ class Ledger:
                                                 f"id {ev.id!r} is already used in {where} "
                                                 "for different content"))
                         continue
-                    seen[ev.id] = (ev, n)
-                new.append(Record(ev, len(stored) + len(new) + 1, n))
+                    seen[ev.id] = (payload, n)
+                new.append(Record(ev, len(raw) + len(new) + 1, n))
                 payloads.append(payload)
             if not new:
                 continue
-            cap = Capture(issuer, stored + new, new)
-            _, found = replay(issuer, stored + new, None, self.resolve, on_day=cap.on_day)
+            cap = None
+            if raw and self.resume_loads:  # from a checkpoint, when one fits (and all is well)
+                cap = resume_validation(self.store, issuer, raw, new, self.resolve)
+            if cap is None:  # the whole timeline: and every problem, named exactly
+                stored = [Record(_event_of(s), s.position, 0, s.recorded_at, s.hash)
+                          for s in raw]
+                cap = Capture(issuer, stored + new, new)
+                _, found = replay(issuer, stored + new, None, self.resolve, on_day=cap.on_day)
+                problems.extend(_blame(found, new, self._checker(issuer), stored))
             captures.append(cap)
-            problems.extend(_blame(found, new, self._checker(issuer), stored))
             batches[issuer] = payloads
         if problems:
             raise LedgerError(problems)

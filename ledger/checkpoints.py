@@ -40,10 +40,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .bulk import bulk
 from .events import EventReversed, parse_object
 from .replay import Replayer, TermsResolver, replay, reversed_targets
 from .state import DueMap, IssuerState, Record
-from .store import Store, issuer_id
+from .store import Store, StoredEvent, issuer_id
 
 if TYPE_CHECKING:
     from .api import Ledger
@@ -131,15 +132,23 @@ class Capture:
     ``new`` (the events a load appends), only for days on or after the earliest of
     them: the earlier checkpoints stay valid, unless ``new`` holds a reversal."""
 
-    def __init__(self, issuer: str, records: list[Record], new: list[Record] | None = None
-                 ) -> None:
+    def __init__(self, issuer: str, records: list[Record], new: list[Record] | None = None,
+                 *, version: int | None = None, hi_base: int = 0,
+                 reversed_ids: frozenset[str] | None = None) -> None:
+        """Resuming (``resume_validation``): ``records`` are only the events after a
+        checkpoint, ``version`` the stream's length with ``new``, ``hi_base`` the
+        checkpoint's ``hi`` (the last position among the events before it) and
+        ``reversed_ids`` its reversed targets."""
         self.issuer = issuer
-        self.version = len(records)
+        self.version = len(records) if version is None else version
         self.since: dt.date | None = None
         if new and not any(isinstance(r.event, EventReversed) for r in new):
             self.since = min(r.event.effective_date for r in new)
-        targets, _ = reversed_targets(records)
-        self.reversed = frozenset(targets)
+        if reversed_ids is None:
+            targets, _ = reversed_targets(records)
+            reversed_ids = frozenset(targets)
+        self.reversed = reversed_ids
+        self.hi_base = hi_base
         self.rows: list[Checkpoint] = []
         self._live: list[Record] | None = None
         self._lo: list[int] = []
@@ -152,7 +161,7 @@ class Capture:
         lo = [self.version + 1] * (n + 1)
         for i in range(n - 1, -1, -1):
             lo[i] = min(lo[i + 1], live[i].seq)
-        hi = [0] * (n + 1)
+        hi = [self.hi_base] * (n + 1)
         for i in range(n):
             hi[i + 1] = max(hi[i], live[i].seq)
         self._lo, self._hi = lo, hi
@@ -338,10 +347,63 @@ def rebuild(ledger: Ledger) -> int:
     """Recompute every issuer's checkpoints from the log, one issuer at a time (the log
     is streamed; only one issuer's events are held at once). Returns the event count."""
     n = 0
-    for issuer in ledger.issuers():
-        k, _ = rebuild_issuer(ledger.store, issuer, ledger.resolve)
-        n += k
+    with bulk():
+        for issuer in ledger.issuers():
+            k, _ = rebuild_issuer(ledger.store, issuer, ledger.resolve)
+            n += k
     return n
+
+
+def resume_validation(store: Store, issuer: str, stored: list[StoredEvent],
+                      new: list[Record], resolve: TermsResolver) -> Capture | None:
+    """Validate a load's ``new`` events from the nearest checkpoint before the earliest
+    of them, instead of replaying the whole history (the cost of a load then follows the
+    events on and after its dates, not the length of the log).
+
+    Returns the ``Capture`` of the new checkpoints when the events after the checkpoint
+    and ``new`` replay without a problem; ``None`` when there is no usable checkpoint
+    (none before that date, a reversal in the load or after the checkpoint, an event
+    recorded after it with an earlier date), or when a problem is found: the caller then
+    validates in full, which names every problem exactly as a load without checkpoints
+    would (SPEC.md §1 back-dated events, ``api._blame``). Events before the checkpoint
+    cannot change: a replay puts each event after everything dated before it."""
+    if not new or any(isinstance(r.event, EventReversed) for r in new):
+        return None
+    side = side_table(store)
+    if side is None:
+        return None
+    since = min(r.event.effective_date for r in new)
+    try:
+        hit = side.nearest(issuer, since - dt.timedelta(days=1))
+    except Exception:  # noqa: BLE001 - a cache: validate in full
+        return None
+    if hit is None:
+        return None
+    cp, _ = hit
+    if cp.version > len(stored) or cp.lo < 1:
+        return None  # written for a longer stream than this one: not this log's
+    records: list[Record] = []
+    for s in stored[cp.lo - 1:]:
+        payload = s.payload
+        day = dt.date.fromisoformat(payload["effective_date"])
+        if s.position > cp.version and (day <= cp.day or payload.get("type") == "EventReversed"):
+            return None  # recorded after the checkpoint, dated before it (or a reversal)
+        if day <= cp.day and s.position <= cp.version:
+            continue  # in the checkpoint
+        got = parse_object(payload)
+        if isinstance(got, list):  # pragma: no cover - only validated events are stored
+            return None
+        records.append(Record(got, s.position, 0, s.recorded_at, s.hash))
+    try:  # written by another version of the code (a renamed class): validate in full
+        st, designations, reversed_ids = thaw(cp.blob)
+    except Exception:  # noqa: BLE001 - a cache
+        return None
+    cap = Capture(issuer, records, new, version=len(stored) + len(new), hi_base=cp.hi,
+                  reversed_ids=reversed_ids)
+    _, found = replay(issuer, records + new, None, resolve, start=st,
+                      reversed_ids=reversed_ids, designations=designations,
+                      on_day=cap.on_day)
+    return None if found else cap
 
 
 # -- using -------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import sqlite_utils
 from eventsourcing.utils import get_topic
 
 from ledger.api import Ledger
+from ledger.bulk import bulk
 from ledger.events import parse_object
 from ledger.state import Record
 from ledger.store import IssuerLedger, issuer_id
@@ -107,6 +108,10 @@ class Projector:
     # -- from scratch ------------------------------------------------------------------
     def rebuild(self) -> Summary:
         """Drop and recompute every table from each issuer's stream (SPEC.md §10 rebuild)."""
+        with bulk():
+            return self._rebuild()
+
+    def _rebuild(self) -> Summary:
         db = open_report(self.path)
         try:
             _begin(db)
