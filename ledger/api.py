@@ -113,14 +113,15 @@ class Ledger:
         """SPEC.md §9 ``position`` as of the end of ``as_of``."""
         from projections.position import position
 
-        st = None
-        if as_recorded is None:  # checkpoints: cost independent of history length
-            from .checkpoints import state_as_of
+        with bulk():  # a state and a report of thousands of rows: few collector passes
+            st = None
+            if as_recorded is None:  # checkpoints: cost independent of history length
+                from .checkpoints import state_as_of
 
-            st = state_as_of(self, issuer, as_of)
-        if st is None:
-            st = self.state(as_of, issuer, as_recorded)
-        return position(st, as_of, as_recorded.isoformat() if as_recorded else None)
+                st = state_as_of(self, issuer, as_of)
+            if st is None:
+                st = self.state(as_of, issuer, as_recorded)
+            return position(st, as_of, as_recorded.isoformat() if as_recorded else None)
 
     def waterfall(self, as_of: dt.date, proceeds: Decimal, issuer: str = "default",
                   as_recorded: dt.datetime | None = None, order: str | None = None
