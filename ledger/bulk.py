@@ -2,7 +2,7 @@
 
 A load or a rebuild makes millions of small objects (parsed events, lots, amounts due,
 projection rows) that live until it ends and form almost no reference cycles. At the
-default thresholds the collector walks them again and again: about a quarter of a
+default thresholds the collector walks them again and again: about a fifth of a
 100,000-event load, a sixth of a position of 2,000 holder rows (``benchmarks/``).
 Reference counting still frees everything promptly; cycles are still collected, only
 less often.
