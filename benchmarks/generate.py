@@ -31,6 +31,8 @@ import datetime as dt
 import heapq
 import itertools
 import json
+import multiprocessing
+import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ledger.bulk import bulk
 from ledger.daycount import add_years
 from ledger.events import parse_object
 from ledger.replay import Replayer
@@ -404,13 +407,35 @@ def generate(events: int, seed: int = 1) -> Iterator[dict[str, Any]]:
     return heapq.merge(*streams, key=lambda e: e["effective_date"])
 
 
-def write(path: str | Path, events: int, seed: int = 1) -> Path:
-    """Write the history to ``path`` (JSON Lines); returns the path."""
+def _issuer_lines(spec: IssuerSpec) -> list[tuple[str, str]]:
+    """One issuer's events as ``(effective date, JSON line)`` (a worker's share)."""
+    with bulk():
+        return [(e["effective_date"], json.dumps(e, separators=(",", ":")))
+                for e in itertools.islice(issuer_events(spec), spec.budget)]
+
+
+def write(path: str | Path, events: int, seed: int = 1, workers: int | None = None) -> Path:
+    """Write the history to ``path`` (JSON Lines); returns the path.
+
+    Issuers are independent, so large files are made by one process per CPU, then merged
+    in effective-date order exactly as ``generate`` merges them (same bytes)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
+    specs = plan(events, seed)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, len(specs)) if events >= 50_000 else 1
+    if workers > 1:
+        with multiprocessing.Pool(workers) as pool:
+            # the biggest issuers first, so no worker is left with one at the end
+            order = sorted(range(len(specs)), key=lambda k: -specs[k].budget)
+            done = dict(zip(order, pool.map(_issuer_lines, [specs[k] for k in order],
+                                            chunksize=1), strict=True))
+        parts = [done[k] for k in range(len(specs))]
+    else:
+        parts = [_issuer_lines(spec) for spec in specs]
     with p.open("w", encoding="utf-8") as fh:
-        for e in generate(events, seed):
-            fh.write(json.dumps(e, separators=(",", ":")) + "\n")
+        for _, line in heapq.merge(*parts, key=lambda t: t[0]):
+            fh.write(line + "\n")
     return p
 
 
