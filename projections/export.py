@@ -199,8 +199,8 @@ def write_issuer(db: sqlite_utils.Database, issuer: str, rows: Rows) -> None:
 
     The tables, keys and indexes are sqlite-utils' (``ensure_schema``); the rows go in
     with one prepared ``INSERT`` per table on its connection: the same cells as
-    ``insert_all`` writes (``_stored``), several times faster for a million events
-    (``insert_all`` rebuilds its SQL and inspects every cell per chunk; benchmarks/)."""
+    ``insert_all`` writes (``_stored``), in about half the time (``insert_all`` rebuilds
+    its SQL and converts every cell in Python per chunk; benchmarks/)."""
     delete_issuer(db, issuer)
     for name in TABLES:
         insert_rows(db, name, rows.get(name, []))
