@@ -7,12 +7,13 @@ For each size (10k, 100k, 1M up to ``--events``; or just ``--events`` when small
 generates a history (``benchmarks.generate``, cached in ``--workdir``) and measures:
 
 - **load**: ``Ledger.load_file`` (the code of ``prefledger load``: parse, validate by
-  replaying every issuer, hash-chain, append in one transaction), against bare
-  ``eventsourcing`` appending the same payloads without validation (one payload per
-  event, 1,000 events per save, and all in one save like our load) and raw ``sqlite3``
-  inserting the same JSON rows in one transaction;
+  replaying every issuer, hash-chain, append in one transaction) in a child process,
+  against bare ``eventsourcing`` appending the same payloads without validation (one
+  payload per event, 1,000 events per save; and all in one save like our load, up to
+  ``ONE_SAVE_MAX``) and raw ``sqlite3`` inserting the same JSON rows in one transaction;
 - **position --as-of**: median and p95 latency of ``Ledger.position`` over random
-  issuers and dates, and over random dates of the probe issuer (1,000 holders);
+  issuers and dates, and over random dates of the probe issuer (1,000 holders), in a
+  child process, with the median number of holder rows per report;
 - **rebuild**: ``prefledger rebuild`` (``projections.projector.Projector.rebuild``: read
   every issuer's stream, replay it, write every projection table of the reporting
   database with sqlite-utils, one issuer at a time) in a child process, against bare
