@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -42,6 +43,9 @@ IssuerOpt = Annotated[str, typer.Option("--issuer", help="issuer stream")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON (SPEC.md §9)")]
 AsRecordedOpt = Annotated[
     str | None, typer.Option("--as-recorded", help="ISO 8601 UTC time: what the ledger said then")
+]
+LastDayOpt = Annotated[
+    str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: last effective date)")
 ]
 
 
@@ -91,6 +95,20 @@ def parse_recorded(text: str | None) -> dt.datetime | None:
         return parse_as_recorded(text)
     except ValueError:
         raise fail(2, f"error: --as-recorded {text!r} is not an ISO 8601 time") from None
+
+
+def series_report(report: Callable[..., dict[str, Any]], series: str, issuer: str,
+                  as_of: str | None, as_recorded: str | None) -> dict[str, Any]:
+    """A per-series report (``rates``, ``conversions``): ``report(series, issuer, day,
+    recorded)`` on the open ledger; an unknown series is exit 2."""
+    day = parse_day(as_of, "--as-of") if as_of is not None else None
+    t = parse_recorded(as_recorded)
+    with open_ledger() as lg:
+        try:
+            return report(lg, series, issuer, day, t)
+        except KeyError:
+            raise fail(2, f"error: --series {series!r}: no such series for issuer "
+                       f"{issuer!r}") from None
 
 
 def emit_json(obj: Any) -> None:

@@ -12,17 +12,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from .api import Ledger
 from .cli import (
     AsRecordedOpt,
     IssuerOpt,
     JsonOpt,
+    LastDayOpt,
     app,
     emit_json,
-    fail,
-    open_ledger,
     out,
-    parse_day,
-    parse_recorded,
+    series_report,
 )
 
 
@@ -40,21 +39,12 @@ def _short(v: str | None, places: int = 6) -> str:
 def conversions(
     series: Annotated[str, typer.Option("--series", help="series name, e.g. H")],
     issuer: IssuerOpt = "default",
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: last effective date)")
-    ] = None,
+    as_of: LastDayOpt = None,
     as_recorded: AsRecordedOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Conversion-rate adjustments with A, B, C (SPEC.md §6); conversions and redemptions."""
-    day = parse_day(as_of, "--as-of") if as_of is not None else None
-    t = parse_recorded(as_recorded)
-    with open_ledger() as lg:
-        try:
-            rep = lg.conversions(series, issuer, day, t)
-        except KeyError:
-            raise fail(2, f"error: --series {series!r}: no such series for issuer "
-                       f"{issuer!r}") from None
+    rep = series_report(Ledger.conversions, series, issuer, as_of, as_recorded)
     if as_json:
         emit_json(rep)
     else:

@@ -12,17 +12,19 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from .api import Ledger
 from .cli import (
     AsRecordedOpt,
     IssuerOpt,
     JsonOpt,
+    LastDayOpt,
     app,
     emit_json,
-    fail,
     open_ledger,
     out,
     parse_day,
     parse_recorded,
+    series_report,
 )
 
 
@@ -30,21 +32,12 @@ from .cli import (
 def rates(
     series: Annotated[str, typer.Option("--series", help="series name, e.g. G")],
     issuer: IssuerOpt = "default",
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: last effective date)")
-    ] = None,
+    as_of: LastDayOpt = None,
     as_recorded: AsRecordedOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Dividend-rate history: effective date, rate, cause (SPEC.md §5 Step-up)."""
-    day = parse_day(as_of, "--as-of") if as_of is not None else None
-    t = parse_recorded(as_recorded)
-    with open_ledger() as lg:
-        try:
-            rep = lg.rates(series, issuer, day, t)
-        except KeyError:
-            raise fail(2, f"error: --series {series!r}: no such series for issuer "
-                       f"{issuer!r}") from None
+    rep = series_report(Ledger.rates, series, issuer, as_of, as_recorded)
     if as_json:
         emit_json(rep)
     else:

@@ -112,16 +112,18 @@ _PLAIN: dict[Decimal, str] = {}
 _CACHE_MAX = 50_000
 
 
+def _keep(cache: dict[Decimal, str], value: Decimal, text: str) -> str:
+    if value:  # zero's sign shows ("-0"), and -0 == 0: never cached
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[value] = text
+    return text
+
+
 def money_str(value: Decimal) -> str:
     """Money as a string with two decimals (SPEC.md §9)."""
     got = _MONEY.get(value)
-    if got is None:
-        got = f"{money(value):.2f}"
-        if value:
-            if len(_MONEY) >= _CACHE_MAX:
-                _MONEY.clear()
-            _MONEY[value] = got
-    return got
+    return got if got is not None else _keep(_MONEY, value, f"{money(value):.2f}")
 
 
 def plain(value: Decimal) -> str:
@@ -131,14 +133,8 @@ def plain(value: Decimal) -> str:
         return got
     # explicit context arguments, not ``localcontext``: same result, a fraction of the cost
     if value == value.to_integral_value(context=CONTEXT):
-        got = f"{value.quantize(ONE, context=CONTEXT):f}"
-    else:
-        got = f"{value.normalize(context=CONTEXT):f}"
-    if value:
-        if len(_PLAIN) >= _CACHE_MAX:
-            _PLAIN.clear()
-        _PLAIN[value] = got
-    return got
+        return _keep(_PLAIN, value, f"{value.quantize(ONE, context=CONTEXT):f}")
+    return _keep(_PLAIN, value, f"{value.normalize(context=CONTEXT):f}")
 
 
 def allocate(total: Decimal, weights: Mapping[str, Decimal]) -> dict[str, Decimal]:

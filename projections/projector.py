@@ -20,7 +20,8 @@ import datetime as dt
 import json
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,21 @@ def _settings(lg: Ledger, through: dt.date | None) -> dict[str, str]:
             "through": through.isoformat() if through else ""}
 
 
-def _begin(db: sqlite_utils.Database) -> None:
-    db.conn.execute("BEGIN IMMEDIATE")
+@contextmanager
+def _transaction(path: Path) -> Iterator[sqlite_utils.Database]:
+    """The reporting database at ``path`` in one write transaction: committed when the
+    block ends, rolled back if it raises (rows and tracked position move together)."""
+    db = open_report(path)
+    try:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.conn.execute("COMMIT")
+        except BaseException:
+            db.rollback()
+            raise
+    finally:
+        db.close()
 
 
 def _records_of(rows: Iterable[dict[str, Any]]) -> list[Record]:
@@ -112,29 +126,20 @@ class Projector:
             return self._rebuild()
 
     def _rebuild(self) -> Summary:
-        db = open_report(self.path)
-        try:
-            _begin(db)
-            try:
-                export.drop_all(db)
-                export.ensure_schema(db, indexes=False)  # indexed once filled (below)
-                recorder = self.ledger.store.app.recorder
-                position = recorder.max_notification_id() or 0
-                summary = Summary(position=position, rebuilt=True, reason="rebuild")
-                for issuer in self.ledger.issuers():
-                    records = self.ledger.records(issuer)
-                    self._write(db, issuer, records)
-                    summary.events += len(records)
-                    summary.issuers.append(issuer)
-                export.ensure_indexes(db)
-                export.set_meta(db, _settings(self.ledger, self.through))
-                export.set_position(db, self.name, position)
-                db.conn.execute("COMMIT")
-            except BaseException:
-                db.rollback()
-                raise
-        finally:
-            db.close()
+        with _transaction(self.path) as db:
+            export.drop_all(db)
+            export.ensure_schema(db, indexes=False)  # indexed once filled (below)
+            recorder = self.ledger.store.app.recorder
+            position = recorder.max_notification_id() or 0
+            summary = Summary(position=position, rebuilt=True, reason="rebuild")
+            for issuer in self.ledger.issuers():
+                records = self.ledger.records(issuer)
+                self._write(db, issuer, records)
+                summary.events += len(records)
+                summary.issuers.append(issuer)
+            export.ensure_indexes(db)
+            export.set_meta(db, _settings(self.ledger, self.through))
+            export.set_position(db, self.name, position)
         return summary
 
     def _write(self, db: sqlite_utils.Database, issuer: str, records: list[Record]) -> None:
@@ -163,18 +168,8 @@ class Projector:
                 return total
 
     def _step(self, max_batch: int, fresh: bool) -> Summary:
-        db = open_report(self.path)
-        try:
-            _begin(db)
-            try:
-                summary = self._project(db, max_batch, fresh)
-                db.conn.execute("COMMIT")
-            except BaseException:
-                db.rollback()
-                raise
-        finally:
-            db.close()
-        return summary
+        with _transaction(self.path) as db:
+            return self._project(db, max_batch, fresh)
 
     def _project(self, db: sqlite_utils.Database, max_batch: int, fresh: bool) -> Summary:
         summary = Summary()

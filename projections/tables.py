@@ -159,22 +159,30 @@ class _DueWatch:
                 changed[key] = d
         out: list[tuple[str, Due, Decimal, Decimal]] = []
         for key in sorted(changed, key=self.num.__getitem__):
-            h, d, unpaid = self.open[key]
-            if d.unpaid != unpaid:
-                out.append((h, d, ZERO, unpaid - d.unpaid))
-                if d.unpaid > 0:
-                    self.open[key] = (h, d, d.unpaid)
-                else:
-                    self._closed(key)
+            self._recheck(key, out)
         rank = self.rank
         for d in sorted(new.values(), key=lambda d: (rank[d.__dict__["_holder"]],
                                                      d.__dict__["_n"])):
             h = d.__dict__["_holder"]
-            out.append((h, d, d.amount, d.paid))
-            if d.unpaid > 0:
-                self._opened(id(d), (h, d, d.unpaid))
+            self._found(h, d, out)
             self.lens[h] += 1
         return out
+
+    def _recheck(self, key: int, out: list[tuple[str, Due, Decimal, Decimal]]) -> None:
+        """An open due: what was paid on it since the last look (closed once paid)."""
+        h, d, unpaid = self.open[key]
+        if d.unpaid != unpaid:
+            out.append((h, d, ZERO, unpaid - d.unpaid))
+            if d.unpaid > 0:
+                self.open[key] = (h, d, d.unpaid)
+            else:
+                self._closed(key)
+
+    def _found(self, h: str, d: Due, out: list[tuple[str, Due, Decimal, Decimal]]) -> None:
+        """A due not seen before: its amount and what is paid already (open if unpaid)."""
+        out.append((h, d, d.amount, d.paid))
+        if d.unpaid > 0:
+            self._opened(id(d), (h, d, d.unpaid))
 
     def _look_all(self, s: SeriesState) -> list[tuple[str, Due, Decimal, Decimal]]:
         out: list[tuple[str, Due, Decimal, Decimal]] = []
@@ -191,20 +199,11 @@ class _DueWatch:
                     out.append((h, d, ZERO, unpaid))
                     self._closed(key)
             self.lens = {h: min(n, len(s.dues.get(h, ()))) for h, n in self.lens.items()}
-        for key, (h, d, unpaid) in list(self.open.items()):
-            if d.unpaid != unpaid:
-                out.append((h, d, ZERO, unpaid - d.unpaid))
-                if d.unpaid > 0:
-                    self.open[key] = (h, d, d.unpaid)
-                else:
-                    self._closed(key)
+        for key in list(self.open):
+            self._recheck(key, out)
         for h, ds in s.dues.items():
-            seen = self.lens.get(h, 0)
-            if len(ds) > seen:
-                for d in ds[seen:]:
-                    out.append((h, d, d.amount, d.paid))
-                    if d.unpaid > 0:
-                        self._opened(id(d), (h, d, d.unpaid))
+            for d in ds[self.lens.get(h, 0):]:
+                self._found(h, d, out)
             self.lens[h] = len(ds)
         return out
 
