@@ -14,7 +14,7 @@ generates a history (``benchmarks.generate``, cached in ``--workdir``) and measu
 - **position --as-of**: median and p95 latency of ``Ledger.position`` over random
   issuers and dates, and over random dates of the probe issuer (1,000 holders), in a
   child process, with the median number of holder rows per report;
-- **rebuild**: ``prefledger rebuild`` (``projections.projector.Projector.rebuild``: read
+- **rebuild**: ``prefledger rebuild`` (``projections.feed.projector.Projector.rebuild``: read
   every issuer's stream, replay it, write every projection table of the reporting
   database with sqlite-utils, one issuer at a time) in a child process, against bare
   ``eventsourcing`` reading and decoding the same log and a raw ``sqlite3`` read of it;
@@ -255,7 +255,7 @@ def latency_child(db: str, spans: dict[str, list[str]], queries: int, seed: int,
 def rebuild_child(db: str) -> dict[str, Any]:
     """In a child process: rebuild every projection, print the figures as JSON."""
     from ledger.api import Ledger
-    from projections.projector import Projector
+    from projections.feed.projector import Projector
 
     report = Path(db + ".report.db")
     _rm(report)
@@ -277,7 +277,7 @@ def rebuild(db: Path) -> dict[str, Any]:
 
 
 def bare_read(db: Path, issuers: list[str]) -> tuple[float, float, int]:
-    from ledger.store import LedgerApplication, issuer_id
+    from ledger.store.eventstore import LedgerApplication, issuer_id
 
     app = LedgerApplication(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                                  "SQLITE_DBNAME": str(db)})
@@ -326,7 +326,7 @@ def pg_figures(url: str, path: Path, rows: list[dict[str, Any]]) -> dict[str, An
         for s in (ours, bare):
             conn.execute(f'CREATE SCHEMA "{s}"')
         wall, cpu = our_load(path, url=f"{url}?schema={ours}")
-        from ledger.store import env_for
+        from ledger.store.eventstore import env_for
 
         env = env_for(None, f"{url}?schema={bare}")
         bwall, bcpu = bare_append(rows, 1000, env)

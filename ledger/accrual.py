@@ -12,8 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .daycount import days360
-from .values import CONTEXT, ZERO, money
+from ledger.daycount import days360
+from ledger.values import CONTEXT, ZERO, money
 
 
 @dataclass

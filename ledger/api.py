@@ -19,15 +19,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import chain
-from .bulk import bulk
-from .checkpoints import Capture, resume_validation, save_capture
-from .events import Event, parse_line, parse_object
-from .problems import LedgerError, Problem
-from .replay import TermsResolver, replay
-from .state import IssuerState, Record
-from .store import ConcurrencyError, Store, StoredEvent, now_utc
-from .terms import load_terms_ref
+from ledger.bulk import bulk
+from ledger.events import Event, parse_line, parse_object
+from ledger.problems import LedgerError, Problem, Rejected
+from ledger.replay import TermsResolver, replay
+from ledger.state import IssuerState, Record
+from ledger.store import chain
+from ledger.store.checkpoints import Capture, Checkpoints
+from ledger.store.eventstore import ConcurrencyError, Store, StoredEvent, now_utc
+from ledger.terms import load_terms_ref
 
 RETRIES = 5
 
@@ -60,7 +60,7 @@ class Ledger:
     """A ledger over one store (a SQLite file or a PostgreSQL database)."""
 
     #: validate a load into a stored history from the nearest checkpoint before its
-    #: earliest date (``checkpoints.resume_validation``); off: always the whole timeline
+    #: earliest date (``Checkpoints.resume_validation``); off: always the whole timeline
     resume_loads = True
 
     def __init__(self, store: Store, resolve: TermsResolver = load_terms_ref,
@@ -68,6 +68,8 @@ class Ledger:
         self.store = store
         self.resolve = resolve
         self.clock = clock
+        #: the as-of checkpoints beside the log (``ledger.store.checkpoints``)
+        self.checkpoints = Checkpoints(store, resolve)
 
     @classmethod
     def open(cls, db: str | None = None, database_url: str | None = None,
@@ -75,9 +77,7 @@ class Ledger:
         return cls(Store(db, database_url), clock=clock)
 
     def close(self) -> None:
-        side = getattr(self.store, "_checkpoints", None)
-        if side is not None:
-            side.close()
+        self.checkpoints.close()
         self.store.close()
 
     def __enter__(self) -> Ledger:
@@ -116,9 +116,7 @@ class Ledger:
         with bulk():  # a state and a report of thousands of rows: few collector passes
             st = None
             if as_recorded is None:  # checkpoints: cost independent of history length
-                from .checkpoints import state_as_of
-
-                st = state_as_of(self, issuer, as_of)
+                st = self.checkpoints.state_as_of(issuer, as_of)
             if st is None:
                 st = self.state(as_of, issuer, as_recorded)
             return position(st, as_of, as_recorded.isoformat() if as_recorded else None)
@@ -129,13 +127,13 @@ class Ledger:
         """SPEC.md §8 what-if waterfall of ``proceeds`` at the end of ``as_of`` (§9 JSON);
         records nothing. ``order``: the issuer's seniority order, e.g. ``"M,H,K,G"``
         (default ``ledger.seniority.default_order``). Bad input: ``LedgerError``."""
-        from .waterfall import WaterfallError, distribute
+        from ledger.waterfall import distribute
 
         st = self.state(as_of, issuer, as_recorded)
         try:
             dist = distribute(st, as_of, proceeds, order)
-        except WaterfallError as exc:
-            raise LedgerError([Problem(0, "waterfall", exc.field, exc.message)]) from None
+        except Rejected as exc:
+            raise LedgerError([exc.at(0, "waterfall")]) from None
         return {"issuer": issuer,
                 "as_recorded": as_recorded.isoformat() if as_recorded else None,
                 "recorded": False, **dist.to_json()}
@@ -145,7 +143,7 @@ class Ledger:
         """SPEC.md §10 ``conversions --series S``: conversion-rate adjustments with their
         A, B, C (§6), and the series' conversions and redemptions (§7), as of ``as_of``
         (default: the issuer's last effective date). Unknown series: ``KeyError``."""
-        from .conversion import listing
+        from ledger.conversion import listing
 
         st, _ = replay(issuer, self.records(issuer, as_recorded), as_of, self.resolve)
         if series not in st.series:
@@ -243,7 +241,7 @@ class Ledger:
                 continue
             cap = None
             if raw and self.resume_loads:  # from a checkpoint, when one fits (and all is well)
-                cap = resume_validation(self.store, issuer, raw, new, self.resolve)
+                cap = self.checkpoints.resume_validation(issuer, raw, new)
             if cap is None:  # the whole timeline: and every problem, named exactly
                 stored = [Record(_event_of(s), s.position, 0, s.recorded_at, s.hash)
                           for s in raw]
@@ -255,8 +253,8 @@ class Ledger:
         if problems:
             raise LedgerError(problems)
         result.appended = self.store.append(batches, expected, stamp)
-        for cap in captures:  # a cache for position --as-of (ledger.checkpoints)
-            save_capture(self.store, cap, expected[cap.issuer] + 1)
+        for cap in captures:  # a cache for position --as-of (ledger.store.checkpoints)
+            self.checkpoints.save(cap, expected[cap.issuer] + 1)
         return result
 
     def _checker(self, issuer: str) -> Callable[[list[Record]], list[Problem]]:
@@ -266,7 +264,7 @@ class Ledger:
     # -- audit -------------------------------------------------------------------------
     def verify(self) -> list[Problem]:
         """Recompute every issuer's hash chain; name the first broken event (SPEC.md §10)."""
-        from .verify import verify_store
+        from ledger.store.verify import verify_store
 
         return verify_store(self.store)
 
@@ -280,7 +278,7 @@ class Ledger:
         """SPEC.md §10 ``history``: the audit trail of ``issuer`` in recorded order, each
         event with effective date, recorded time, id, memo/source, hash, and whether it
         was reversed (and why); as recorded at ``as_recorded`` if given (SPEC.md §1)."""
-        from .audit import trail
+        from projections.history import trail
 
         stored = [s for s in self.store.iter_read(issuer)
                   if as_recorded is None or parse_as_recorded(s.recorded_at) <= as_recorded]  # type: ignore[operator]
@@ -295,7 +293,7 @@ class Ledger:
               as_recorded: dt.datetime | None = None) -> dict[str, Any]:
         """SPEC.md §10 ``rates --series S``: the dividend-rate history (§5 Step-up) as of
         ``as_of`` (default: the issuer's last effective date). Unknown series: ``KeyError``."""
-        from .dividends import rates_report
+        from ledger.dividends import rates_report
 
         st, _ = replay(issuer, self.records(issuer, as_recorded), as_of, self.resolve)
         if series not in st.series:
@@ -305,7 +303,7 @@ class Ledger:
     def check(self, as_of: dt.date, issuer: str = "default",
               as_recorded: dt.datetime | None = None) -> list[Any]:
         """SPEC.md §10 ``check --as-of D``: every ``ledger.checks.Finding`` as of ``as_of``."""
-        from .checks import check
+        from ledger.checks import check
 
         return check(self.state(as_of, issuer, as_recorded), as_of)
 

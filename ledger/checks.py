@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .state import IssuerState, Payment, SeriesState
-from .values import money_str
+from ledger.state import IssuerState, Payment, SeriesState
+from ledger.values import money_str
 
 #: finding kinds made here (others may register more)
 UNRECORDED_MISS = "unrecorded_miss"
@@ -136,7 +136,7 @@ NOTE = "note"
 def seniority_conflicts(st: IssuerState, as_of: dt.date) -> list[Finding]:
     """SPEC.md §8: every pair of conflicting liquidation claims of the series designated
     as of ``as_of``, with both certificate sections and the order that settles them."""
-    from .seniority import conflicts
+    from ledger.seniority import conflicts
 
     return [Finding(SENIORITY_CONFLICT, str(c), None, c.pair[0], c.pair[1])
             for c in conflicts(st)]

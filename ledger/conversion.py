@@ -11,11 +11,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from . import accrual
-from .daycount import add_years
-from .events import CommonStockIssued, CommonStockSplit, ShareholderApproval, SharesConverted
-from .state import Adjustment, Conversion, Due, IssuerState, SeriesState
-from .values import CONTEXT, ZERO, floor_int, money, money_str, plain
+from ledger import accrual
+from ledger.daycount import add_years
+from ledger.events import CommonStockIssued, CommonStockSplit, ShareholderApproval, SharesConverted
+from ledger.problems import Rejected
+from ledger.state import Adjustment, Conversion, Due, IssuerState, SeriesState
+from ledger.values import CONTEXT, ZERO, floor_int, money, money_str, plain
 
 
 def _protected(st: IssuerState, price: Decimal, exempt_up_to: dt.date | None
@@ -64,7 +65,7 @@ def _antidilution(st: IssuerState, cause: str, event_id: str | None, when: dt.da
             threshold=s.threshold, consideration=consideration))
 
 
-def issue_common(st: IssuerState, ev: CommonStockIssued) -> tuple[str, str] | None:
+def issue_common(st: IssuerState, ev: CommonStockIssued) -> None:
     """SPEC.md §3 CommonStockIssued: common outstanding grows; §6 anti-dilution.
 
     ``option_exercise`` and ``opening`` are exempt (§6); ``sale`` and ``other`` adjust
@@ -72,20 +73,21 @@ def issue_common(st: IssuerState, ev: CommonStockIssued) -> tuple[str, str] | No
     """
     if ev.price_per_share is not None and ev.consideration is not None:
         if money(ev.price_per_share * ev.shares) != money(ev.consideration):
-            return ("consideration", "does not equal shares × price_per_share; give one of them")
+            raise Rejected("consideration",
+                           "does not equal shares × price_per_share; give one of them")
     consideration = ev.consideration
     if consideration is None and ev.price_per_share is not None:
         consideration = ev.price_per_share * ev.shares
     if consideration is None and ev.kind != "opening":
-        return ("price_per_share", f"a {ev.kind!r} issuance needs price_per_share or "
-                "consideration (only an opening balance may omit it)")
+        raise Rejected("price_per_share", f"a {ev.kind!r} issuance needs price_per_share or "
+                       "consideration (only an opening balance may omit it)")
     a = st.common_outstanding
     adjusts = ev.kind in ("sale", "other") and consideration is not None
     if adjusts and a == 0 and consideration == 0:
         assert consideration is not None
         if _protected(st, ZERO, None):
-            return ("consideration", "common issued for no consideration while no common is "
-                    "outstanding: the anti-dilution factor (A + C) / (A + B) has A + B = 0")
+            raise Rejected("consideration", "common issued for no consideration while no common is "
+                           "outstanding: the anti-dilution factor (A + C) / (A + B) has A + B = 0")
     st.common_outstanding = CONTEXT.add(a, ev.shares)
     if adjusts:
         assert consideration is not None
@@ -138,11 +140,10 @@ def _do_convert(st: IssuerState, s: SeriesState, holder: str, shares: Decimal,
     arrears (§11 Accrual). Common issued = shares × rate rounded down; the fraction is
     paid in cash at ``market_price`` (§2, term ``fractional_common``).
     """
-    from .replay import take_lots
 
     assert s.conversion_rate is not None
     rate = s.conversion_rate
-    parts = take_lots(s, holder, shares)
+    parts = s.lots.take(holder, shares)
     payable = ZERO
     if s.rate is not None:
         # SPEC.md §5 On conversion: one call closes the lots and prices their accrual
@@ -169,7 +170,7 @@ def _do_convert(st: IssuerState, s: SeriesState, holder: str, shares: Decimal,
 
 
 def convert(st: IssuerState, s: SeriesState, ev: SharesConverted, held: Decimal
-            ) -> tuple[str, str] | None:
+            ) -> None:
     """SPEC.md §3 SharesConverted, §6, §7 (M notice window), §11 Conversion.
 
     H any time, M from closing + 1 year (M §5(a)); in multiples of 100 or all the
@@ -178,16 +179,16 @@ def convert(st: IssuerState, s: SeriesState, ev: SharesConverted, held: Decimal
     """
     t = s.terms
     if t.conversion != "elective" or s.conversion_rate is None:
-        return ("series", f"Series {s.name} is not convertible at the holder's option")
+        raise Rejected("series", f"Series {s.name} is not convertible at the holder's option")
     if t.conversion_after_closing_years is not None:
         opens = window_opens(s)
         if opens is None or ev.effective_date < opens:
-            return ("effective_date", f"Series {s.name} converts only from {opens} (closing "
-                    f"{s.closing_date} + {t.conversion_after_closing_years} year)")
+            raise Rejected("effective_date", f"Series {s.name} converts only from {opens} (closing "
+                           f"{s.closing_date} + {t.conversion_after_closing_years} year)")
     mult = t.conversion_multiple
     if mult is not None and ev.shares != held and ev.shares % mult != 0:
-        return ("shares", f"{plain(ev.shares)} is not a multiple of {plain(mult)} nor all "
-                f"{plain(held)} Series {s.name} shares of {ev.holder!r}")
+        raise Rejected("shares", f"{plain(ev.shares)} is not a multiple of {plain(mult)} nor all "
+                       f"{plain(held)} Series {s.name} shares of {ev.holder!r}")
     notice = s.notices.get(ev.holder)
     noticed_converted = ZERO
     if notice is not None:
@@ -197,11 +198,12 @@ def convert(st: IssuerState, s: SeriesState, ev: SharesConverted, held: Decimal
             if ev.effective_date > last:
                 free = held - notice.shares
                 if ev.shares > free:
-                    return ("shares", f"{plain(notice.shares)} of {ev.holder!r}'s "
-                            f"{plain(held)} Series {s.name} shares are under the redemption "
-                            f"notice of {notice.notice_date}; their conversion right ended on "
-                            f"{last} (notice + {t.notice_conversion_days} days), so at most "
-                            f"{plain(free)} may convert")
+                    raise Rejected(
+                        "shares", f"{plain(notice.shares)} of {ev.holder!r}'s {plain(held)} "
+                        f"Series {s.name} shares are under the redemption notice of "
+                        f"{notice.notice_date}; their conversion right ended on {last} "
+                        f"(notice + {t.notice_conversion_days} days), so at most "
+                        f"{plain(free)} may convert")
                 noticed_converted = ZERO
     a = st.common_outstanding
     if notice is not None and noticed_converted > 0:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from . import accrual
-from .events import DividendPaid
-from .schedule import ONE_DAY
-from .state import Due, IssuerState, Payment, RateChange, SeriesState
-from .values import ZERO, allocate, money, money_str, plain
+from ledger import accrual
+from ledger.events import DividendPaid
+from ledger.problems import Rejected
+from ledger.schedule import ONE_DAY
+from ledger.state import Due, IssuerState, Payment, RateChange, SeriesState
+from ledger.values import ZERO, allocate, money, money_str, plain
 
 __all__ = ["RateChange", "change_rate", "fall_due", "end_of_day", "pay", "arrears_on",
            "rates_report"]
@@ -72,7 +73,7 @@ def arrears_on(s: SeriesState) -> Decimal:
     return s.unpaid()
 
 
-def pay(st: IssuerState, s: SeriesState, ev: DividendPaid) -> tuple[str, str] | None:
+def pay(st: IssuerState, s: SeriesState, ev: DividendPaid) -> None:
     """SPEC.md §3 DividendPaid, §11 Payments: oldest due date first.
 
     Naming a holder: pays that holder's arrears and dividends payable together.
@@ -82,7 +83,7 @@ def pay(st: IssuerState, s: SeriesState, ev: DividendPaid) -> tuple[str, str] | 
     the §5 Priority check.
     """
     if ev.amount != money(ev.amount):
-        return ("amount", f"{ev.amount} is not a whole number of cents")
+        raise Rejected("amount", f"{ev.amount} is not a whole number of cents")
     others = tuple((o.name, o.unpaid()) for o in st.series.values()
                    if o is not s and not o.extinguished and o.unpaid() > 0)
     if ev.holder is not None:
@@ -90,8 +91,9 @@ def pay(st: IssuerState, s: SeriesState, ev: DividendPaid) -> tuple[str, str] | 
                       key=lambda d: d.due_date)
         owed = sum((d.unpaid for d in dues), ZERO)
         if ev.amount > owed:
-            return ("amount", f"{money_str(ev.amount)} is more than the {money_str(owed)} due "
-                    f"or payable to {ev.holder!r} on Series {s.name} on {ev.effective_date}")
+            raise Rejected("amount", f"{money_str(ev.amount)} is more than the "
+                           f"{money_str(owed)} due or payable to {ev.holder!r} on Series "
+                           f"{s.name} on {ev.effective_date}")
         left = ev.amount
         for d in dues:
             take = min(left, d.unpaid)
@@ -102,8 +104,8 @@ def pay(st: IssuerState, s: SeriesState, ev: DividendPaid) -> tuple[str, str] | 
     else:
         owed = s.unpaid()
         if ev.amount > owed:
-            return ("amount", f"{money_str(ev.amount)} is more than the Series {s.name} "
-                    f"arrears of {money_str(owed)} on {ev.effective_date}")
+            raise Rejected("amount", f"{money_str(ev.amount)} is more than the Series {s.name} "
+                           f"arrears of {money_str(owed)} on {ev.effective_date}")
         left = ev.amount
         open_ = s.open_arrears()  # due date -> {holder: Due}, unpaid > 0 (live index)
         for day in sorted(open_):

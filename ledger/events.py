@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from .problems import Problem
-from .terms import Terms
-from .values import Dec, IsoDate, non_negative, positive
+from ledger.problems import Problem
+from ledger.terms import Terms
+from ledger.values import Dec, IsoDate, non_negative, positive
 
 #: bidirectional-text controls: they make a name display as another ("Trojan source")
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -12,13 +12,14 @@ import datetime as dt
 from dataclasses import replace
 from decimal import Decimal
 
-from . import accrual
-from .events import RedemptionNoticed, SharesRedeemed
-from .state import IssuerState, Notice, Redemption, SeriesState
-from .values import CONTEXT, ZERO, floor_int, money, money_str, plain
+from ledger import accrual
+from ledger.events import RedemptionNoticed, SharesRedeemed
+from ledger.problems import Rejected
+from ledger.state import IssuerState, Notice, Redemption, SeriesState
+from ledger.values import CONTEXT, ZERO, floor_int, money, money_str, plain
 
 
-def notice(s: SeriesState, ev: RedemptionNoticed) -> tuple[str, str] | None:
+def notice(s: SeriesState, ev: RedemptionNoticed) -> None:
     """SPEC.md §7: ``redemption_date - effective_date >= notice days`` (calendar days, §11).
 
     M: a notice may be given from the closing date on (§11). A holder has at most one
@@ -26,21 +27,21 @@ def notice(s: SeriesState, ev: RedemptionNoticed) -> tuple[str, str] | None:
     """
     t = s.terms
     if not t.redeemable or t.redemption_notice_days is None:
-        return ("series", f"Series {s.name} is not redeemable at the company's option")
+        raise Rejected("series", f"Series {s.name} is not redeemable at the company's option")
     if t.redemption_from_closing and (s.closing_date is None
                                       or ev.effective_date < s.closing_date):
-        return ("effective_date", f"Series {s.name} may be called only from its closing date "
-                f"({s.closing_date or 'no shares issued yet'})")
+        raise Rejected("effective_date", f"Series {s.name} may be called only from its "
+                       f"closing date ({s.closing_date or 'no shares issued yet'})")
     days = (ev.redemption_date - ev.effective_date).days
     if days < t.redemption_notice_days:
-        return ("redemption_date", f"{days} days of notice; Series {s.name} needs at least "
-                f"{t.redemption_notice_days}")
+        raise Rejected("redemption_date", f"{days} days of notice; Series {s.name} needs at least "
+                       f"{t.redemption_notice_days}")
     for holder in ev.holders:
         prior = s.notices.get(holder)
         if prior is not None:
-            return (f"holders.{holder}", f"{plain(prior.shares)} Series {s.name} shares of "
-                    f"{holder!r} are still under the notice of {prior.notice_date} "
-                    f"(redemption date {prior.redemption_date}); redeem them first")
+            raise Rejected(f"holders.{holder}", f"{plain(prior.shares)} Series {s.name} shares of "
+                           f"{holder!r} are still under the notice of {prior.notice_date} "
+                           f"(redemption date {prior.redemption_date}); redeem them first")
     for holder, shares in ev.holders.items():
         s.notices[holder] = Notice(ev.effective_date, ev.redemption_date, shares)
     return None
@@ -92,7 +93,7 @@ def _quote(s: SeriesState, holder: str, shares: Decimal, on: dt.date
     return accrued, arrears
 
 
-def redeem(st: IssuerState, s: SeriesState, ev: SharesRedeemed) -> tuple[str, str] | None:
+def redeem(st: IssuerState, s: SeriesState, ev: SharesRedeemed) -> None:
     """SPEC.md §7 SharesRedeemed: pays stated + accrued unpaid of the redeemed shares.
 
     Dated on or after the notice's redemption date (§11); at most the noticed shares.
@@ -103,18 +104,17 @@ def redeem(st: IssuerState, s: SeriesState, ev: SharesRedeemed) -> tuple[str, st
     accrual of their lots and their pro-rata arrears are settled (recorded as
     ``accrued`` and ``arrears``).
     """
-    from .replay import take_lots
 
     n = s.notices.get(ev.holder)
     if n is None:
-        return ("holder", f"no redemption notice covers {ev.holder!r} on Series {s.name}")
+        raise Rejected("holder", f"no redemption notice covers {ev.holder!r} on Series {s.name}")
     if ev.effective_date < n.redemption_date:
-        return ("effective_date", f"the notice of {n.notice_date} sets the redemption date "
-                f"{n.redemption_date}; Series {s.name} shares of {ev.holder!r} cannot be "
-                "redeemed before it")
+        raise Rejected("effective_date", f"the notice of {n.notice_date} sets the redemption date "
+                       f"{n.redemption_date}; Series {s.name} shares of {ev.holder!r} cannot be "
+                       "redeemed before it")
     if ev.shares > n.shares:
-        return ("shares", f"only {plain(n.shares)} Series {s.name} shares of {ev.holder!r} "
-                "are under notice")
+        raise Rejected("shares", f"only {plain(n.shares)} Series {s.name} shares of {ev.holder!r} "
+                       "are under notice")
     held = s.held(ev.holder)
     price = price_per_share(s, ev.holder, ev.effective_date)
     shares = ev.shares
@@ -127,7 +127,7 @@ def redeem(st: IssuerState, s: SeriesState, ev: SharesRedeemed) -> tuple[str, st
         if shares <= 0:
             return None
     accrued, arrears = _quote(s, ev.holder, shares, ev.effective_date)
-    take_lots(s, ev.holder, shares)  # oldest lots first; detached lots stop accruing
+    s.lots.take(ev.holder, shares)  # oldest lots first; detached lots stop accruing
     for d in s.dues.get(ev.holder, []):
         if d.kind == "arrears" and d.unpaid > 0:
             d.paid += money(CONTEXT.divide(d.unpaid * shares, held))

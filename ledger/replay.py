@@ -9,13 +9,12 @@ an event with a problem is reported and skipped, and replay goes on.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
-from . import accrual, conversion, dividends, redemption
-from .events import (
+from ledger import accrual, conversion, dividends, redemption, waterfall
+from ledger.events import (
     BalanceAsserted,
     CommonStockIssued,
     CommonStockSplit,
@@ -31,11 +30,11 @@ from .events import (
     SharesRedeemed,
     SharesTransferred,
 )
-from .problems import Problem
-from .schedule import ONE_DAY, Schedule
-from .state import IssuerState, Lots, Record, SeriesState
-from .terms import Terms, load_terms_ref
-from .values import ZERO, plain
+from ledger.problems import Problem, Rejected
+from ledger.schedule import ONE_DAY, Schedule
+from ledger.state import IssuerState, Record, SeriesState
+from ledger.terms import Terms, load_terms_ref
+from ledger.values import ZERO, plain
 
 TermsResolver = Callable[[str], Terms]
 
@@ -43,15 +42,6 @@ TermsResolver = Callable[[str], Terms]
 #: the number field named when applying an event overflows (first one the event has)
 _NUMBER_FIELDS = ("ratio", "shares", "amount", "proceeds", "price_per_share", "consideration",
                   "market_price", "funds_available")
-
-
-class Rejected(Exception):
-    """Raised inside a handler: the event is invalid at its place in the timeline."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def order(records: Iterable[Record]) -> list[Record]:
@@ -160,7 +150,7 @@ class Replayer:
             if handler is not None:
                 handler(self, ev)
         except Rejected as rej:
-            self.problems.append(Problem(rec.line, rec.where(), rej.field, rej.message))
+            self.problems.append(rej.at(rec.line, rec.where()))
             return
         except (ArithmeticError, ValueError) as exc:
             # never crash on input (README Guarantees): a figure beyond Decimal's 40 digits
@@ -261,44 +251,8 @@ def _transfer(r: Replayer, ev: SharesTransferred) -> None:
     r.holder_of(s, ev.from_holder, "from_holder", ev.shares)
     if ev.from_holder == ev.to_holder:
         raise Rejected("to_holder", "a transfer needs two different holders")
-    for part in take_lots(s, ev.from_holder, ev.shares):
-        part.holder = ev.to_holder
-        # keep ``lots`` in (issued, seq) order: insert, do not re-sort the whole list
-        if isinstance(s.lots, Lots):
-            s.lots.insort(part)
-        else:
-            bisect.insort_right(s.lots, part, key=_lot_order)
+    s.lots.move(ev.from_holder, ev.shares, ev.to_holder)
     r.state.holders.add(ev.to_holder)
-
-
-def _lot_order(lot: accrual.Lot) -> tuple[dt.date, int]:
-    return (lot.issued, lot.seq)
-
-
-def take_lots(s: SeriesState, holder: str, shares: Decimal) -> list[accrual.Lot]:
-    """Detach ``shares`` from ``holder``'s oldest lots first (SPEC.md §3, §11)."""
-    taken: list[accrual.Lot] = []
-    gone: list[accrual.Lot] = []
-    left = shares
-    mine = s.lots.of(holder) if isinstance(s.lots, Lots) else s.lots
-    for lot in mine:
-        if left <= 0:
-            break
-        if lot.holder != holder:
-            continue
-        if lot.shares <= left:
-            gone.append(lot)
-            taken.append(lot)
-            left -= lot.shares
-        else:
-            taken.append(lot.split(left))
-            left = ZERO
-    if gone and isinstance(s.lots, Lots):
-        s.lots.detach(gone)
-    elif gone:  # one pass, by identity (not list.remove: O(n) and by equality each time)
-        ids = {id(lot) for lot in gone}
-        s.lots[:] = [lot for lot in s.lots if id(lot) not in ids]
-    return taken
 
 
 def _paid(r: Replayer, ev: DividendPaid) -> None:
@@ -308,9 +262,7 @@ def _paid(r: Replayer, ev: DividendPaid) -> None:
         raise Rejected("series", f"Series {s.name} pays no dividends")
     if ev.holder is not None and ev.holder not in r.state.holders:
         raise Rejected("holder", f"unknown holder {ev.holder!r}")
-    err = dividends.pay(r.state, s, ev)
-    if err:
-        raise Rejected(*err)
+    dividends.pay(r.state, s, ev)
 
 
 def _missed(r: Replayer, ev: DividendMissed) -> None:
@@ -333,9 +285,7 @@ def _missed(r: Replayer, ev: DividendMissed) -> None:
 
 def _common(r: Replayer, ev: CommonStockIssued) -> None:
     """SPEC.md §3 CommonStockIssued; §6 anti-dilution."""
-    err = conversion.issue_common(r.state, ev)
-    if err:
-        raise Rejected(*err)
+    conversion.issue_common(r.state, ev)
 
 
 def _split(r: Replayer, ev: CommonStockSplit) -> None:
@@ -345,9 +295,7 @@ def _split(r: Replayer, ev: CommonStockSplit) -> None:
 def _convert(r: Replayer, ev: SharesConverted) -> None:
     s = r.series(ev.series)
     held = r.holder_of(s, ev.holder, "holder", ev.shares)
-    err = conversion.convert(r.state, s, ev, held)
-    if err:
-        raise Rejected(*err)
+    conversion.convert(r.state, s, ev, held)
 
 
 def _approve(r: Replayer, ev: ShareholderApproval) -> None:
@@ -364,28 +312,19 @@ def _notice(r: Replayer, ev: RedemptionNoticed) -> None:
         if shares > held:
             raise Rejected(f"holders.{holder}", f"{holder!r} holds {plain(held)} shares of "
                            f"Series {s.name}, fewer than {plain(shares)}")
-    err = redemption.notice(s, ev)
-    if err:
-        raise Rejected(*err)
+    redemption.notice(s, ev)
 
 
 def _redeem(r: Replayer, ev: SharesRedeemed) -> None:
     s = r.series(ev.series)
     r.holder_of(s, ev.holder, "holder", ev.shares)
-    err = redemption.redeem(r.state, s, ev)
-    if err:
-        raise Rejected(*err)
+    redemption.redeem(r.state, s, ev)
 
 
 def _liquidate(r: Replayer, ev: Liquidation) -> None:
     """SPEC.md §3 Liquidation: distribute by the waterfall, then extinguish everything."""
-    from . import waterfall
-
-    try:
-        r.state.liquidation = waterfall.distribute(r.state, ev.effective_date, ev.proceeds,
-                                                   ev.order)
-    except waterfall.WaterfallError as exc:
-        raise Rejected(exc.field, exc.message) from None
+    r.state.liquidation = waterfall.distribute(r.state, ev.effective_date, ev.proceeds,
+                                               ev.order)
     r.state.liquidated_on = ev.effective_date
     for s in r.state.series.values():
         s.extinguished = True
@@ -450,7 +389,7 @@ def replay(
     ``records`` are every event of the issuer that counts (already restricted to an
     as-recorded time if one is asked); reversed targets are left out here.
 
-    Resuming (``ledger.checkpoints``): ``start`` is a state left by an earlier replay
+    Resuming (``ledger.store.checkpoints``): ``start`` is a state left by an earlier replay
     at some day D with D's events applied and D's end of day not yet run; ``records``
     are then only the events after it, ``reversed_ids`` the targets of reversals it
     already honoured and ``designations`` every designation of the log. ``on_day(rp,

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 
-from .terms import Terms
+from ledger.terms import Terms
 
 ONE_DAY = dt.timedelta(days=1)
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .state import IssuerState, SeriesState
+from ledger.state import IssuerState, SeriesState
 
 COMMON = "common"
 #: one tier per entry, most senior first; common is always last and not listed

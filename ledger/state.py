@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, SupportsIndex
 
-from .accrual import Lot
-from .events import Event
-from .schedule import Schedule
-from .terms import Terms
-from .values import ZERO
+from ledger.accrual import Lot
+from ledger.events import Event
+from ledger.schedule import Schedule
+from ledger.terms import Terms
+from ledger.values import ZERO
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,33 @@ class Lots(list[Lot]):
     def insert(self, i: SupportsIndex, lot: Lot) -> None:
         super().insert(i, lot)  # the caller (``insort``) or a rebuild keeps the index
 
+    def take(self, holder: str, shares: Decimal) -> list[Lot]:
+        """Detach ``shares`` from ``holder``'s oldest lots first (SPEC.md §3, §11): whole
+        lots leave the list, the last one taken is split; returns the detached lots."""
+        taken: list[Lot] = []
+        gone: list[Lot] = []
+        left = shares
+        for lot in self.by_holder.get(holder, ()):
+            if left <= 0:
+                break
+            if lot.shares <= left:
+                gone.append(lot)
+                taken.append(lot)
+                left -= lot.shares
+            else:
+                taken.append(lot.split(left))
+                left = ZERO
+        if gone:
+            self.detach(gone)
+        return taken
+
+    def move(self, holder: str, shares: Decimal, to: str) -> None:
+        """Transfer ``shares`` of ``holder`` to ``to``, oldest lots first; each part keeps
+        its issue date and accrual state (SPEC.md §11: accrual not yet due moves)."""
+        for part in self.take(holder, shares):
+            part.holder = to
+            self.insort(part)  # keep (issued, seq) order: insert, never re-sort the list
+
     def detach(self, gone: list[Lot]) -> None:
         """Remove exactly these lot objects (by identity, not equality)."""
         for lot in gone:
@@ -393,7 +420,7 @@ class SeriesState:
     terms: Terms
     schedule: Schedule
     designated_seq: int
-    lots: list[Lot] = field(default_factory=Lots)
+    lots: Lots = field(default_factory=Lots)
     dues: dict[str, list[Due]] = field(default_factory=DueMap)
     issued_total: Decimal = ZERO
     converted_total: Decimal = ZERO
@@ -428,9 +455,7 @@ class SeriesState:
         return out
 
     def held(self, holder: str) -> Decimal:
-        if isinstance(self.lots, Lots):
-            return self.lots.held(holder)
-        return sum((lot.shares for lot in self.lots if lot.holder == holder), ZERO)
+        return self.lots.held(holder)
 
     @property
     def outstanding(self) -> Decimal:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .values import Dec, IsoDate
+from ledger.values import Dec, IsoDate
 
 _PERIOD_RE = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
@@ -136,7 +136,7 @@ class Terms(Strict):
     @property
     def base_conversion_rate(self) -> Decimal | None:
         """Common per share before adjustments (H 1,388.89; K stated / $0.23; M 4,000)."""
-        from .values import CONTEXT
+        from ledger.values import CONTEXT
 
         if self.conversion_rate is not None:
             return self.conversion_rate

@@ -30,23 +30,16 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from typing import Any
 
-from . import conversion, seniority
-from .schedule import ONE_DAY
-from .seniority import COMMON, Order
-from .state import IssuerState, SeriesState
-from .values import CONTEXT, ZERO, allocate, floor_int, money, money_str, plain
+from ledger import conversion, seniority
+from ledger.claims import holder_accrued
+from ledger.problems import Rejected
+from ledger.schedule import ONE_DAY
+from ledger.seniority import COMMON, Order
+from ledger.state import IssuerState, SeriesState
+from ledger.values import CONTEXT, ZERO, allocate, floor_int, money, money_str, plain
 
 #: "strictly more" ignores differences below this (the 40-digit arithmetic's own noise)
 NOISE = Decimal("1e-18")
-
-
-class WaterfallError(ValueError):
-    """Bad input to a waterfall: ``field`` names what is wrong (exit 2)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -247,8 +240,6 @@ def why_not(s: SeriesState, on: dt.date) -> str | None:
 
 def claim_lines(st: IssuerState, on: dt.date, order: Order) -> list[Line]:
     """Every holder with a claim, per series, as of the end of ``on`` (SPEC.md §8, §11)."""
-    from projections.position import holder_accrued
-
     tier_of = {name: i for i, tier in enumerate(order) for name in tier}
     out: list[Line] = []
     for s in sorted(st.series.values(), key=lambda s: (tier_of[s.name], s.name)):
@@ -354,21 +345,21 @@ def distribute(st: IssuerState, on: dt.date, proceeds: Decimal,
 
     ``st`` is the state as of ``on`` (at the Liquidation's place in the day when replay
     calls it); ``order`` the issuer's seniority setting (default: ``seniority.resolve``).
-    Raises ``WaterfallError`` for bad input.
+    Raises ``Rejected`` for bad input.
     """
     if proceeds < 0:
-        raise WaterfallError("proceeds", "must not be negative")
+        raise Rejected("proceeds", "must not be negative")
     if money(proceeds) != proceeds:
-        raise WaterfallError("proceeds", f"{plain(proceeds)} is not a whole number of cents")
+        raise Rejected("proceeds", f"{plain(proceeds)} is not a whole number of cents")
     if st.liquidated_on is not None:
-        raise WaterfallError("as_of", f"issuer {st.issuer!r} was liquidated on "
+        raise Rejected("as_of", f"issuer {st.issuer!r} was liquidated on "
                              f"{st.liquidated_on}; its distribution is recorded")
     try:
         resolved = seniority.resolve(st, order)
     except seniority.OrderError as exc:
-        raise WaterfallError("order", str(exc)) from None
+        raise Rejected("order", str(exc)) from None
     source = ("issuer setting" if order is not None
-              else "default: the later certificate governs (SPEC.md §8 Reading)")
+              else "default: where certificates conflict, the later one governs")
     lines = claim_lines(st, on, resolved)
     common = st.common_outstanding
     names = [n for tier in resolved for n in tier]

@@ -6,53 +6,24 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from ledger import accrual
+from ledger.claims import series_claims
 from ledger.conversion import votes
-from ledger.schedule import ONE_DAY
 from ledger.state import IssuerState, SeriesState
-from ledger.values import CONTEXT, ZERO, money, money_str, plain
+from ledger.values import ZERO, money_str, plain
 
 
 def _opt(d: Decimal | None, fmt: Any = plain) -> str | None:
     return None if d is None else fmt(d)
 
 
-def holder_accrued(s: SeriesState, through: dt.date) -> dict[str, Decimal]:
-    """Per holder: arrears plus accrual not yet due to ``through`` (SPEC.md §5), rounded
-    per holder per period (§2)."""
-    out: dict[str, Decimal] = s.unpaid_by_holder()
-    if s.rate is not None:
-        by_holder: dict[str, list[accrual.Lot]] = getattr(s.lots, "by_holder", None) or {}
-        if not by_holder:
-            for lot in s.lots:
-                by_holder.setdefault(lot.holder, []).append(lot)
-        open_rd: dict[dt.date, Decimal] = {}  # shared: the same rate and ``through``
-        for h, lots in by_holder.items():
-            pending = accrual.not_yet_due(lots, through, s.rate, s.terms.stated_value, open_rd)
-            out[h] = out.get(h, ZERO) + accrual.rounded_total(pending)
-    return out
-
-
 def series_row(s: SeriesState, as_of: dt.date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     t = s.terms
-    through = as_of + ONE_DAY  # SPEC.md §5: as of D, accrual runs to D + 1
-    accrued = holder_accrued(s, through)
+    claims = series_claims(s, as_of)
+    accrued, payable = claims.accrued, claims.payable
     holdings = s.holdings()
-    payable = s.unpaid_by_holder("payable")
     pays = s.rate is not None
     outstanding = s.outstanding
-    series_accrued = sum(accrued.values(), ZERO)
-    series_payable = sum(payable.values(), ZERO)
     holder_votes = {h: votes(s, n) for h, n in holdings.items()}
-    stated_total = outstanding * t.stated_value
-    if t.liquidation_includes_accrued:
-        preference = stated_total + series_accrued + series_payable
-    else:
-        preference = stated_total + series_payable
-    if t.redeemable and outstanding > 0:
-        redemption = t.stated_value + money(CONTEXT.divide(series_accrued, outstanding))
-    else:
-        redemption = None
     row = {
         "series": s.name,
         "authorized": plain(t.authorized_shares),
@@ -61,14 +32,14 @@ def series_row(s: SeriesState, as_of: dt.date) -> tuple[dict[str, Any], list[dic
         "converted_total": plain(s.converted_total),
         "redeemed_total": plain(s.redeemed_total),
         "dividend_rate": _opt(s.rate),
-        "accrued_unpaid": money_str(series_accrued) if pays else None,
+        "accrued_unpaid": money_str(claims.accrued_total) if pays else None,
         "arrears": money_str(s.unpaid()) if pays else None,
-        "dividends_payable": money_str(series_payable),
+        "dividends_payable": money_str(claims.payable_total),
         "missed_streak": s.missed_streak if pays else None,
         "conversion_rate": _opt(s.conversion_rate),
         "votes": plain(sum(holder_votes.values(), ZERO)),
-        "redemption_price_per_share": _opt(redemption, money_str),
-        "liquidation_preference": money_str(preference),
+        "redemption_price_per_share": _opt(claims.redemption_price_per_share, money_str),
+        "liquidation_preference": money_str(claims.liquidation_preference),
     }
     names = sorted(set(holdings) | {h for h in s.dues if accrued.get(h) or payable.get(h)})
     holders = [

@@ -1,4 +1,4 @@
-"""The equity roll-forward and the cumulative-dividends-in-arrears disclosure (issue 8).
+"""The equity roll-forward and the cumulative-dividends-in-arrears disclosure.
 
 ``prefledger rollforward --from D1 --to D2``: per series, the shares and carrying amount
 at the start of D1 (the end of D1 − 1 day), the activity dated D1…D2 (issued, converted,
@@ -23,9 +23,8 @@ from ledger.replay import TermsResolver, replay
 from ledger.state import Record
 from ledger.terms import load_terms_ref
 from ledger.values import CONTEXT, ZERO, money, money_str, plain
-
-from .position import position
-from .tables import Row, Rows, at, project_issuer
+from projections.position import position
+from projections.tables import Row, Rows, at, project_issuer
 
 ONE_DAY = dt.timedelta(days=1)
 

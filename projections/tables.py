@@ -1,4 +1,4 @@
-"""Projections that feed reporting: one issuer's records in, table rows out (issue 8).
+"""Projections that feed reporting: one issuer's records in, table rows out.
 
 Pure over its input, like ``ledger.replay``: the same records give the same rows. The
 records are walked once in timeline order (SPEC.md §1: effective date, then recorded

@@ -1,4 +1,4 @@
-"""Figures the reliability tests print (issue 10: trials, cases, processes), shown even
+"""Figures the reliability tests print (trials, cases, processes), shown even
 under pytest's output capture so that ``.ci/run`` (``pytest -q``) prints them."""
 
 from __future__ import annotations

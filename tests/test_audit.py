@@ -1,4 +1,4 @@
-"""Issue 7: the audit trail — hash chain and ``verify`` (tampering on both stores, straight
+"""The audit trail — hash chain and ``verify`` (tampering on both stores, straight
 through sqlite3 / psycopg), ``history``, ``EventReversed``, back-dated events and
 ``BalanceAsserted`` (SPEC.md §1, §3, §10, §11). Bitemporal answers: tests/test_bitemporal.py.
 """
@@ -81,7 +81,7 @@ class Raw:
             return cur.fetchall() if cur.description else []
 
     def _oid(self, issuer: str) -> Any:
-        from ledger.store import issuer_id
+        from ledger.store.eventstore import issuer_id
 
         oid = issuer_id(issuer)
         return oid.hex if self.spec.kind == "sqlite" else oid

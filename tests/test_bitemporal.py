@@ -1,4 +1,4 @@
-"""Issue 7 (5): bitemporal answers. ``position --as-of D --as-recorded T`` says what the
+"""Bitemporal answers. ``position --as-of D --as-recorded T`` says what the
 ledger said at T about date D (SPEC.md §1): it equals the answer of a ledger holding only
 the events recorded up to T. ``recorded_at`` comes from an injected clock.
 """

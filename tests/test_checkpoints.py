@@ -1,4 +1,4 @@
-"""Checkpoints (ledger/checkpoints.py) change the cost of ``position``, never its answer:
+"""Checkpoints (``ledger.store.checkpoints``) change the cost of ``position``, never its answer:
 every report from a checkpoint equals the report of a full replay, including after
 back-dated events and reversals are loaded."""
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks import generate
-from ledger import checkpoints
 from ledger.api import Ledger
+from ledger.store import checkpoints
 from projections.position import position
 from tests.conftest import StoreSpec
 
@@ -34,7 +34,7 @@ def test_positions_from_checkpoints_equal_full_replays(store: StoreSpec, tmp_pat
     rng = random.Random(1)
     with store.open() as lg:
         lg.load_file(path)
-        side = checkpoints.side_table(lg.store)
+        side = lg.checkpoints.side
         assert side is not None and side.count(generate.PROBE) > 2  # taken during the load
         days = [first, last, last + dt.timedelta(days=40)]
         days += [first + dt.timedelta(days=rng.randint(0, (last - first).days))
@@ -43,7 +43,7 @@ def test_positions_from_checkpoints_equal_full_replays(store: StoreSpec, tmp_pat
             assert lg.position(day, generate.PROBE) == _full(lg, day, generate.PROBE), day
             # the checkpoint path was taken (a state exists on or before every later day)
         mid = first + (last - first) / 2
-        assert checkpoints.state_as_of(lg, generate.PROBE, mid) is not None
+        assert lg.checkpoints.state_as_of(generate.PROBE, mid) is not None
 
 
 def test_back_dated_events_and_reversals_keep_answers_right(store: StoreSpec,
@@ -82,7 +82,7 @@ def test_stale_checkpoints_are_not_trusted(sqlite_store: StoreSpec, tmp_path: Pa
     first, last = _days(path)
     with sqlite_store.open() as lg:
         lg.load_file(path)
-        side = checkpoints.side_table(lg.store)
+        side = lg.checkpoints.side
         assert side is not None
         saved = side._connect().execute(
             f"SELECT issuer, day, version, lo, hi, state FROM {checkpoints.TABLE}").fetchall()
@@ -94,7 +94,7 @@ def test_stale_checkpoints_are_not_trusted(sqlite_store: StoreSpec, tmp_path: Pa
         c = side._connect()
         c.execute(f"DELETE FROM {checkpoints.TABLE}")
         c.executemany(f"INSERT INTO {checkpoints.TABLE} VALUES (?, ?, ?, ?, ?, ?)", saved)
-        assert checkpoints.state_as_of(lg, generate.PROBE, last) is None  # stale: refused
+        assert lg.checkpoints.state_as_of(generate.PROBE, last) is None  # stale: refused
         got = lg.position(last, generate.PROBE)
         assert got == _full(lg, last, generate.PROBE)
         assert Decimal(got["common_outstanding"]) > Decimal(before["common_outstanding"])
@@ -105,10 +105,10 @@ def test_rebuild_replaces_checkpoints(sqlite_store: StoreSpec, tmp_path: Path) -
     _, last = _days(path)
     with sqlite_store.open() as lg:
         lg.load_file(path)
-        side = checkpoints.side_table(lg.store)
+        side = lg.checkpoints.side
         assert side is not None
         side._connect().execute(f"DELETE FROM {checkpoints.TABLE}")
-        assert checkpoints.rebuild(lg) == 500
+        assert lg.checkpoints.rebuild() == 500
         assert side.count(generate.PROBE) > 0
         assert lg.position(last, generate.PROBE) == _full(lg, last, generate.PROBE)
 
@@ -120,8 +120,8 @@ def test_a_checkpoint_row_cannot_run_code():
     import pickle
     import zlib
 
-    from ledger.checkpoints import freeze, thaw
     from ledger.state import IssuerState
+    from ledger.store.checkpoints import freeze, thaw
 
     class Evil:
         def __reduce__(self):

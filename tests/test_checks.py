@@ -1,4 +1,4 @@
-"""Issue 4: ``check`` (SPEC.md §5 Missed and Priority, §10): unrecorded misses and
+"""``check`` (SPEC.md §5 Missed and Priority, §10): unrecorded misses and
 payments made while a series whose certificate claims dividend priority had arrears.
 Figures are hand arithmetic (see tests/test_dividends.py for the conventions).
 """

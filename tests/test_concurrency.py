@@ -1,4 +1,4 @@
-"""Issue 8 (4): two OS processes loading into the same issuer at once, on both stores.
+"""Two OS processes loading into the same issuer at once, on both stores.
 
 Optimistic concurrency (SPEC.md §3 loads are all-or-nothing): each process validates
 against the stream version it read; the first to append wins; the other finds the
@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from ledger.store import ConcurrencyError, Store
+from ledger.store.eventstore import ConcurrencyError, Store
 from tests.conftest import PG_URL, StoreSpec, write_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 RACER = r"""
 import os, sys, time
 from pathlib import Path
-from ledger import store
+from ledger.store import eventstore as store
 flags, me = Path(os.environ["RACE_DIR"]), os.environ["RACE_NAME"]
 def meet(what):
     (flags / f"{what}-{me}").touch()

@@ -1,4 +1,4 @@
-"""Issue 5, part 1: conversions, anti-dilution, splits, K's automatic conversion, votes
+"""Conversions, anti-dilution, splits, K's automatic conversion, votes
 (SPEC.md §6, §11 Conversion; Series H §5, Series K §5, Series M §5).
 
 Every expected figure is hand arithmetic written in the test from the events loaded in

@@ -1,4 +1,4 @@
-"""Issue 10 (1): crash safety. A load is one transaction (SPEC.md §3: all-or-nothing), so
+"""Crash safety. A load is one transaction (SPEC.md §3: all-or-nothing), so
 a ``prefledger load`` killed with SIGKILL at any moment leaves the ledger holding either
 every event of the file or none of them, earlier events untouched, and the hash chain
 intact (``verify``).

@@ -1,4 +1,4 @@
-"""Issue 4: dividends (SPEC.md §5, §11 Accrual and Payments; Series G §2, H §2, M §2).
+"""Dividends (SPEC.md §5, §11 Accrual and Payments; Series G §2, H §2, M §2).
 
 Every expected figure is hand arithmetic written here: ``shares × 1000 × rate × days / 360``
 with the 30/360 days counted in a comment, rounded half-up to the cent per holder per

@@ -1,4 +1,4 @@
-"""Issue 10 (5): encryption at rest, on both stores. With ``PREFLEDGER_CIPHER_KEY`` set
+"""Encryption at rest, on both stores. With ``PREFLEDGER_CIPHER_KEY`` set
 (an AES key from ``eventsourcing.cipher.AESCipher.create_key(32)``), every stored event,
 snapshot and checkpoint is AES-GCM encrypted by eventsourcing's cipher: no holder name
 appears in the store in plain text (nor in a compressed blob), the key itself is never
@@ -23,7 +23,7 @@ from eventsourcing.cipher import AESCipher
 from typer.testing import CliRunner
 
 from ledger.cli import app
-from ledger.store import CIPHER_ENV
+from ledger.store.eventstore import CIPHER_ENV
 from tests.conftest import HISTORY, PG_URL, StoreSpec
 from tests.figures import show
 

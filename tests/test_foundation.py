@@ -1,4 +1,4 @@
-"""Issue 3: the foundation — values, day count, load (atomic, idempotent, rejections),
+"""The foundation — values, day count, load (atomic, idempotent, rejections),
 position as of a date, the CLI end to end. Expected figures are counted by hand from the
 input written in each test (or from fixtures/nstor/history.jsonl, quoted in comments).
 """

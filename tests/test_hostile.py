@@ -1,4 +1,4 @@
-"""Issue 10 (3): hostile input, through the command line (``prefledger load``), on both
+"""Hostile input, through the command line (``prefledger load``), on both
 stores. Hypothesis writes files of valid lines with one bad line among them: malformed
 JSON, wrong types, floats, NaN / Infinity, huge and negative numbers, dates out of range,
 empty and very long strings, control characters, SQL-looking names, duplicate keys, extra

@@ -1,4 +1,4 @@
-"""Issue 10 (4): invariants over random command sequences (a hypothesis
+"""Invariants over random command sequences (a hypothesis
 ``RuleBasedStateMachine``). Random issuances, transfers, payments, common sales, splits,
 conversions, approvals, notices, redemptions, reversals and back-dated events are loaded
 into a real ledger (SQLite) through ``Ledger.load_lines``; some are rejected, which must
@@ -44,8 +44,8 @@ from ledger.api import Ledger
 from ledger.problems import LedgerError
 from ledger.replay import replay
 from ledger.waterfall import distribute
+from projections.feed.projector import Projector
 from projections.position import position
-from projections.projector import Projector
 from projections.tables import TABLES
 from tests.figures import show
 

@@ -1,10 +1,10 @@
-"""Issue 10 (2): many writers at once, on both stores. Several ``prefledger load``
+"""Many writers at once, on both stores. Several ``prefledger load``
 processes append to different issuers while two append to the same issuer and two more
 load one identical file: afterwards every event is present exactly once, nothing else
 changed, and ``verify`` passes.
 
 Each load validates against the stream version it read and appends with optimistic
-concurrency (``ledger.store``); a writer whose stream moved re-reads, re-validates and
+concurrency (``ledger.store.eventstore``); a writer whose stream moved re-reads, re-validates and
 retries (SPEC.md §3: all-or-nothing, idempotent by id). The forced races, where the
 loser's retry is certain, is rejected (exit 2) or gives up, are in ``test_concurrency``.
 """
@@ -63,9 +63,9 @@ def test_many_processes_load_at_once_every_event_exactly_once(
         jobs.append((f"fund{i}", write(tmp_path / f"fund{i}.jsonl", evs)))
         expected[f"fund{i}"] = {e["id"] for e in evs}
     for name in ("a", "b"):  # two writers, one issuer, different events
-        evs = events("shared", f"s{name}")
-        jobs.append((f"shared-{name}", write(tmp_path / f"shared-{name}.jsonl", evs)))
-        expected.setdefault("shared", set()).update(e["id"] for e in evs)
+        evs = events("joint", f"s{name}")
+        jobs.append((f"joint-{name}", write(tmp_path / f"joint-{name}.jsonl", evs)))
+        expected.setdefault("joint", set()).update(e["id"] for e in evs)
     twin = write(tmp_path / "twin.jsonl", events("twin", "tw"))  # two writers, one file
     jobs += [("twin-1", twin), ("twin-2", twin)]
     expected["twin"] = {e["id"] for e in events("twin", "tw")}
@@ -88,7 +88,7 @@ def test_many_processes_load_at_once_every_event_exactly_once(
     for i in range(4):
         assert results[f"fund{i}"][1] == f"{n} appended, 0 already present"
     # one of the two shared-issuer writers stored the designation, the other found it
-    assert sorted(results[f"shared-{x}"][1] for x in "ab") == [
+    assert sorted(results[f"joint-{x}"][1] for x in "ab") == [
         f"{n - 1} appended, 1 already present", f"{n} appended, 0 already present"]
     # the same file twice: one stored it all, the other found it all already present
     assert sorted(results[f"twin-{x}"][1] for x in "12") == [
@@ -111,7 +111,7 @@ def test_many_processes_load_at_once_every_event_exactly_once(
     total = sum(len(v) for v in stored.values())
     assert r.returncode == 0 and f"ok: {total} events, hash chain intact" in r.stdout, r.stdout
     show(capsys, f"many writers ({store.kind}): {len(procs)} processes at once "
-          f"({len(expected)} issuers: 4 alone, 2 writers on 'shared', 2 loading one "
+          f"({len(expected)} issuers: 4 alone, 2 writers on 'joint', 2 loading one "
           f"file into 'twin'), {sum(len(v) for v in expected.values())} distinct events, "
           f"each stored exactly once; {total} events verified; {took:.1f} s")
 

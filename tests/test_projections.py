@@ -1,4 +1,4 @@
-"""Issue 8 (1): projections that feed reporting, maintained incrementally from the
+"""Projections that feed reporting, maintained incrementally from the
 notification log with exactly-once tracking, and ``rebuild`` == incremental.
 
 Expected figures are worked by hand from the events written in this file (``G_HISTORY``)
@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from ledger.events import parse_object
 from ledger.replay import replay
 from ledger.state import Record
-from projections import export
+from projections.feed import export
+from projections.feed.projector import Projector, tracked_position
 from projections.position import position
-from projections.projector import Projector, tracked_position
 from projections.tables import TABLES, at, project_issuer
 from tests.conftest import HISTORY, StoreSpec, write_jsonl
 
@@ -408,7 +408,7 @@ def test_rebuild_equals_incremental_on_the_fixture(store, tmp_path):
 
 
 def test_incremental_recomputes_only_the_touched_issuer(store, tmp_path, monkeypatch):
-    import projections.projector as pj
+    import projections.feed.projector as pj
 
     other = [{**e, "issuer": "acme", "id": f"acme-{e['id']}"} for e in G_HISTORY[:5]]
     _load(store, tmp_path, G_HISTORY + other, "both")

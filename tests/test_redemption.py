@@ -1,4 +1,4 @@
-"""Issue 5, part 2: redemption (SPEC.md §7, §11; Series G §5, H §6, M §6).
+"""Redemption (SPEC.md §7, §11; Series G §5, H §6, M §6).
 
 Expected figures are hand arithmetic from the events in each test: accrual is
 shares × $1,000 × rate × days360 / 360, rounded half-up to the cent per due date.

@@ -1,4 +1,4 @@
-"""Issue 8 (2, 3): the reporting feed (sqlite-utils tables, Datasette), the equity
+"""The reporting feed (sqlite-utils tables, Datasette), the equity
 roll-forward with the dividends-in-arrears disclosure, and the chart.
 
 Figures are worked by hand from ``G_HISTORY`` (tests/test_projections.py), quoted in
@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from sqlite_utils.db import ForeignKey
 
 from ledger.replay import replay
-from projections import export
-from projections.chart import chart_data
+from projections.feed import export
+from projections.feed.chart import chart_data
 from projections.position import position
 from projections.rollforward import rollforward
 from projections.tables import TABLES, project_issuer
@@ -110,7 +110,7 @@ def test_rebuild_command_gives_the_exported_tables(cli, jsonl, tmp_path):
 
 
 def test_metadata_documents_every_table_and_column():
-    meta = json.loads((REPO / "projections" / "datasette-metadata.json").read_text())
+    meta = json.loads((REPO / "projections" / "feed" / "datasette-metadata.json").read_text())
     tables = meta["databases"]["report"]["tables"]
     db = sqlite_utils.Database(memory=True)
     export.ensure_schema(db)
@@ -140,7 +140,7 @@ def test_datasette_serves_the_reporting_feed(cli, jsonl, tmp_path):
     port = _free_port()
     exe = Path(sys.executable).with_name("datasette")
     proc = subprocess.Popen([str(exe), "serve", str(report), "-m",
-                             str(REPO / "projections" / "datasette-metadata.json"),
+                             str(REPO / "projections" / "feed" / "datasette-metadata.json"),
                              "-p", str(port), "-h", "127.0.0.1"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -1,5 +1,5 @@
 """A load into a stored history is validated from the nearest checkpoint before its
-earliest date (``ledger.checkpoints.resume_validation``), not by replaying the whole
+earliest date (``Checkpoints.resume_validation``), not by replaying the whole
 history: every outcome is the same as validating the whole timeline (the same events
 accepted, the same problems named, the same positions), on both stores."""
 
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from benchmarks import generate
-from ledger import checkpoints
 from ledger.api import Ledger, LoadResult
 from ledger.problems import LedgerError
+from ledger.store import checkpoints
 from projections.position import position
 from tests.conftest import StoreSpec
 
@@ -52,16 +52,14 @@ def test_resumed_loads_equal_whole_timeline_validation(
     rng = random.Random(7)
 
     resumed: list[int] = []
-    real = checkpoints.resume_validation
+    real = checkpoints.Checkpoints.resume_validation
 
     def spy(*a: Any, **k: Any) -> Any:
         got = real(*a, **k)
         resumed.append(got is not None)
         return got
 
-    import ledger.api as api
-
-    monkeypatch.setattr(api, "resume_validation", spy)
+    monkeypatch.setattr(checkpoints.Checkpoints, "resume_validation", spy)
     fast = store.open()
     whole = Ledger.open(str(tmp_path / "whole.db"))
     whole.resume_loads = False
@@ -160,7 +158,7 @@ def test_no_checkpoint_before_the_load_no_shortcut(sqlite_store: StoreSpec,
     last = json.loads(lines[-1])["effective_date"]
     with sqlite_store.open() as lg:
         lg.load_lines(lines)
-        side = checkpoints.side_table(lg.store)
+        side = lg.checkpoints.side
         assert side is not None and side.count(ISSUER) > 0
         raw = list(lg.store.iter_read(ISSUER))
 
@@ -178,8 +176,8 @@ def test_no_checkpoint_before_the_load_no_shortcut(sqlite_store: StoreSpec,
         late = {**early, "id": "late", "effective_date": last}
         rev = {"type": "EventReversed", "issuer": ISSUER, "effective_date": last,
                "target_id": json.loads(lines[-1])["id"], "reason": "test"}
-        resume = checkpoints.resume_validation
-        assert resume(lg.store, ISSUER, raw, as_new(early), lg.resolve) is None
-        assert resume(lg.store, ISSUER, raw, as_new(late, rev), lg.resolve) is None
-        assert resume(lg.store, ISSUER, raw, as_new(late), lg.resolve) is not None
+        resume = lg.checkpoints.resume_validation
+        assert resume(ISSUER, raw, as_new(early)) is None
+        assert resume(ISSUER, raw, as_new(late, rev)) is None
+        assert resume(ISSUER, raw, as_new(late)) is not None
         assert lg.load_lines([json.dumps(early)]).appended == 1

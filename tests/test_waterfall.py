@@ -1,4 +1,4 @@
-"""Issue 6: the liquidation waterfall (SPEC.md §8, §9, §11 Waterfall) and seniority.
+"""The liquidation waterfall (SPEC.md §8, §9, §11 Waterfall) and seniority.
 
 Expected figures are hand arithmetic written in each test: claims from the share counts
 and dividend arithmetic of the input (fixtures/nstor/history.jsonl, quoted by event id),

@@ -1,0 +1,71 @@
+"""What each holder of a series is owed, and what the series claims on redemption or in
+liquidation, as of a date: the arithmetic behind the position's dividend and preference
+figures and the waterfall's claims (SPEC.md §5 Arrears, §7, §8, §11 Reports).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ledger import accrual
+from ledger.schedule import ONE_DAY
+from ledger.state import SeriesState
+from ledger.values import CONTEXT, ZERO, money
+
+
+def holder_accrued(s: SeriesState, through: dt.date) -> dict[str, Decimal]:
+    """Per holder: arrears plus accrual not yet due to ``through`` (SPEC.md §5), rounded
+    per holder per period (§2)."""
+    out: dict[str, Decimal] = s.unpaid_by_holder()
+    if s.rate is not None:
+        by_holder: dict[str, list[accrual.Lot]] = getattr(s.lots, "by_holder", None) or {}
+        if not by_holder:
+            for lot in s.lots:
+                by_holder.setdefault(lot.holder, []).append(lot)
+        open_rd: dict[dt.date, Decimal] = {}  # shared: the same rate and ``through``
+        for h, lots in by_holder.items():
+            pending = accrual.not_yet_due(lots, through, s.rate, s.terms.stated_value, open_rd)
+            out[h] = out.get(h, ZERO) + accrual.rounded_total(pending)
+    return out
+
+
+@dataclass(frozen=True)
+class SeriesClaims:
+    """A series' amounts owed as of the end of a day (SPEC.md §11 Reports)."""
+
+    #: per holder: arrears plus accrual not yet due (excludes ``payable``)
+    accrued: dict[str, Decimal]
+    #: per holder (former holders included): dividends payable on converted shares (§5)
+    payable: dict[str, Decimal]
+    #: the series' total §8 claim: stated value of the outstanding shares, plus what is
+    #: owed when the terms include accrued dividends, plus dividends payable
+    liquidation_preference: Decimal
+    #: stated + accrued unpaid ÷ outstanding, to the cent (§7); None if not redeemable
+    redemption_price_per_share: Decimal | None
+
+    @property
+    def accrued_total(self) -> Decimal:
+        return sum(self.accrued.values(), ZERO)
+
+    @property
+    def payable_total(self) -> Decimal:
+        return sum(self.payable.values(), ZERO)
+
+
+def series_claims(s: SeriesState, as_of: dt.date) -> SeriesClaims:
+    """``s``'s claims as of the end of ``as_of`` (accrual runs to ``as_of`` + 1, §5)."""
+    t = s.terms
+    accrued = holder_accrued(s, as_of + ONE_DAY)
+    payable = s.unpaid_by_holder("payable")
+    outstanding = s.outstanding
+    series_accrued = sum(accrued.values(), ZERO)
+    series_payable = sum(payable.values(), ZERO)
+    preference = outstanding * t.stated_value + series_payable
+    if t.liquidation_includes_accrued:
+        preference += series_accrued
+    redemption = None
+    if t.redeemable and outstanding > 0:
+        redemption = t.stated_value + money(CONTEXT.divide(series_accrued, outstanding))
+    return SeriesClaims(accrued, payable, preference, redemption)

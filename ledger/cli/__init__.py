@@ -1,0 +1,5 @@
+"""The command line (``prefledger``): a thin layer over ``ledger.api``."""
+
+from ledger.cli.app import app
+
+__all__ = ["app"]

@@ -1,0 +1,44 @@
+"""The ``prefledger`` command line: the app, its store options, and every command
+module's commands registered in the order ``--help`` lists them.
+
+Each command module holds the commands of one capability and imports only
+``ledger.cli.options``; this module is the only one that knows them all.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ledger.cli import (
+    audit,
+    conversions,
+    dividends,
+    loading,
+    ocf,
+    position,
+    reporting,
+    waterfall,
+)
+from ledger.cli.options import CTX
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="prefledger: an event-sourced ledger of preferred stock.")
+
+
+@app.callback()
+def main(
+    db: Annotated[str | None, typer.Option("--db", help="SQLite file")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="postgresql://… (or PREFLEDGER_DATABASE_URL)"),
+    ] = None,
+) -> None:
+    CTX.db = db
+    CTX.database_url = database_url
+
+
+for _module in (loading, position, waterfall, dividends, conversions, audit, reporting, ocf):
+    for _name, _fn in _module.COMMANDS:
+        app.command(_name)(_fn)

@@ -1,0 +1,101 @@
+"""CLI commands for conversions (registered on ``ledger.cli.app``).
+
+``conversions --series S``: SPEC.md §10, the conversion-rate adjustments of a series
+with their A, B, C (§6), plus its conversions and redemptions (§7).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ledger.api import Ledger
+from ledger.cli.options import (
+    AsRecordedOpt,
+    Commands,
+    IssuerOpt,
+    JsonOpt,
+    LastDayOpt,
+    emit_json,
+    out,
+    series_report,
+)
+
+
+def _short(v: str | None, places: int = 6) -> str:
+    """A long rate or factor, shortened for the table (the JSON keeps every digit)."""
+    if v is None:
+        return "—"
+    d = Decimal(v)
+    if d == d.to_integral_value() or len(v) <= places + 8:
+        return v
+    return f"{d:.{places}f}…"
+
+COMMANDS = Commands()
+
+
+@COMMANDS()
+def conversions(
+    series: Annotated[str, typer.Option("--series", help="series name, e.g. H")],
+    issuer: IssuerOpt = "default",
+    as_of: LastDayOpt = None,
+    as_recorded: AsRecordedOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Conversion-rate adjustments with A, B, C; conversions and redemptions."""
+    rep = series_report(Ledger.conversions, series, issuer, as_of, as_recorded)
+    if as_json:
+        emit_json(rep)
+    else:
+        print_conversions(rep)
+
+
+def print_conversions(rep: dict[str, Any]) -> None:
+    head = (f"Series {rep['series']} ({rep['issuer']}) as of {rep['as_of']}: conversion "
+            f"{rep['conversion']}, base rate {rep['base_rate'] or '—'}, rate now "
+            f"{rep['conversion_rate'] or '—'}, threshold {rep['threshold'] or '—'}")
+    if rep["window_opens"]:
+        head += f", convertible from {rep['window_opens']}"
+    out.print(head, highlight=False)
+    if rep["adjustments"]:
+        t = Table(title="conversion-rate adjustments: rate × (A + C) / (A + B), "
+                  "B = consideration ÷ threshold")
+        for label in ("date", "cause", "A", "B", "C", "factor", "rate before", "rate after"):
+            t.add_column(label, justify="left" if label in ("date", "cause") else "right")
+        for a in rep["adjustments"]:
+            t.add_row(a["date"], a["cause"], a["A"] or "—", _short(a["B"], 2), a["C"] or "—",
+                      _short(a["factor"], 8), _short(a["rate_before"]),
+                      _short(a["rate_after"]))
+        out.print(t)
+    else:
+        out.print("no conversion-rate adjustments", highlight=False)
+    if rep["conversions"]:
+        c = Table(title="conversions")
+        for label in ("date", "holder", "shares", "rate", "common", "fraction",
+                      "cash in lieu", "dividends payable", "automatic"):
+            c.add_column(label, justify="left" if label in ("date", "holder") else "right")
+        for r in rep["conversions"]:
+            c.add_row(r["date"], r["holder"], r["shares"], _short(r["rate"]), r["common"],
+                      _short(r["fraction"]), r["cash_in_lieu"] or "—", r["dividends_payable"],
+                      "yes" if r["automatic"] else "no")
+        out.print(c)
+    if rep["redemptions"]:
+        r_t = Table(title="redemptions")
+        for label in ("date", "holder", "requested", "shares", "price/share", "funds",
+                      "stated", "accrued", "arrears", "paid"):
+            r_t.add_column(label, justify="left" if label in ("date", "holder") else "right")
+        for r in rep["redemptions"]:
+            r_t.add_row(r["date"], r["holder"], r["requested"] or "—", r["shares"],
+                        r["price_per_share"], r["funds_available"] or "—", r["stated"],
+                        r["accrued"], r["arrears"], r["paid"])
+        out.print(r_t)
+    if rep["notices"]:
+        n = Table(title="pending redemption notices")
+        for label in ("holder", "notice date", "redemption date", "shares"):
+            n.add_column(label, justify="left" if label != "shares" else "right")
+        for r in rep["notices"]:
+            n.add_row(r["holder"], r["notice_date"], r["redemption_date"], r["shares"])
+        out.print(n)

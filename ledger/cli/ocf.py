@@ -1,0 +1,131 @@
+"""CLI commands for Open Cap Format 1.2.0 (SPEC.md §10): ``export-ocf`` and ``import-ocf``.
+
+Every package written or read is validated offline against the official OCF 1.2.0
+schemas shipped with the package (or the copy named by ``--ocf-schemas`` /
+``PREFLEDGER_OCF_SCHEMAS``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ledger.cli.options import (
+    Commands,
+    emit_json,
+    err,
+    fail,
+    open_ledger,
+    out,
+    parse_day,
+)
+from ledger.ocf.export import build_package, validate_package, write_package
+from ledger.ocf.importer import import_package, load_terms_files
+from ledger.ocf.schema import (
+    ENV_SCHEMAS,
+    SchemaDirError,
+    Schemas,
+    default_schema_dir,
+    load_schemas,
+)
+from ledger.problems import LedgerError
+
+SchemasOpt = Annotated[
+    Path | None,
+    typer.Option("--ocf-schemas", envvar=ENV_SCHEMAS,
+                 help="directory of the OCF 1.2.0 schemas (default: those shipped)"),
+]
+
+COMMANDS = Commands()
+
+
+@COMMANDS("export-ocf")
+def export_ocf(
+    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD, end of day")],
+    to: Annotated[Path, typer.Option("--to", help="directory to write the package into")],
+    issuer: Annotated[str, typer.Option("--issuer", help="issuer stream")] = "default",
+    legal_name: Annotated[str | None, typer.Option(
+        "--legal-name", help="issuer legal name (default: the issuer stream name)")] = None,
+    formation_date: Annotated[str | None, typer.Option(
+        "--formation-date", help="YYYY-MM-DD (default: the date of the first event)")] = None,
+    country: Annotated[str, typer.Option("--country", help="country of formation")] = "US",
+    subdivision: Annotated[str | None, typer.Option(
+        "--subdivision", help="state of formation, e.g. DE")] = None,
+    ocf_schemas: SchemasOpt = None,
+) -> None:
+    """Write an OCF 1.2.0 package (manifest, stakeholders, stock classes, transactions)."""
+    day = parse_day(as_of, "--as-of")
+    formed = parse_day(formation_date, "--formation-date") if formation_date else None
+    if len(country) != 2 or not country.isalpha() or not country.isupper():
+        raise fail(2, f"error: --country {country!r} is not an ISO 3166-1 alpha-2 code like US")
+    with open_ledger() as lg:
+        records = lg.records(issuer)
+    if not records:
+        raise fail(2, f"error: issuer {issuer!r} has no events")
+    pkg = build_package(records, issuer, day, legal_name=legal_name, formation_date=formed,
+                        country=country, subdivision=subdivision)
+    schemas = _schemas(ocf_schemas)
+    errors = validate_package(pkg, schemas)
+    if errors:
+        for name, e in errors:
+            err.print(f"invalid: {name} {e.path}: {e.message}", markup=False,
+                      highlight=False)
+        raise typer.Exit(1)
+    write_package(pkg, to)
+    n = {name: len(doc.get("items", [])) for name, doc in pkg.files.items()}
+    out.print(f"wrote {len(pkg.files)} files to {to} as of {day}: "
+              f"{n['Stakeholders.ocf.json']} stakeholders, {n['StockClasses.ocf.json']} stock "
+              f"classes, {n['Transactions.ocf.json']} transactions", markup=False,
+              highlight=False)
+    where = ocf_schemas or default_schema_dir()
+    out.print(f"validated against the OCF 1.2.0 schemas in {where}", markup=False,
+              highlight=False)
+
+
+def _schemas(directory: Path | None) -> Schemas:
+    try:
+        return load_schemas(directory)
+    except SchemaDirError as exc:
+        raise fail(2, f"error: --ocf-schemas: {exc}") from None
+
+
+@COMMANDS("import-ocf")
+def import_ocf(
+    path: Annotated[Path, typer.Argument(help="package directory, manifest or one OCF file")],
+    terms: Annotated[list[Path] | None, typer.Option(
+        "--terms", help="series terms OCF lacks (Terms JSON; repeatable)")] = None,
+    issuer: Annotated[str | None, typer.Option(
+        "--issuer", help="issuer stream (default: the one the package was exported from, "
+        "else 'default')")] = None,
+    ocf_schemas: SchemasOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Read an OCF 1.2.0 package into events; any problem: exit 2, nothing stored."""
+    started = dt.datetime.now(dt.UTC)
+    try:
+        given = load_terms_files(terms or [])
+        schemas = _schemas(ocf_schemas)
+        with open_ledger() as lg:
+            plan, res = import_package(lg, path, given, issuer, schemas=schemas)
+    except LedgerError as exc:
+        if as_json:
+            emit_json({"stored": False, "problems": [p.to_json() for p in exc.problems]})
+        else:
+            err.print(f"rejected: {len(exc.problems)} problem(s); nothing was stored",
+                      markup=False, highlight=False)
+            for p in exc.problems:
+                err.print(f"  {p}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        emit_json({"stored": True, "issuer": plan.issuer, "appended": res.appended,
+                   "already_present": res.already_present, "notes": plan.notes})
+        return
+    for note in plan.notes:
+        out.print(f"note: {note}", markup=False, highlight=False)
+    secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    out.print(f"{res.appended} appended, {res.already_present} already present "
+              f"(issuer {plan.issuer!r}, {len(plan.events)} events, {secs:.1f}s)",
+              markup=False, highlight=False)

@@ -1,0 +1,108 @@
+"""CLI commands for the liquidation waterfall (registered on ``ledger.cli.app``).
+
+``prefledger waterfall --as-of D --proceeds X [--order M,H,K,G] [--json]`` (SPEC.md §8,
+§9, §10): a what-if distribution that records nothing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ledger.cli.options import (
+    AsRecordedOpt,
+    Commands,
+    IssuerOpt,
+    JsonOpt,
+    emit_json,
+    fail,
+    open_ledger,
+    out,
+    parse_day,
+    parse_recorded,
+)
+from ledger.problems import LedgerError
+from ledger.values import parse_decimal
+
+
+def _money(v: str | None) -> str:
+    return "—" if v is None else f"{Decimal(v):,.2f}"
+
+
+def _shares(v: str) -> str:
+    d = Decimal(v)
+    return f"{d:,}" if d == d.to_integral_value() else f"{d:,.4f}"
+
+COMMANDS = Commands()
+
+
+@COMMANDS()
+def waterfall(
+    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD, end of day")],
+    proceeds: Annotated[str, typer.Option("--proceeds", help="amount to distribute, e.g. "
+                                          "50000000 or 50000000.00")],
+    issuer: IssuerOpt = "default",
+    as_recorded: AsRecordedOpt = None,
+    order: Annotated[str | None, typer.Option(
+        "--order", help="seniority order, most senior first, e.g. M,H,K,G ('+' puts series "
+        "in one tier); default: the later certificate governs (M > H > K > G)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What-if liquidation waterfall of PROCEEDS as of D; records nothing."""
+    day = parse_day(as_of, "--as-of")
+    try:
+        amount = parse_decimal(proceeds)
+    except ValueError as exc:
+        raise fail(2, f"error: --proceeds: {exc}") from None
+    t = parse_recorded(as_recorded)
+    with open_ledger() as lg:
+        try:
+            rep = lg.waterfall(day, amount, issuer, t, order)
+        except LedgerError as exc:
+            raise fail(2, "\n".join(f"error: {p}" for p in exc.problems)) from None
+    if as_json:
+        emit_json(rep)
+    else:
+        print_waterfall(rep)
+
+
+def print_waterfall(rep: dict[str, Any]) -> None:
+    """The readable form: tiers, series (with the convert-or-not reason), holders."""
+    title = (f"{rep['issuer']}: waterfall of {_money(rep['proceeds'])} as of {rep['as_of']}"
+             + (f" (as recorded {rep['as_recorded']})" if rep.get("as_recorded") else ""))
+    t = Table(title=title, caption=f"order {rep['order']} ({rep['order_source']})")
+    for label in ("tier", "series", "claim", "paid", ""):
+        t.add_column(label, justify="left" if label in ("series", "") else "right")
+    for tier in rep["tiers"]:
+        t.add_row(str(tier["tier"]), ", ".join(tier["series"]), _money(tier["claim"]),
+                  _money(tier["paid"]), "short" if tier["short"] else "")
+    c = rep["common"]
+    t.add_row("", "common", "", _money(c["received"]),
+              f"{_shares(c['shares'])} shares as converted, "
+              f"{Decimal(c['per_share']):.6f} per share"
+              if c["per_share"] is not None else "no common shares")
+    out.print(t)
+    s = Table(title="series")
+    for label in ("series", "claim", "converted", "received", "why"):
+        s.add_column(label, justify="right" if label in ("claim", "received") else "left")
+    for row in rep["series"]:
+        s.add_row(row["series"], _money(row["claim"]), "yes" if row["converted"] else "no",
+                  _money(row["received"]), row["reason"])
+    out.print(s)
+    h = Table(title="holders")
+    for label in ("holder", "series", "shares", "claim", "as converted", "from tier",
+                  "from common", "received"):
+        h.add_column(label, justify="left" if label in ("holder", "series") else "right")
+    for r in rep["holders"]:
+        h.add_row(r["holder"], r["series"], _shares(r["shares"]), _money(r["claim"]),
+                  _shares(r["as_converted_shares"]) if r["converted"] else "—",
+                  _money(r["from_tier"]), _money(r["from_common"]), _money(r["received"]))
+    h.add_row("common outstanding", "common", _shares(c["outstanding_shares"]), "", "", "",
+              _money(c["outstanding_received"]), _money(c["outstanding_received"]))
+    total = sum((Decimal(r["received"]) for r in rep["holders"]), Decimal(0)) + Decimal(
+        c["outstanding_received"])
+    h.add_row("total", "", "", "", "", "", "", f"{total:,.2f}")
+    out.print(h)

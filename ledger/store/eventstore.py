@@ -1,0 +1,348 @@
+"""The event store: one eventsourcing aggregate per issuer (SQLite or PostgreSQL).
+
+Thin I/O over the ``eventsourcing`` library: ``append`` writes every new event of a
+load, for every issuer it touches, in one transaction (``Application.save``), with
+optimistic concurrency on each issuer's stream version; ``read`` returns the stream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    InternalError,
+    OperationalError,
+    ProgrammingError,
+)
+from eventsourcing.utils import get_topic
+
+from ledger.store import chain
+
+NAMESPACE = uuid.UUID("6f1c7f2e-7d0a-4b8e-9a57-2f3c0e5b9d11")
+#: environment variable holding an AES key (eventsourcing's AESCipher), never stored
+CIPHER_ENV = "PREFLEDGER_CIPHER_KEY"
+
+
+class ConcurrencyError(Exception):
+    """Another writer appended to the same issuer first (optimistic concurrency)."""
+
+
+def issuer_id(issuer: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, issuer)
+
+
+class IssuerLedger(Aggregate):
+    """One issuer's stream. State is tiny (head of the hash chain and a count), so
+    snapshots are cheap and loading the aggregate costs the same at any history length.
+    """
+
+    class Opened(Aggregate.Created):
+        issuer: str
+
+    class Recorded(Aggregate.Event):
+        payload: dict[str, Any]
+        recorded_at: str
+        hash: str
+        prev_hash: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, IssuerLedger)
+            aggregate.head = self.hash
+            aggregate.count += 1
+
+    def __init__(self, issuer: str) -> None:
+        self.issuer = issuer
+        self.head = chain.GENESIS
+        self.count = 0
+
+    @classmethod
+    def open(cls, issuer: str) -> IssuerLedger:
+        return cls._create(cls.Opened, id=issuer_id(issuer), issuer=issuer)
+
+    def record(self, payload: dict[str, Any], recorded_at: str) -> None:
+        h = chain.link(self.issuer, self.count + 1, recorded_at, payload, self.head)
+        self.trigger_event(self.Recorded, payload=payload, recorded_at=recorded_at, hash=h,
+                           prev_hash=self.head)
+
+
+# The stored topics name ``ledger.store`` (where the aggregate was first defined; the
+# package re-exports it), so every database written before keeps decoding unchanged.
+for _cls in (IssuerLedger, IssuerLedger.Opened, IssuerLedger.Recorded):
+    _cls.__module__ = "ledger.store"
+
+
+class LedgerApplication(Application[uuid.UUID]):
+    """Snapshots are taken by ``Store.append`` after every load (not at fixed intervals):
+    each records the stream's event count and head hash, so ``verify`` can tell when the
+    newest events of a stream were deleted (SPEC.md §10 ``verify``)."""
+
+    name = "prefledger"
+    is_snapshotting_enabled = True
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    issuer: str
+    position: int
+    payload: dict[str, Any]
+    recorded_at: str
+    hash: str
+    prev_hash: str
+
+
+def env_for(db: str | None = None, database_url: str | None = None) -> dict[str, str]:
+    """eventsourcing environment for a SQLite file or a ``postgresql://`` URL (§10)."""
+    env: dict[str, str]
+    url = database_url or os.environ.get("PREFLEDGER_DATABASE_URL")
+    if url and db is None:
+        u = urlparse(url)
+        if u.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"unsupported database URL scheme {u.scheme!r}")
+        q = parse_qs(u.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": (u.path or "/").lstrip("/") or "postgres",
+            "POSTGRES_HOST": u.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(u.port or 5432),
+            "POSTGRES_USER": unquote(u.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(u.password or ""),
+            # insert a save's events with the library's one-statement database function,
+            # not a pipelined executemany: that one deadlocks (client and server both
+            # waiting) once a save holds some megabytes, ~20,000 events (benchmarks/)
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+        }
+        if "schema" in q:
+            env["POSTGRES_SCHEMA"] = q["schema"][0]
+    else:
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": db or "prefledger.db",
+            # wait for another process's write transaction instead of failing at once
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    key = os.environ.get(CIPHER_ENV)
+    if key:
+        env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+        env["CIPHER_KEY"] = key
+    return env
+
+
+def _open_application(env: dict[str, str], tries: int = 8) -> LedgerApplication:
+    """Open the application; two processes opening a new PostgreSQL store at once race
+    on its ``CREATE … IF NOT EXISTS`` / ``CREATE OR REPLACE FUNCTION`` statements
+    ("tuple concurrently updated", duplicate type): the loser waits and tries again."""
+    created = False
+    for attempt in range(tries):
+        try:
+            with _pg_open_lock(env):
+                return LedgerApplication(env=env)
+        except (InternalError, IntegrityError):
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+        except (OperationalError, sqlite3.OperationalError) as exc:
+            # SQLite: switching a new file to WAL needs a moment when no other process
+            # holds it ("database is locked" is not retried by the busy timeout there)
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+        except ProgrammingError as exc:
+            # ``?schema=NAME`` of a schema not there yet: create it, once
+            schema = env.get("POSTGRES_SCHEMA")
+            if created or not schema or "does not exist" not in str(exc):
+                raise
+            _create_schema(env, schema)
+            created = True
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def _pg_open_lock(env: dict[str, str]) -> Iterator[None]:
+    """PostgreSQL: opening runs the library's ``CREATE … IF NOT EXISTS`` / ``CREATE OR
+    REPLACE FUNCTION`` every time; many processes opening at once fail with "tuple
+    concurrently updated" more often than retries absorb (8 writers at once).
+    A session advisory lock makes the openers of one database take turns (ms each)."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                         dbname=env["POSTGRES_DBNAME"], user=env["POSTGRES_USER"],
+                         password=env.get("POSTGRES_PASSWORD", ""), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_OPEN_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_OPEN_LOCK,))
+
+
+#: advisory lock key of ``_pg_open_lock`` (any constant; "prefledger" in ASCII, 63 bits)
+_OPEN_LOCK = int.from_bytes(b"prefldgr", "big") >> 1
+
+
+def _create_schema(env: dict[str, str], schema: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                         dbname=env["POSTGRES_DBNAME"], user=env["POSTGRES_USER"],
+                         password=env.get("POSTGRES_PASSWORD", ""), autocommit=True) as conn:
+        try:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                sql.Identifier(schema)))
+        except psycopg.IntegrityError:  # created by a concurrent opener just now
+            pass
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _is_json(state: bytes) -> bool:
+    """A plain row is JSON; an AES-GCM row is random bytes (which may even start with
+    ``{``, so the first byte alone is not enough to tell)."""
+    import json
+
+    try:
+        json.loads(bytes(state))
+    except ValueError:
+        return False
+    return True
+
+
+class Store:
+    """Appends and reads issuer streams through an eventsourcing application."""
+
+    def __init__(self, db: str | None = None, database_url: str | None = None) -> None:
+        self.env = env_for(db, database_url)
+        try:
+            self.app = _open_application(self.env)
+        except ValueError as exc:  # the AES key: not base64, or not 16/24/32 bytes
+            if "CIPHER_KEY" not in self.env:
+                raise
+            raise ValueError(f"{CIPHER_ENV} is not a usable AES key ({exc}); make one with "
+                             "AESCipher.create_key(32)") from None
+        try:
+            self._check_cipher()
+        except ValueError:
+            self.app.close()
+            raise
+
+    def _check_cipher(self) -> None:
+        """Refuse to open a store with the wrong key, or without the key it was written
+        with (raises ``ValueError``, exit 2 at the CLI): never a traceback, and never a
+        silently empty ledger. One readable row among the first few is enough: a row that
+        alone cannot be read is tampering, for ``verify`` to name."""
+        rows = self.app.recorder.select_notifications(start=1, limit=5)
+        for n in rows:
+            try:
+                self.app.mapper.to_domain_event(n)
+                return
+            except Exception:  # noqa: BLE001, S112 - tried below
+                continue
+        if not rows:
+            return
+        plain = any(_is_json(n.state) for n in rows)
+        keyed = "CIPHER_KEY" in self.env
+        if keyed and plain:
+            raise ValueError(f"this store is not encrypted, but {CIPHER_ENV} is set: unset "
+                             "it to open this store")
+        if keyed:
+            raise ValueError(f"{CIPHER_ENV} does not decrypt this store (wrong key?)")
+        if not plain:
+            raise ValueError(f"this store is encrypted: set {CIPHER_ENV} to its key")
+
+    def close(self) -> None:
+        self.app.close()
+
+    def _aggregate(self, issuer: str) -> IssuerLedger | None:
+        from eventsourcing.application import AggregateNotFoundError
+
+        try:
+            agg: object = self.app.repository.get(issuer_id(issuer))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(agg, IssuerLedger)
+        return agg
+
+    def version(self, issuer: str) -> int:
+        """Number of events stored for ``issuer`` (0 when none)."""
+        agg = self._aggregate(issuer)
+        return 0 if agg is None else agg.count
+
+    def issuers(self) -> list[str]:
+        """Every issuer with a stream, from the notification log (Opened events)."""
+        topic = get_topic(IssuerLedger.Opened)
+        out = []
+        start = 1
+        while True:
+            batch = self.app.recorder.select_notifications(start=start, limit=1000,
+                                                           topics=[topic])
+            for n in batch:
+                try:  # a tampered row must not stop ``verify`` from reporting it
+                    name = getattr(self.app.mapper.to_domain_event(n), "issuer", None)
+                except Exception:  # noqa: BLE001
+                    continue
+                if isinstance(name, str) and name not in out:
+                    out.append(name)
+            if len(batch) < 1000:
+                break
+            start = batch[-1].id + 1
+        return sorted(out)
+
+    def read(self, issuer: str) -> list[StoredEvent]:
+        return list(self.iter_read(issuer))
+
+    def iter_read(self, issuer: str) -> Iterator[StoredEvent]:
+        """The issuer's stream in recorded order (decoded by the library's mapper)."""
+        pos = 0
+        for ev in self.app.events.get(issuer_id(issuer), gt=1):
+            pos += 1
+            yield StoredEvent(issuer, pos, ev.payload, ev.recorded_at,  # type: ignore[attr-defined]
+                              ev.hash, ev.prev_hash)  # type: ignore[attr-defined]
+
+    def append(self, batches: dict[str, list[dict[str, Any]]], expected: dict[str, int],
+               recorded_at: str | None = None) -> int:
+        """Append every batch in one transaction; ``expected`` are the stream versions the
+        caller validated against. Raises ``ConcurrencyError`` if any stream moved."""
+        stamp = recorded_at or now_utc()
+        aggs = []
+        for issuer, payloads in batches.items():
+            if not payloads:
+                continue
+            agg = self._aggregate(issuer)
+            if agg is None:
+                if expected.get(issuer, 0) != 0:
+                    raise ConcurrencyError(issuer)
+                agg = IssuerLedger.open(issuer)
+            elif agg.count != expected.get(issuer, 0):
+                raise ConcurrencyError(issuer)
+            for p in payloads:
+                agg.record(p, stamp)
+            aggs.append(agg)
+        if not aggs:
+            return 0
+        try:
+            self.app.save(*aggs)
+        except IntegrityError as exc:
+            raise ConcurrencyError(", ".join(batches)) from exc
+        assert self.app.snapshots is not None
+        for agg in aggs:
+            try:
+                self.app.snapshots.put([IssuerLedger.Snapshot.take(agg)])
+            except Exception:  # noqa: BLE001 - the events are stored; a snapshot is an extra
+                pass
+        return sum(len(p) for p in batches.values())
