@@ -246,7 +246,7 @@ class Ledger:
                 stored = [Record(_event_of(s), s.position, 0, s.recorded_at, s.hash)
                           for s in raw]
                 cap = Capture(issuer, stored + new, new)
-                _, found = replay(issuer, stored + new, None, self.resolve, on_day=cap.on_day)
+                _, found = replay(issuer, stored + new, None, self.resolve, hooks=[cap])
                 problems.extend(_blame(found, new, self._checker(issuer), stored))
             captures.append(cap)
             batches[issuer] = payloads

@@ -10,7 +10,7 @@ an event with a problem is reported and skipped, and replay goes on.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 from ledger import accrual, conversion, dividends, redemption, waterfall
@@ -74,12 +74,63 @@ def reversed_targets(records: Iterable[Record]) -> tuple[dict[str, Record], list
     return targets, problems
 
 
-class Replayer:
-    """Applies records in timeline order to an ``IssuerState``."""
+class ReplayHooks:
+    """What a subscriber to a replay is told, as the calendar runs (SPEC.md §11 Days and
+    order). Every method does nothing here: a subscriber overrides the ones it needs.
 
-    def __init__(self, issuer: str, resolve: TermsResolver = load_terms_ref) -> None:
+    Each receives the ``Replayer`` (``rp.state`` is the state being built) and runs
+    inside the replay, so it must only read the state, never change it. For every day
+    the calendar runs (a day with events, a period boundary, a payment date or rate
+    change of some series, the last day asked for), in this order:
+
+    - ``day_started(rp, day, boundaries, payments)``: after the start of ``day`` (rate
+      changes, period boundaries, amounts falling due); ``boundaries`` are the series
+      whose period was cut on ``day``, ``payments`` those whose amounts fell due;
+    - for each event of ``day`` in timeline order, ``event_applying(rp, rec)`` (its day
+      has started, nothing of it applied yet) and ``event_applied(rp, rec, accepted)``
+      (``accepted``: applied without a problem; a rejected event changed nothing a
+      report reads);
+    - ``day_ending(rp, day)``: every event of ``day`` applied, its end-of-day tests not
+      run yet (the state a checkpoint keeps; see ``ledger.store.checkpoints``);
+    - ``day_ended(rp, day)``: after the end-of-day tests (missed payment, step-up, reset).
+
+    ``day_ending``/``day_ended`` of a day come only when the calendar moves past it (the
+    next event's day, or the end of the replay), so ``rp.state.day`` is not the day
+    told: use ``day``. A resumed replay (``replay(start=...)``) ends the start state's
+    day first, without a ``day_started`` for it. Before all this, ``replay_started(rp,
+    timeline)`` gives the records the replay will apply, in order (reversed targets and
+    events after ``as_of`` left out): every one of them comes, accepted or not, as an
+    ``event_applying``/``event_applied`` pair."""
+
+    def replay_started(self, rp: Replayer, timeline: Sequence[Record]) -> None:
+        """Before the first day (see the class docstring)."""
+
+    def day_started(self, rp: Replayer, day: dt.date, boundaries: list[SeriesState],
+                    payments: list[SeriesState]) -> None:
+        """After the start of ``day`` (see the class docstring)."""
+
+    def event_applying(self, rp: Replayer, rec: Record) -> None:
+        """Before ``rec`` applies, its day started (see the class docstring)."""
+
+    def event_applied(self, rp: Replayer, rec: Record, accepted: bool) -> None:
+        """After ``rec`` applied or was rejected (see the class docstring)."""
+
+    def day_ending(self, rp: Replayer, day: dt.date) -> None:
+        """Before the end-of-day tests of ``day`` (see the class docstring)."""
+
+    def day_ended(self, rp: Replayer, day: dt.date) -> None:
+        """After the end-of-day tests of ``day`` (see the class docstring)."""
+
+
+class Replayer:
+    """Applies records in timeline order to an ``IssuerState``, telling ``hooks`` as the
+    calendar runs (``ReplayHooks``)."""
+
+    def __init__(self, issuer: str, resolve: TermsResolver = load_terms_ref,
+                 hooks: Sequence[ReplayHooks] = ()) -> None:
         self.state = IssuerState(issuer)
         self.resolve = resolve
+        self.hooks = tuple(hooks)
         self.problems: list[Problem] = []
         #: every designation in the log, to explain an event dated before its series
         self.designations: dict[str, dt.date] = {}
@@ -114,6 +165,8 @@ class Replayer:
 
     def start_of_day(self, t: dt.date) -> None:
         """Rate changes, period boundaries, then amounts falling due (SPEC.md §11)."""
+        boundaries: list[SeriesState] = []
+        payments: list[SeriesState] = []
         for s in self.state.series.values():
             if s.extinguished or s.rate is None:
                 continue
@@ -125,33 +178,43 @@ class Replayer:
                 for lot in s.lots:
                     accrual.cut(lot, t, s.rate, new_due)
                 s.next_boundary = s.schedule.next_boundary(t)
+                boundaries.append(s)
             if s.next_payment == t:
                 dividends.fall_due(s, t)
                 s.next_payment = s.schedule.next_payment(t)
+                payments.append(s)
+        for h in self.hooks:
+            h.day_started(self, t, boundaries, payments)
 
     def end_of_day(self, t: dt.date) -> None:
         """Missed-payment test, step-up and reset (SPEC.md §5 Missed, Step-up)."""
+        for h in self.hooks:
+            h.day_ending(self, t)
         for s in self.state.series.values():
             if s.rate is not None and not s.extinguished:
                 dividends.end_of_day(s, t)
+        for h in self.hooks:
+            h.day_ended(self, t)
 
     # -- events ----------------------------------------------------------------------
     def apply(self, rec: Record) -> None:
+        """Run the calendar to ``rec``'s day, then apply it (or report its problem)."""
         ev = rec.event
         st = self.state
-        if st.liquidated_on is not None and not isinstance(ev, EventReversed):
-            self.problems.append(Problem(rec.line, rec.where(), "effective_date",
-                                         f"the issuer was liquidated on {st.liquidated_on}; "
-                                         "no event may follow a Liquidation"))
-            return
         handler = _HANDLERS.get(type(ev))
+        accepted = False
         try:
             self.advance(ev.effective_date)
+            for h in self.hooks:
+                h.event_applying(self, rec)
+            if st.liquidated_on is not None and not isinstance(ev, EventReversed):
+                raise Rejected("effective_date", f"the issuer was liquidated on "
+                               f"{st.liquidated_on}; no event may follow a Liquidation")
             if handler is not None:
                 handler(self, ev)
+            accepted = True
         except Rejected as rej:
             self.problems.append(rej.at(rec.line, rec.where()))
-            return
         except (ArithmeticError, ValueError) as exc:
             # never crash on input (README Guarantees): a figure beyond Decimal's 40 digits
             # (e.g. splits compounding past it) rejects the event, naming its number field
@@ -160,8 +223,10 @@ class Replayer:
             self.problems.append(Problem(rec.line, rec.where(), field,
                                          "cannot be applied: a figure it produces is out of "
                                          f"range ({type(exc).__name__})"))
-            return
-        st.applied.append(rec)
+        if accepted:
+            st.applied.append(rec)
+        for h in self.hooks:
+            h.event_applied(self, rec, accepted)
 
     def finish(self, as_of: dt.date) -> IssuerState:
         """Bring the state to the end of day ``as_of`` (SPEC.md §1: as of = end of day)."""
@@ -382,7 +447,7 @@ def replay(
     start: IssuerState | None = None,
     reversed_ids: frozenset[str] = frozenset(),
     designations: dict[str, dt.date] | None = None,
-    on_day: Callable[[Replayer, list[Record], int], None] | None = None,
+    hooks: Sequence[ReplayHooks] = (),
 ) -> tuple[IssuerState, list[Problem]]:
     """The state of ``issuer`` at the end of ``as_of`` (default: its last event's date).
 
@@ -392,16 +457,16 @@ def replay(
     Resuming (``ledger.store.checkpoints``): ``start`` is a state left by an earlier replay
     at some day D with D's events applied and D's end of day not yet run; ``records``
     are then only the events after it, ``reversed_ids`` the targets of reversals it
-    already honoured and ``designations`` every designation of the log. ``on_day(rp,
-    live, i)`` is called before the first event of each new day (``live[i]``), with the
-    state still open on the day before: that is the state a checkpoint keeps.
+    already honoured and ``designations`` every designation of the log.
+
+    ``hooks`` are told of every day and event as the calendar runs (``ReplayHooks``).
     """
     recs = list(records)
     targets, problems = reversed_targets(recs)
     live = [r for r in order(recs) if (r.event.id is None or r.event.id not in targets
             or isinstance(r.event, EventReversed))
             and (r.event.id is None or r.event.id not in reversed_ids)]
-    rp = Replayer(issuer, resolve)
+    rp = Replayer(issuer, resolve, hooks)
     if start is not None:
         rp.state = start
     else:
@@ -410,15 +475,14 @@ def replay(
                        if isinstance(r.event, SeriesDesignated)}
     if designations:
         rp.designations = {**designations, **rp.designations}
+    if as_of is not None:
+        live = [r for r in live if r.event.effective_date <= as_of]
+    for h in rp.hooks:
+        h.replay_started(rp, live)
     last = None
-    for i, rec in enumerate(live):
-        day = rec.event.effective_date
-        if as_of is not None and day > as_of:
-            break
-        if on_day is not None and last is not None and day != last:
-            on_day(rp, live, i)
+    for rec in live:
         rp.apply(rec)
-        last = day
+        last = rec.event.effective_date
     if start is not None and last is None:
         last = start.day
     end = as_of if as_of is not None else last

@@ -36,13 +36,13 @@ import datetime as dt
 import pickle
 import sqlite3
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.bulk import bulk
 from ledger.events import EventReversed, parse_object
-from ledger.replay import Replayer, TermsResolver, replay, reversed_targets
+from ledger.replay import Replayer, ReplayHooks, TermsResolver, replay, reversed_targets
 from ledger.state import DueMap, IssuerState, Record
 from ledger.store.eventstore import Store, StoredEvent, issuer_id
 
@@ -122,12 +122,16 @@ def thaw(blob: bytes) -> tuple[IssuerState, dict[str, dt.date], frozenset[str]]:
     return st, designations, reversed_ids
 
 
-class Capture:
-    """The ``on_day`` hook of a replay over the whole timeline (``records``): keeps a
-    checkpoint at each month end at least ``MIN_GAP`` events after the last one (at
-    the next day change after ``MAX_GAP`` events in a busy month). With
-    ``new`` (the events a load appends), only for days on or after the earliest of
-    them: the earlier checkpoints stay valid, unless ``new`` holds a reversal."""
+class Capture(ReplayHooks):
+    """A subscriber to a replay over the whole timeline (``records``; ``replay(...,
+    hooks=[capture])``): keeps a checkpoint at each month end at least ``MIN_GAP``
+    events after the last one (at the next day change after ``MAX_GAP`` events in a busy
+    month). With ``new`` (the events a load appends), only for days on or after the
+    earliest of them: the earlier checkpoints stay valid, unless ``new`` holds a
+    reversal.
+
+    A checkpoint is taken at ``day_ending`` of an event day D that another event
+    follows: D's events applied, D's end-of-day tests not run yet."""
 
     def __init__(self, issuer: str, records: list[Record], new: list[Record] | None = None,
                  *, version: int | None = None, hi_base: int = 0,
@@ -147,13 +151,19 @@ class Capture:
         self.reversed = reversed_ids
         self.hi_base = hi_base
         self.rows: list[Checkpoint] = []
-        self._live: list[Record] | None = None
+        self._live: Sequence[Record] = ()
         self._lo: list[int] = []
         self._hi: list[int] = []
+        self._seen = 0  # events of the timeline applied (or rejected) so far
         self._last = -MIN_GAP
 
-    def _index(self, live: list[Record]) -> None:
-        self._live = live
+    def replay_started(self, rp: Replayer, timeline: Sequence[Record]) -> None:
+        self._live = timeline
+        self._seen = 0
+        self._lo, self._hi = [], []  # indexed on the first checkpoint (``_index``)
+
+    def _index(self) -> None:
+        live = self._live
         n = len(live)
         lo = [self.version + 1] * (n + 1)
         for i in range(n - 1, -1, -1):
@@ -163,8 +173,13 @@ class Capture:
             hi[i + 1] = max(hi[i], live[i].seq)
         self._lo, self._hi = lo, hi
 
-    def on_day(self, rp: Replayer, live: list[Record], i: int) -> None:
-        day = live[i - 1].event.effective_date
+    def event_applied(self, rp: Replayer, rec: Record, accepted: bool) -> None:
+        self._seen += 1
+
+    def day_ending(self, rp: Replayer, day: dt.date) -> None:
+        i, live = self._seen, self._live
+        if not 0 < i < len(live) or live[i - 1].event.effective_date != day:
+            return  # not an event day of this replay that another event follows
         nxt = live[i].event.effective_date
         gap = i - self._last
         if gap < MAX_GAP and ((day.year, day.month) == (nxt.year, nxt.month)
@@ -172,8 +187,8 @@ class Capture:
             return
         if self.since is not None and day < self.since:
             return
-        if self._live is not live:
-            self._index(live)
+        if not self._lo:
+            self._index()
         self._last = i
         self.rows.append(Checkpoint(self.issuer, day, self.version, self._lo[i],
                                     self._hi[i], freeze(rp.state, rp.designations,
@@ -346,7 +361,7 @@ class Checkpoints:
         number of events and the final state."""
         records = stored_records(self.store, issuer)
         cap = Capture(issuer, records)
-        st, _ = replay(issuer, records, None, self.resolve, on_day=cap.on_day)
+        st, _ = replay(issuer, records, None, self.resolve, hooks=[cap])
         if self.side is not None:
             self.side.write(issuer, cap.rows, None, cap.version, cap.version + 1)
         return len(records), st
@@ -411,7 +426,7 @@ class Checkpoints:
                       reversed_ids=reversed_ids)
         _, found = replay(issuer, records + new, None, self.resolve, start=st,
                           reversed_ids=reversed_ids, designations=designations,
-                          on_day=cap.on_day)
+                          hooks=[cap])
         return None if found else cap
 
     def state_as_of(self, issuer: str, as_of: dt.date) -> IssuerState | None:
