@@ -1,75 +1,199 @@
-"""Conversion, anti-dilution and splits (SPEC.md §6; §11 Conversion).
+"""Conversion, anti-dilution and splits (SPEC.md §6; §11 Conversion; §12 Anti-dilution,
+Conversion).
 
 Series H certificate: 1,388.89 common per share, anti-dilution below $0.72; Series M:
 4,000 common per share from one year after closing, anti-dilution below $0.25; Series K:
-automatic on the shareholder approval, stated value / $0.23.
+automatic on the shareholder approval, stated value / $0.23. The general terms add the
+price-based methods (full ratchet, narrow and broad weighted average, each keeping a
+conversion price CP = stated ÷ rate), what counts as an issuance, and mandatory
+conversion on an approval, a qualified public offering or a date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from ledger import accrual
 from ledger.daycount import add_years
-from ledger.events import CommonStockIssued, CommonStockSplit, ShareholderApproval, SharesConverted
+from ledger.events import (
+    CommonStockIssued,
+    CommonStockSplit,
+    PublicOffering,
+    ShareholderApproval,
+    SharesConverted,
+    SharesIssued,
+)
 from ledger.problems import Rejected
 from ledger.state import Adjustment, Conversion, Due, IssuerState, SeriesState
+from ledger.terms import PRICE_BASED, ApprovalTrigger, DateTrigger, OfferingTrigger
 from ledger.values import CONTEXT, ZERO, floor_int, money, money_str, plain
 
 
-def _protected(st: IssuerState, price: Decimal, exempt_up_to: dt.date | None
-               ) -> list[SeriesState]:
-    """Series whose anti-dilution an issuance at ``price`` per common share triggers.
+@dataclass(frozen=True)
+class Issuance:
+    """One issuance of common, or of rights to common, as anti-dilution sees it (SPEC.md
+    §6; §12 Anti-dilution): ``a`` common outstanding just before, ``issuable`` the
+    common issuable on conversion of every outstanding convertible series at its rate
+    just before (unrounded), ``c`` the common issued, ``consideration`` what was paid.
 
-    SPEC.md §6: every protected series already designated (replayed before the issuance,
-    same day counts, §11) whose threshold is above the price; a conversion of a series
-    designated on or before the protected series (its own included) is exempt.
+    ``source``: ``"common"`` (a ``CommonStockIssued`` of ``kind``; an offering is a
+    ``sale``), ``"conversion"`` or ``"convertible_issuance"`` of Series ``series``.
     """
-    out = []
+
+    cause: str
+    event_id: str | None
+    when: dt.date
+    a: Decimal
+    issuable: Decimal
+    c: Decimal
+    consideration: Decimal
+    source: str
+    kind: str | None = None
+    series: SeriesState | None = None
+
+    @property
+    def price(self) -> Decimal:
+        """P = consideration ÷ C, per common share."""
+        return CONTEXT.divide(self.consideration, self.c)
+
+
+def issuable(st: IssuerState) -> Decimal:
+    """Common issuable on conversion of every outstanding convertible series at its rate
+    in force, unrounded (SPEC.md §12 ``broad_weighted``: part of A)."""
+    total = ZERO
     for s in st.series.values():
-        if s.threshold is None or s.conversion_rate is None or s.extinguished:
+        if s.extinguished or s.conversion_rate is None or s.terms.conversion == "none":
             continue
-        if exempt_up_to is not None and exempt_up_to <= s.terms.designated:
+        total = CONTEXT.add(total, CONTEXT.multiply(s.outstanding, s.conversion_rate))
+    return total
+
+
+def _counts(s: SeriesState, iss: Issuance) -> bool:
+    """Whether ``iss`` counts for ``s``'s anti-dilution (SPEC.md §6 exemptions; §12
+    ``antidilution_exempt_kinds``, ``antidilution_counts``)."""
+    t = s.terms
+    if iss.source == "common":
+        return iss.kind not in t.antidilution_exempt_kinds
+    other = iss.series
+    assert other is not None
+    if iss.source == "conversion":
+        # §6: conversions of a series designated on or before the protected one (its
+        # own included) are exempt; §12: only with ``later_conversions``
+        return (t.antidilution_counts == "later_conversions"
+                and other.terms.designated > t.designated)
+    # §12 ``convertible_issuances``: another convertible series sold at a price
+    return t.antidilution_counts == "convertible_issuances" and other is not s
+
+
+def _level(s: SeriesState) -> Decimal | None:
+    """The price below which an issuance adjusts ``s``: its threshold (§6) or its
+    conversion price in force (§12 price-based methods)."""
+    method = s.terms.antidilution_method
+    if method == "threshold":
+        return s.threshold
+    if method in PRICE_BASED:
+        return s.conversion_price
+    return None
+
+
+def _protected(st: IssuerState, iss: Issuance) -> list[SeriesState]:
+    """Series whose anti-dilution ``iss`` triggers (SPEC.md §6, §12): every protected
+    series already designated (replayed before the issuance, same day counts, §11), not
+    exempt from it, whose threshold or conversion price is above the price."""
+    out = []
+    price = iss.price
+    for s in st.series.values():
+        if s.conversion_rate is None or s.extinguished:
             continue
-        if price < s.threshold:
+        level = _level(s)
+        if level is None or not _counts(s, iss):
+            continue
+        if price < level:
             out.append(s)
     return out
 
 
-def _antidilution(st: IssuerState, cause: str, event_id: str | None, when: dt.date,
-                  a: Decimal, c: Decimal, consideration: Decimal,
-                  exempt_up_to: dt.date | None = None) -> None:
-    """SPEC.md §6 Anti-dilution: rate × (A + C) / (A + B), B = consideration ÷ threshold.
+def _adjusted(s: SeriesState, iss: Issuance) -> Adjustment:
+    """The adjustment ``iss`` makes to ``s`` (not applied). Raises ``Rejected`` when it
+    cannot be made (a factor or conversion price of zero or undefined).
 
-    A = common outstanding just before, C = whole common actually issued (§11).
-    Each adjustment is kept as an explainable ``Adjustment`` record.
+    - ``threshold`` (SPEC.md §6): rate × (A + C) / (A + B), B = consideration ÷ threshold.
+    - ``full_ratchet`` (§12): CP' = P.
+    - ``narrow_weighted``: CP' = CP × (A + B) / (A + C), B = consideration ÷ CP.
+    - ``broad_weighted``: the same with A = common outstanding + ``issuable``.
+
+    For the price-based methods the new rate is stated ÷ CP' (40 digits).
     """
-    if c <= 0:
-        return
-    price = CONTEXT.divide(consideration, c)
-    for s in _protected(st, price, exempt_up_to):
-        assert s.threshold is not None and s.conversion_rate is not None
-        b = CONTEXT.divide(consideration, s.threshold)
-        a_plus_b = CONTEXT.add(a, b)
-        if a_plus_b <= 0:  # pragma: no cover - issue_common rejects this case up front
-            continue
-        factor = CONTEXT.divide(CONTEXT.add(a, c), a_plus_b)
-        before = s.conversion_rate
+    assert s.conversion_rate is not None
+    method = s.terms.antidilution_method
+    before = s.conversion_rate
+    price = iss.price
+    if method == "threshold":
+        assert s.threshold is not None
+        tb = CONTEXT.divide(iss.consideration, s.threshold)
+        a_plus_b = CONTEXT.add(iss.a, tb)
+        if a_plus_b <= 0:
+            raise Rejected("consideration", "common issued for no consideration while no "
+                           "common is outstanding: the anti-dilution factor (A + C) / (A + B) "
+                           "has A + B = 0")
+        factor = CONTEXT.divide(CONTEXT.add(iss.a, iss.c), a_plus_b)
         after = CONTEXT.multiply(before, factor)
-        s.conversion_rate = after
-        s.adjustments.append(Adjustment(
-            effective=when, cause=cause, event_id=event_id, factor=factor,
-            rate_before=before, rate_after=after, a=a, b=b, c=c, price=price,
-            threshold=s.threshold, consideration=consideration))
+        return Adjustment(
+            effective=iss.when, cause=iss.cause, event_id=iss.event_id, factor=factor,
+            rate_before=before, rate_after=after, a=iss.a, b=tb, c=iss.c, price=price,
+            threshold=s.threshold, consideration=iss.consideration, method=method,
+            cp_before=s.conversion_price,
+            cp_after=CONTEXT.divide(s.terms.stated_value, after))
+    cp = s.conversion_price
+    assert cp is not None
+    a = iss.a
+    b: Decimal | None = None
+    if method == "full_ratchet":
+        cp_after = price
+    else:
+        if method == "broad_weighted":
+            a = CONTEXT.add(a, iss.issuable)
+        b = CONTEXT.divide(iss.consideration, cp)
+        cp_after = CONTEXT.divide(CONTEXT.multiply(cp, CONTEXT.add(a, b)),
+                                  CONTEXT.add(a, iss.c))
+    if cp_after <= 0:
+        raise Rejected("consideration", f"an issuance for no consideration would set Series "
+                       f"{s.name}'s conversion price to 0 ({method.replace('_', ' ')} "
+                       "anti-dilution)")
+    after = CONTEXT.divide(s.terms.stated_value, cp_after)
+    return Adjustment(
+        effective=iss.when, cause=iss.cause, event_id=iss.event_id,
+        factor=CONTEXT.divide(after, before), rate_before=before, rate_after=after, a=a,
+        b=b, c=iss.c, price=price, consideration=iss.consideration, method=method,
+        cp_before=cp, cp_after=cp_after)
+
+
+def _antidilution(st: IssuerState, iss: Issuance) -> list[tuple[SeriesState, Adjustment]]:
+    """Every adjustment ``iss`` makes (SPEC.md §6, §12), computed from the figures just
+    before it, none applied yet (so a rejected issuance changes nothing)."""
+    if iss.c <= 0:
+        return []
+    return [(s, _adjusted(s, iss)) for s in _protected(st, iss)]
+
+
+def _apply(adjs: list[tuple[SeriesState, Adjustment]]) -> None:
+    """Apply adjustments computed by ``_antidilution``; each is kept as an explainable
+    ``Adjustment`` record."""
+    for s, adj in adjs:
+        s.conversion_rate = adj.rate_after
+        s.conversion_price = adj.cp_after
+        s.adjustments.append(adj)
 
 
 def issue_common(st: IssuerState, ev: CommonStockIssued) -> None:
-    """SPEC.md §3 CommonStockIssued: common outstanding grows; §6 anti-dilution.
+    """SPEC.md §3 CommonStockIssued: common outstanding grows; §6, §12 anti-dilution.
 
-    ``option_exercise`` and ``opening`` are exempt (§6); ``sale`` and ``other`` adjust
-    every protected series whose threshold is above the price per common share.
+    Kinds in a series' ``antidilution_exempt_kinds`` (default ``opening`` and
+    ``option_exercise``, §6) never adjust it; the others adjust every protected series
+    whose threshold or conversion price is above the price per common share.
     """
     if ev.price_per_share is not None and ev.consideration is not None:
         if money(ev.price_per_share * ev.shares) != money(ev.consideration):
@@ -81,32 +205,59 @@ def issue_common(st: IssuerState, ev: CommonStockIssued) -> None:
     if consideration is None and ev.kind != "opening":
         raise Rejected("price_per_share", f"a {ev.kind!r} issuance needs price_per_share or "
                        "consideration (only an opening balance may omit it)")
-    a = st.common_outstanding
-    adjusts = ev.kind in ("sale", "other") and consideration is not None
-    if adjusts and a == 0 and consideration == 0:
-        assert consideration is not None
-        if _protected(st, ZERO, None):
-            raise Rejected("consideration", "common issued for no consideration while no common is "
-                           "outstanding: the anti-dilution factor (A + C) / (A + B) has A + B = 0")
-    st.common_outstanding = CONTEXT.add(a, ev.shares)
-    if adjusts:
-        assert consideration is not None
-        _antidilution(st, f"common {ev.kind} of {plain(ev.shares)} shares", ev.id,
-                      ev.effective_date, a, ev.shares, consideration)
-    return None
+    _issue_common(st, ev.shares, ev.kind, consideration,
+                  f"common {ev.kind} of {plain(ev.shares)} shares", ev.id, ev.effective_date)
+
+
+def _issue_common(st: IssuerState, shares: Decimal, kind: str, consideration: Decimal | None,
+                  cause: str, event_id: str | None, when: dt.date) -> None:
+    """Issue ``shares`` common; an opening without consideration has no price and never
+    adjusts (SPEC.md §6)."""
+    adjs: list[tuple[SeriesState, Adjustment]] = []
+    if consideration is not None:
+        adjs = _antidilution(st, Issuance(
+            cause, event_id, when, st.common_outstanding,
+            issuable(st) if _needs_issuable(st) else ZERO, shares, consideration, "common",
+            kind))
+    st.common_outstanding = CONTEXT.add(st.common_outstanding, shares)
+    _apply(adjs)
+
+
+def issue_convertible(st: IssuerState, s: SeriesState, ev: SharesIssued) -> None:
+    """SPEC.md §12 ``antidilution_counts: "convertible_issuances"``: an issuance of a
+    convertible series at a ``price_per_share`` issues C = shares × its rate just after
+    (unrounded; its own issuance leaves its rate as it was) for consideration shares ×
+    price. Called before the new lot is added, so A and ``issuable`` are "just before"."""
+    if ev.price_per_share is None or s.conversion_rate is None or s.terms.conversion == "none":
+        return
+    if not any(o.terms.antidilution_counts == "convertible_issuances" and o is not s
+               and not o.extinguished for o in st.series.values()):
+        return
+    c = CONTEXT.multiply(ev.shares, s.conversion_rate)
+    iss = Issuance(f"issuance of {plain(ev.shares)} Series {s.name} at "
+                   f"{plain(ev.price_per_share)}", ev.id, ev.effective_date,
+                   st.common_outstanding, issuable(st) if _needs_issuable(st) else ZERO, c,
+                   CONTEXT.multiply(ev.shares, ev.price_per_share), "convertible_issuance",
+                   series=s)
+    _apply(_antidilution(st, iss))
 
 
 def split(st: IssuerState, ev: CommonStockSplit) -> None:
-    """SPEC.md §6 Split: common × r, conversion rates × r, thresholds ÷ r (exact, §11)."""
+    """SPEC.md §6 Split: common × r, conversion rates × r, thresholds ÷ r (exact, §11);
+    §12: conversion prices ÷ r."""
     r = ev.ratio
     st.common_outstanding = CONTEXT.multiply(st.common_outstanding, r)
     for s in st.series.values():
         if s.conversion_rate is not None:
             before = s.conversion_rate
+            cp = s.conversion_price
             s.conversion_rate = CONTEXT.multiply(before, r)
+            if cp is not None:
+                s.conversion_price = CONTEXT.divide(cp, r)
             s.adjustments.append(Adjustment(
                 ev.effective_date, f"common split: {plain(r)} new shares per old share",
-                ev.id, r, before, s.conversion_rate))
+                ev.id, r, before, s.conversion_rate, method="split", cp_before=cp,
+                cp_after=s.conversion_price))
         if s.threshold is not None:
             s.threshold = CONTEXT.divide(s.threshold, r)
 
@@ -132,7 +283,7 @@ def may_convert(s: SeriesState, on: dt.date) -> bool:
 
 def _do_convert(st: IssuerState, s: SeriesState, holder: str, shares: Decimal,
                 when: dt.date, market_price: Decimal | None, automatic: bool,
-                event_id: str | None) -> Conversion:
+                event_id: str | None, trigger: str | None = None) -> Conversion:
     """Convert ``shares`` of ``holder``: oldest lots first (§11), accrual to payable (§5).
 
     The converted lots accrue to ``when`` exclusive; their accrual not yet due becomes
@@ -161,7 +312,7 @@ def _do_convert(st: IssuerState, s: SeriesState, holder: str, shares: Decimal,
     s.converted_total += shares
     st.common_outstanding = CONTEXT.add(st.common_outstanding, common)
     conv = Conversion(when, s.name, holder, shares, common, fraction, cash, payable,
-                      automatic, rate, event_id)
+                      automatic, rate, event_id, trigger)
     st.conversions.append(conv)
     if fraction and market_price is None:
         st.notes.append(f"{when}: fraction {plain(fraction)} of a common share on converting "
@@ -206,42 +357,118 @@ def convert(st: IssuerState, s: SeriesState, ev: SharesConverted, held: Decimal
                         f"{plain(free)} may convert")
                 noticed_converted = ZERO
     a = st.common_outstanding
+    before = issuable(st) if _needs_issuable(st) else ZERO
     if notice is not None and noticed_converted > 0:
         notice.shares -= noticed_converted
         if notice.shares <= 0:
             del s.notices[ev.holder]
     conv = _do_convert(st, s, ev.holder, ev.shares, ev.effective_date, ev.market_price,
                        False, ev.id)
-    _antidilution(st, f"conversion of {plain(ev.shares)} Series {s.name} of {ev.holder}",
-                  ev.id, ev.effective_date, a, conv.common, ev.shares * t.stated_value,
-                  exempt_up_to=t.designated)
+    _apply(_antidilution(st, Issuance(
+        f"conversion of {plain(ev.shares)} Series {s.name} of {ev.holder}", ev.id,
+        ev.effective_date, a, before, conv.common, ev.shares * t.stated_value, "conversion",
+        series=s)))
     return None
 
 
-def automatic(st: IssuerState, ev: ShareholderApproval) -> None:
-    """SPEC.md §6: K converts, all holders, on the approval listing its trigger.
+def _needs_issuable(st: IssuerState) -> bool:
+    """Whether any series would read ``issuable`` (broad-weighted anti-dilution): only
+    then is it computed, since it sums every lot of every convertible series."""
+    return any(s.terms.antidilution_method == "broad_weighted" and not s.extinguished
+               for s in st.series.values())
+
+
+def _pending(s: SeriesState) -> bool:
+    """Whether ``s`` still waits for a mandatory conversion (SPEC.md §12: the first
+    trigger met converts; shares issued afterwards stay, as K's do, §11)."""
+    return (bool(s.terms.triggers) and not s.extinguished and s.conversion_rate is not None
+            and s.converted_on is None)
+
+
+def _mandatory(st: IssuerState, s: SeriesState, when: dt.date, cause: str, trigger: str,
+               event_id: str | None, market_price: Decimal | None) -> None:
+    """Every holder's shares of ``s`` convert at once (SPEC.md §6 K, §12 Conversion).
 
     The whole conversion is one issuance for anti-dilution (§11): C and the
-    consideration are summed over the holders. K §5(a) has one Conversion Date: only
-    the first approval listing the trigger converts; K shares issued later stay K (§11).
+    consideration are summed over the holders. A fraction of a common share is paid in
+    cash at ``market_price`` (an offering's price), else dropped and noted (§11).
+    Redemption notices of the converted shares lapse.
+    """
+    s.converted_on = when
+    a = st.common_outstanding
+    before = issuable(st) if _needs_issuable(st) else ZERO
+    c = ZERO
+    surrendered = ZERO
+    for holder, shares in sorted(s.holdings().items()):
+        conv = _do_convert(st, s, holder, shares, when, market_price, True, event_id,
+                           trigger)
+        c = CONTEXT.add(c, conv.common)
+        surrendered += shares
+    s.notices.clear()
+    if surrendered > 0:
+        _apply(_antidilution(st, Issuance(
+            f"{cause} of {plain(surrendered)} Series {s.name}", event_id, when, a, before, c,
+            surrendered * s.terms.stated_value, "conversion", series=s)))
+
+
+def automatic(st: IssuerState, ev: ShareholderApproval) -> None:
+    """SPEC.md §6: K converts, all holders, on the approval listing its trigger; §12: so
+    does every series with a mandatory ``{"approval": MATTER}`` trigger listed.
+
+    K §5(a) has one Conversion Date: only the first trigger met converts; K shares
+    issued later stay K (§11).
     """
     for s in list(st.series.values()):
-        t = s.terms
-        if t.conversion != "automatic" or t.conversion_trigger not in ev.matters:
+        if not _pending(s):
             continue
-        if s.extinguished or s.conversion_rate is None or s.converted_on is not None:
-            continue
-        s.converted_on = ev.effective_date
-        a = st.common_outstanding
-        c = ZERO
-        surrendered = ZERO
-        for holder, shares in sorted(s.holdings().items()):
-            conv = _do_convert(st, s, holder, shares, ev.effective_date, None, True, ev.id)
-            c = CONTEXT.add(c, conv.common)
-            surrendered += shares
-        _antidilution(st, f"automatic conversion of {plain(surrendered)} Series {s.name}",
-                      ev.id, ev.effective_date, a, c, surrendered * t.stated_value,
-                      exempt_up_to=t.designated)
+        hit = next((tr.approval for tr in s.terms.triggers
+                    if isinstance(tr, ApprovalTrigger) and tr.approval in ev.matters), None)
+        if hit is not None:
+            _mandatory(st, s, ev.effective_date, "automatic conversion", f"approval {hit}",
+                       ev.id, None)
+
+
+def _qualifies(tr: OfferingTrigger, ev: PublicOffering) -> bool:
+    """SPEC.md §12: an offering at ``min_price`` or more raising ``min_gross_proceeds``
+    or more (a minimum left out is no condition)."""
+    m = tr.public_offering
+    return ((m.min_price is None or ev.price_per_share >= m.min_price)
+            and (m.min_gross_proceeds is None or ev.gross_proceeds >= m.min_gross_proceeds))
+
+
+def offering(st: IssuerState, ev: PublicOffering) -> None:
+    """SPEC.md §12 ``PublicOffering``: first the mandatory conversions it triggers (in
+    designation order; fractions paid in cash at the offering price), then its common
+    is issued as a ``sale`` at ``price_per_share``, which may adjust the other series."""
+    if money(ev.price_per_share * ev.shares) != money(ev.gross_proceeds):
+        raise Rejected("gross_proceeds", f"{money_str(ev.gross_proceeds)} does not equal "
+                       f"shares × price_per_share = {money_str(ev.price_per_share * ev.shares)}")
+    for s in list(st.series.values()):
+        if _pending(s) and any(isinstance(tr, OfferingTrigger) and _qualifies(tr, ev)
+                               for tr in s.terms.triggers):
+            _mandatory(st, s, ev.effective_date, "mandatory conversion on the public offering",
+                       "public offering", ev.id, ev.price_per_share)
+    _issue_common(st, ev.shares, "sale", ev.gross_proceeds,
+                  f"public offering of {plain(ev.shares)} shares at "
+                  f"{plain(ev.price_per_share)}", ev.id, ev.effective_date)
+
+
+def next_trigger_date(s: SeriesState) -> dt.date | None:
+    """The next ``{"date": D}`` trigger of ``s`` still to come (SPEC.md §12), for the
+    replay calendar."""
+    if not _pending(s):
+        return None
+    dates = [tr.date for tr in s.terms.triggers if isinstance(tr, DateTrigger)]
+    return min(dates) if dates else None
+
+
+def date_triggers(st: IssuerState, day: dt.date) -> None:
+    """SPEC.md §12 ``{"date": D}``: at the start of D, after the amounts falling due that
+    day (§11 Days and order), before the day's events."""
+    for s in list(st.series.values()):
+        d = next_trigger_date(s)
+        if d is not None and d <= day:
+            _mandatory(st, s, day, "mandatory conversion", f"date {d}", None, None)
 
 
 def votes(s: SeriesState, shares: Decimal) -> Decimal:
@@ -249,6 +476,16 @@ def votes(s: SeriesState, shares: Decimal) -> Decimal:
     if s.terms.votes == "none" or s.conversion_rate is None:
         return ZERO
     return floor_int(CONTEXT.multiply(shares, s.conversion_rate))
+
+
+def conversion_price(s: SeriesState) -> Decimal | None:
+    """CP in force = stated ÷ rate (SPEC.md §12); kept exactly by the price-based methods
+    (and set from ``conversion_price`` or stated ÷ ``conversion_rate`` at designation)."""
+    if s.conversion_rate is None:
+        return None
+    if s.conversion_price is not None:
+        return s.conversion_price
+    return CONTEXT.divide(s.terms.stated_value, s.conversion_rate)
 
 
 def _opt(d: Decimal | None) -> str | None:
@@ -270,6 +507,10 @@ def listing(st: IssuerState, series: str) -> dict[str, Any]:
         "conversion_rate": _opt(s.conversion_rate),
         "threshold": _opt(s.threshold),
         "window_opens": (w.isoformat() if (w := window_opens(s)) else None),
+        "antidilution": t.antidilution_method,
+        "conversion_price": _opt(conversion_price(s)),
+        "mandatory_conversion": [tr.model_dump(mode="json") for tr in t.triggers],
+        "converted_on": s.converted_on.isoformat() if s.converted_on else None,
         "adjustments": [
             {
                 "date": adj.effective.isoformat(),
@@ -285,6 +526,9 @@ def listing(st: IssuerState, series: str) -> dict[str, Any]:
                 "factor": plain(adj.factor),
                 "rate_before": plain(adj.rate_before),
                 "rate_after": plain(adj.rate_after),
+                "method": adj.method,
+                "conversion_price_before": _opt(adj.cp_before),
+                "conversion_price_after": _opt(adj.cp_after),
             }
             for adj in s.adjustments
         ],
@@ -299,6 +543,7 @@ def listing(st: IssuerState, series: str) -> dict[str, Any]:
                 "cash_in_lieu": None if c.cash_in_lieu is None else money_str(c.cash_in_lieu),
                 "dividends_payable": money_str(c.dividends_payable),
                 "automatic": c.automatic,
+                "trigger": c.trigger,
                 "event_id": c.event_id,
             }
             for c in st.conversions if c.series == s.name

@@ -167,6 +167,20 @@ class Liquidation(Event):
                      AfterValidator(_clean_name)] | None = None
 
 
+# -- SPEC.md §12 Conversion: the offering that may trigger mandatory conversions ---------
+
+class PublicOffering(Event):
+    """A public offering of common (SPEC.md §12): the mandatory conversions it triggers
+    happen first, then its ``shares`` are issued as a ``sale`` at ``price_per_share``.
+    ``gross_proceeds`` must equal shares × price_per_share (to the cent)."""
+
+    type: Literal["PublicOffering"]
+    price_per_share: PositiveAmount
+    shares: Shares
+    gross_proceeds: PositiveAmount
+    holder: Name | None = None
+
+
 class BalanceAsserted(Event):
     type: Literal["BalanceAsserted"]
     series: Name
@@ -197,6 +211,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Liquidation,
         BalanceAsserted,
         EventReversed,
+        PublicOffering,
     )
 }
 
@@ -214,7 +229,8 @@ AnyEvent = Annotated[
     | SharesRedeemed
     | Liquidation
     | BalanceAsserted
-    | EventReversed,
+    | EventReversed
+    | PublicOffering,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)

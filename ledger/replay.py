@@ -22,6 +22,7 @@ from ledger.events import (
     DividendPaid,
     EventReversed,
     Liquidation,
+    PublicOffering,
     RedemptionNoticed,
     SeriesDesignated,
     ShareholderApproval,
@@ -139,9 +140,10 @@ class Replayer:
     def _next_point(self, s: SeriesState) -> dt.date | None:
         """The next day ``s`` needs a start of day; none once it no longer accrues
         (an extinguished series would otherwise stall the calendar forever)."""
+        trigger = conversion.next_trigger_date(s)  # SPEC.md §12 {"date": D}
         if s.extinguished or s.rate is None:
-            return None
-        pts = [p for p in (s.next_boundary, s.next_payment) if p is not None]
+            return trigger
+        pts = [p for p in (s.next_boundary, s.next_payment, trigger) if p is not None]
         if s.pending_rate is not None:
             pts.append(s.pending_rate[0])
         return min(pts) if pts else None
@@ -183,6 +185,7 @@ class Replayer:
                 dividends.fall_due(s, t)
                 s.next_payment = s.schedule.next_payment(t)
                 payments.append(s)
+        conversion.date_triggers(self.state, t)  # SPEC.md §12: after amounts fall due
         for h in self.hooks:
             h.day_started(self, t, boundaries, payments)
 
@@ -284,6 +287,7 @@ def _designate(r: Replayer, ev: SeriesDesignated) -> None:
         s.next_boundary = s.schedule.next_boundary(ev.effective_date)
         s.next_payment = s.schedule.next_payment(ev.effective_date)
     s.conversion_rate = terms.base_conversion_rate
+    s.conversion_price = terms.base_conversion_price  # SPEC.md §12 CP
     s.threshold = terms.antidilution_threshold
     s.closing_date = terms.closing_date
     r.state.series[ev.series] = s
@@ -305,6 +309,10 @@ def _issue(r: Replayer, ev: SharesIssued) -> None:
     if s.closing_date is None and s.terms.conversion_after_closing_years is not None:
         s.closing_date = ev.effective_date  # SPEC.md §4 Reading: first M issuance
     open_due = s.schedule.due_date(ev.effective_date) if s.rate is not None else None
+    # SPEC.md §12 ``convertible_issuances``: a priced issuance of a convertible series
+    # adjusts the others (computed from the figures just before; its own rate is the
+    # same just after, so C = shares × rate)
+    conversion.issue_convertible(r.state, s, ev)
     s.lots.append(accrual.Lot(ev.holder, ev.shares, ev.effective_date, len(s.lots),
                               ev.effective_date, open_due))
     r.state.holders.add(ev.holder)
@@ -366,6 +374,11 @@ def _convert(r: Replayer, ev: SharesConverted) -> None:
 def _approve(r: Replayer, ev: ShareholderApproval) -> None:
     r.state.approvals.append((ev.effective_date, tuple(ev.matters)))
     conversion.automatic(r.state, ev)
+
+
+def _offering(r: Replayer, ev: PublicOffering) -> None:
+    """SPEC.md §12 ``PublicOffering``: triggered mandatory conversions, then the sale."""
+    conversion.offering(r.state, ev)
 
 
 def _notice(r: Replayer, ev: RedemptionNoticed) -> None:
@@ -435,6 +448,7 @@ _HANDLERS: dict[type, Callable[[Replayer, object], None]] = {
     SharesRedeemed: _redeem,  # type: ignore[dict-item]
     Liquidation: _liquidate,  # type: ignore[dict-item]
     BalanceAsserted: _assert_balance,  # type: ignore[dict-item]
+    PublicOffering: _offering,  # type: ignore[dict-item]
 }
 
 

@@ -359,6 +359,10 @@ class Adjustment:
     price: Decimal | None = None
     threshold: Decimal | None = None
     consideration: Decimal | None = None
+    #: SPEC.md §12 Anti-dilution: the method, and the conversion price before and after
+    method: str | None = None
+    cp_before: Decimal | None = None
+    cp_after: Decimal | None = None
 
 
 @dataclass
@@ -381,6 +385,8 @@ class Conversion:
     automatic: bool
     rate: Decimal | None = None
     event_id: str | None = None
+    #: what converted it when automatic: "approval M", "public offering", "date D"
+    trigger: str | None = None
 
 
 @dataclass(frozen=True)
@@ -438,9 +444,12 @@ class SeriesState:
     last_payment: dt.date | None = None
     conversion_rate: Decimal | None = None
     threshold: Decimal | None = None
+    #: conversion price in force, CP = stated ÷ rate (SPEC.md §12 Anti-dilution)
+    conversion_price: Decimal | None = None
     adjustments: list[Adjustment] = field(default_factory=list)
     notices: dict[str, Notice] = field(default_factory=dict)
     closing_date: dt.date | None = None
+    #: the day a mandatory conversion (K's approval, SPEC.md §12 triggers) converted it
     converted_on: dt.date | None = None
     extinguished: bool = False
 

@@ -9,9 +9,18 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from ledger.values import Dec, IsoDate
 
@@ -43,6 +52,102 @@ class SeniorityClaim(Strict):
     to: str
     when_short: bool = False
     section: str = ""
+
+
+def general(default: Any) -> Any:
+    """A SPEC.md §12 general term: a field whose default is the nStor behaviour. Left out
+    of the terms' JSON while it has its default, so terms written before the field
+    existed dump (and hash, and round-trip) exactly as before."""
+    return Field(default, json_schema_extra={"general_term": True})
+
+
+# -- liquidation terms (SPEC.md §12 Liquidation) ------------------------------------------
+
+#: allowed ranges, as data (SPEC.md §12): the largest liquidation multiple and
+#: participation cap (× stated value) a designation may set
+MAX_LIQUIDATION_MULTIPLE = Decimal(100)
+MAX_PARTICIPATION_CAP = Decimal(100)
+
+Participation = Literal["none", "full", "capped"]
+
+
+# -- conversion and anti-dilution terms (SPEC.md §12 Anti-dilution, Conversion) -------------
+
+#: allowed ranges, as data: the largest conversion rate (common per preferred share) and
+#: the largest price per common share (conversion price, threshold, offering minimum)
+MAX_CONVERSION_RATE = Decimal(10) ** 12
+MAX_PRICE = Decimal(10) ** 9
+
+AntidilutionMethod = Literal["threshold", "narrow_weighted", "broad_weighted",
+                             "full_ratchet", "none"]
+#: the methods that keep a conversion price CP = stated ÷ rate (SPEC.md §12)
+PRICE_BASED: frozenset[str] = frozenset({"narrow_weighted", "broad_weighted", "full_ratchet"})
+#: ``CommonStockIssued`` kinds (SPEC.md §3) an anti-dilution exemption may name
+COMMON_KINDS = ("opening", "sale", "option_exercise", "other")
+DEFAULT_EXEMPT_KINDS = ("opening", "option_exercise")
+AntidilutionCounts = Literal["later_conversions", "convertible_issuances", "common_only"]
+
+
+def _matter(v: str) -> str:
+    import re
+
+    if not v or v != v.strip() or len(v) > 200 or re.search(r"[\x00-\x1f\x7f-\x9f]", v):
+        raise ValueError("a matter is 1-200 characters, no control characters, no "
+                         "leading or trailing whitespace")
+    return v
+
+
+class ApprovalTrigger(Strict):
+    """Converts on a ``ShareholderApproval`` listing ``approval`` (SPEC.md §12)."""
+
+    approval: str
+
+    @field_validator("approval")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _matter(v)
+
+
+class OfferingMinimums(Strict):
+    """What makes a ``PublicOffering`` qualified: its price per share and its gross
+    proceeds at least these (SPEC.md §12); a minimum left out is no condition."""
+
+    min_price: Dec | None = None
+    min_gross_proceeds: Dec | None = None
+
+    @field_validator("min_price")
+    @classmethod
+    def _price(cls, v: Decimal | None) -> Decimal | None:
+        if v is not None and not 0 <= v <= MAX_PRICE:
+            raise ValueError(f"must be from 0 to {MAX_PRICE:,} (a price per common share)")
+        return v
+
+    @field_validator("min_gross_proceeds")
+    @classmethod
+    def _gross(cls, v: Decimal | None) -> Decimal | None:
+        if v is not None and v < 0:
+            raise ValueError("must not be negative")
+        return v
+
+
+class OfferingTrigger(Strict):
+    """Converts on a qualified ``PublicOffering`` (SPEC.md §12)."""
+
+    public_offering: OfferingMinimums
+
+
+class DateTrigger(Strict):
+    """Converts at the start of ``date`` (SPEC.md §12)."""
+
+    date: IsoDate
+
+
+Trigger = ApprovalTrigger | OfferingTrigger | DateTrigger
+_TRIGGERS: dict[str, type[Strict]] = {"approval": ApprovalTrigger,
+                                       "public_offering": OfferingTrigger,
+                                       "date": DateTrigger}
+_TRIGGER_SHAPES = ('{"approval": "MATTER"}, {"public_offering": {"min_price": "P", '
+                   '"min_gross_proceeds": "X"}} or {"date": "YYYY-MM-DD"}')
 
 
 class Terms(Strict):
@@ -78,6 +183,15 @@ class Terms(Strict):
     antidilution_threshold: Dec | None = None
     fractional_common: Literal["cash", "issue"] = "cash"
     closing_date: IsoDate | None = None
+    # -- conversion and anti-dilution (SPEC.md §12 Anti-dilution, Conversion) ---------
+    #: the method; None: ``threshold`` when ``antidilution_threshold`` is set, else ``none``
+    antidilution: AntidilutionMethod | None = general(None)
+    #: ``CommonStockIssued`` kinds that never adjust
+    antidilution_exempt_kinds: tuple[str, ...] = general(DEFAULT_EXEMPT_KINDS)
+    #: what besides ``CommonStockIssued`` counts as issuing common
+    antidilution_counts: AntidilutionCounts = general("later_conversions")
+    #: triggers converting every holder at once, the first one met
+    mandatory_conversion: tuple[Trigger, ...] = general(())
     # redemption (SPEC.md §7)
     redeemable: bool = False
     redemption_notice_days: int | None = None
@@ -85,6 +199,13 @@ class Terms(Strict):
     # liquidation and votes (SPEC.md §8, §6)
     liquidation_includes_accrued: bool = True
     seniority_claims: tuple[SeniorityClaim, ...] = ()
+    # -- liquidation (SPEC.md §12 Liquidation) -------------------------------------------
+    #: preference per share = multiple × stated value (+ dividends owed, not multiplied)
+    liquidation_multiple: Dec = general(Decimal(1))
+    #: after every tier, share the remainder with common as if converted
+    participation: Participation = general("none")
+    #: with ``capped``: preference (without dividends) + participation ≤ cap × stated
+    participation_cap: Dec | None = general(None)
     votes: Literal["none", "as_converted"] = "none"
     citations: dict[str, str] = Field(default_factory=dict)
 
@@ -129,9 +250,183 @@ class Terms(Strict):
             raise ValueError("a series with a dividend_rate needs period_starts")
         if self.conversion != "none" and self.base_conversion_rate is None:
             raise ValueError("a convertible series needs conversion_rate or conversion_price")
-        if self.conversion == "automatic" and not self.conversion_trigger:
-            raise ValueError("an automatic conversion needs conversion_trigger")
+        if (self.conversion == "automatic" and not self.conversion_trigger
+                and not self.mandatory_conversion):
+            raise ValueError("an automatic conversion needs conversion_trigger (or "
+                             "mandatory_conversion)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """General terms at their defaults are left out (see ``general``)."""
+        data: dict[str, Any] = handler(self)
+        for name, f in type(self).model_fields.items():
+            extra = f.json_schema_extra
+            if (isinstance(extra, dict) and extra.get("general_term") and name in data
+                    and getattr(self, name) == f.default):
+                del data[name]
+        return data
+
+    # -- liquidation (SPEC.md §12 Liquidation) -------------------------------------------
+    @field_validator("liquidation_multiple")
+    @classmethod
+    def _multiple(cls, v: Decimal) -> Decimal:
+        if not 0 < v <= MAX_LIQUIDATION_MULTIPLE:
+            raise ValueError(f"must be greater than 0 and at most {MAX_LIQUIDATION_MULTIPLE} "
+                             "(times the stated value)")
+        return v
+
+    @field_validator("participation_cap")
+    @classmethod
+    def _cap(cls, v: Decimal | None) -> Decimal | None:
+        if v is not None and not 1 <= v <= MAX_PARTICIPATION_CAP:
+            raise ValueError(f"must be from 1 to {MAX_PARTICIPATION_CAP} (times the stated "
+                             "value)")
+        return v
+
+    @model_validator(mode="after")
+    def _liquidation_terms(self) -> Terms:
+        """SPEC.md §12 Liquidation: a cap goes with ``capped`` and ``capped`` with a cap; a
+        cap below the multiple would cap the preference itself."""
+        if self.participation_cap is not None and self.participation != "capped":
+            raise ValueError('participation_cap applies only with participation "capped" '
+                             f"(participation is {self.participation!r})")
+        if self.participation == "capped":
+            if self.participation_cap is None:
+                raise ValueError('participation "capped" needs a participation_cap')
+            if self.participation_cap < self.liquidation_multiple:
+                raise ValueError(f"participation_cap {self.participation_cap} is below the "
+                                 f"liquidation_multiple {self.liquidation_multiple}: the "
+                                 "cap includes the preference")
+        return self
+
+    # -- conversion and anti-dilution (SPEC.md §12) -------------------------------------
+    @field_validator("conversion_rate")
+    @classmethod
+    def _rate_range(cls, v: Decimal | None) -> Decimal | None:
+        if v is not None and v > MAX_CONVERSION_RATE:
+            raise ValueError(f"must be at most {MAX_CONVERSION_RATE:,} common per share")
+        return v
+
+    @field_validator("conversion_price", "antidilution_threshold")
+    @classmethod
+    def _price_range(cls, v: Decimal | None) -> Decimal | None:
+        if v is not None and v > MAX_PRICE:
+            raise ValueError(f"must be at most {MAX_PRICE:,} per common share")
+        return v
+
+    @field_validator("antidilution_exempt_kinds", mode="before")
+    @classmethod
+    def _exempt(cls, v: Any) -> Any:
+        if not isinstance(v, list | tuple):
+            raise ValueError("must be a list of CommonStockIssued kinds")
+        for k in v:
+            if k not in COMMON_KINDS:
+                raise ValueError(f"unknown kind {str(k)[:40]!r}; kinds are "
+                                 + ", ".join(COMMON_KINDS))
+        if len(set(v)) != len(v):
+            raise ValueError("lists a kind twice")
+        return tuple(v)
+
+    @field_validator("mandatory_conversion", mode="before")
+    @classmethod
+    def _triggers(cls, v: Any) -> Any:
+        """Each trigger is one of three shapes (SPEC.md §12), named by its one key."""
+        if not isinstance(v, list | tuple):
+            raise ValueError(f"must be a list of triggers, each {_TRIGGER_SHAPES}")
+        out: list[Any] = []
+        for i, item in enumerate(v):
+            if isinstance(item, ApprovalTrigger | OfferingTrigger | DateTrigger):
+                out.append(item)
+                continue
+            if not isinstance(item, dict) or len(item) != 1 or next(iter(item)) not in _TRIGGERS:
+                raise ValueError(f"trigger {i} must be one of {_TRIGGER_SHAPES}")
+            key = next(iter(item))
+            try:
+                out.append(_TRIGGERS[key].model_validate(item))
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                loc = ".".join(str(p) for p in err["loc"])
+                msg = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    msg = "unknown field"
+                raise ValueError(f"trigger {i}: {loc}: {msg}") from None
+        return tuple(out)
+
+    @model_validator(mode="after")
+    def _conversion_terms(self) -> Terms:
+        """SPEC.md §12: every conversion and anti-dilution setting must change a figure,
+        so none is accepted where it could not (a term accepted is never ignored)."""
+        if self.conversion == "none":
+            for name in ("conversion_rate", "conversion_price", "conversion_multiple",
+                         "conversion_trigger", "conversion_after_closing_years",
+                         "notice_conversion_days", "antidilution_threshold",
+                         "antidilution"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name} is set on a series that does not convert "
+                                     '(conversion "none")')
+            for name in ("antidilution_exempt_kinds", "antidilution_counts",
+                         "mandatory_conversion"):
+                if not self._default(name):
+                    raise ValueError(f"{name} is set on a series that does not convert "
+                                     '(conversion "none")')
+            return self
+        if self.conversion_rate is not None and self.conversion_price is not None:
+            raise ValueError("give one of conversion_rate or conversion_price, not both")
+        if self.conversion_trigger is not None and self.conversion != "automatic":
+            raise ValueError("conversion_trigger applies only to conversion \"automatic\"; "
+                             'use mandatory_conversion [{"approval": ...}] for an elective '
+                             "series")
+        method = self.antidilution_method
+        if self.antidilution == "threshold" and self.antidilution_threshold is None:
+            raise ValueError('antidilution "threshold" needs an antidilution_threshold')
+        if self.antidilution_threshold is not None and method != "threshold":
+            raise ValueError(f"antidilution_threshold applies only to antidilution "
+                             f'"threshold" (antidilution is {method!r})')
+        if method == "none":
+            for name in ("antidilution_exempt_kinds", "antidilution_counts"):
+                if not self._default(name):
+                    raise ValueError(f'{name} is set on a series without anti-dilution '
+                                     '(antidilution "none")')
+        for i, trig in enumerate(self.mandatory_conversion):
+            if isinstance(trig, DateTrigger) and trig.date <= self.designated:
+                raise ValueError(f"mandatory_conversion trigger {i}: date {trig.date} must "
+                                 f"be after the designation date {self.designated}")
+        return self
+
+    def _default(self, name: str) -> bool:
+        """Whether ``name`` has its default value (a list of kinds in any order)."""
+        v, d = getattr(self, name), type(self).model_fields[name].default
+        if name == "antidilution_exempt_kinds":
+            return set(v) == set(d)
+        return bool(v == d)
+
+    @property
+    def antidilution_method(self) -> str:
+        """SPEC.md §12: ``threshold`` by default when a threshold is set, else ``none``."""
+        if self.antidilution is not None:
+            return self.antidilution
+        return "threshold" if self.antidilution_threshold is not None else "none"
+
+    @property
+    def triggers(self) -> tuple[Trigger, ...]:
+        """Every mandatory-conversion trigger (SPEC.md §12): ``conversion: "automatic"``
+        with ``conversion_trigger`` M is ``[{"approval": M}]``, then the listed ones."""
+        out: tuple[Trigger, ...] = ()
+        if self.conversion == "automatic" and self.conversion_trigger:
+            out = (ApprovalTrigger(approval=self.conversion_trigger),)
+        return out + self.mandatory_conversion
+
+    @property
+    def base_conversion_price(self) -> Decimal | None:
+        """CP before adjustments: ``conversion_price``, or stated ÷ ``conversion_rate``."""
+        from ledger.values import CONTEXT
+
+        if self.conversion_price is not None:
+            return self.conversion_price
+        if self.conversion_rate is not None:
+            return CONTEXT.divide(self.stated_value, self.conversion_rate)
+        return None
 
     @property
     def base_conversion_rate(self) -> Decimal | None:

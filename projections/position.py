@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.claims import series_claims
-from ledger.conversion import votes
+from ledger.conversion import conversion_price, votes
 from ledger.state import IssuerState, SeriesState
 from ledger.values import ZERO, money_str, plain
 
@@ -37,6 +37,8 @@ def series_row(s: SeriesState, as_of: dt.date) -> tuple[dict[str, Any], list[dic
         "dividends_payable": money_str(claims.payable_total),
         "missed_streak": s.missed_streak if pays else None,
         "conversion_rate": _opt(s.conversion_rate),
+        # SPEC.md §12: the conversion price in force, stated ÷ rate
+        "conversion_price": _opt(conversion_price(s)),
         "votes": plain(sum(holder_votes.values(), ZERO)),
         "redemption_price_per_share": _opt(claims.redemption_price_per_share, money_str),
         "liquidation_preference": money_str(claims.liquidation_preference),

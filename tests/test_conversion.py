@@ -118,7 +118,8 @@ def test_h_conversion_of_300_shares(cli, jsonl):
     assert lst["conversions"] == [{
         "date": "2001-08-01", "holder": "Dogwood Fund", "shares": "300", "rate": "1388.89",
         "common": "416667", "fraction": "0", "cash_in_lieu": None,
-        "dividends_payable": "4250.00", "automatic": False, "event_id": "c1"}]
+        "dividends_payable": "4250.00", "automatic": False, "trigger": None,
+        "event_id": "c1"}]
 
 
 def test_h_conversion_of_all_shares_pays_the_fraction_in_cash(cli, jsonl):
@@ -206,7 +207,12 @@ def test_common_sale_below_072_adjusts_h_and_not_m(cli, jsonl):
         "date": "2005-06-01", "cause": "common sale of 1000000 shares", "event_id": "sale",
         "A": "40000000", "B": plain(b), "C": "1000000", "consideration": "500000.00",
         "price_per_common": "0.5", "threshold": "0.72", "factor": plain(factor),
-        "rate_before": "1388.89", "rate_after": plain(rate)}]
+        "rate_before": "1388.89", "rate_after": plain(rate),
+        # the conversion price in force, stated ÷ rate: $1,000 / 1,388.89 = $0.71999942…
+        # before, $1,000 / 1,399.3185… = $0.71463357… after
+        "method": "threshold",
+        "conversion_price_before": plain(P40.divide(D(1000), D("1388.89"))),
+        "conversion_price_after": plain(P40.divide(D(1000), rate))}]
     assert lst["conversion_rate"] == plain(rate)
     assert lst["base_rate"] == "1388.89"
     # M's threshold is $0.25: a sale at $0.50 is not below it
