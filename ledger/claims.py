@@ -54,6 +54,18 @@ class SeriesClaims:
         return sum(self.payable.values(), ZERO)
 
 
+def preference_of(s: SeriesState) -> Decimal:
+    """The preference without dividends: multiple × stated value per share (SPEC.md §12
+    ``liquidation_multiple``), rounded to the cent per holder when the multiple is not
+    1, as the waterfall's claims are (§8 with the default 1: stated value)."""
+    t = s.terms
+    if t.liquidation_multiple == 1:
+        return s.outstanding * t.stated_value
+    return sum((money(CONTEXT.multiply(CONTEXT.multiply(n, t.stated_value),
+                                       t.liquidation_multiple))
+                for n in s.holdings().values()), ZERO)
+
+
 def series_claims(s: SeriesState, as_of: dt.date) -> SeriesClaims:
     """``s``'s claims as of the end of ``as_of`` (accrual runs to ``as_of`` + 1, §5)."""
     t = s.terms
@@ -62,7 +74,7 @@ def series_claims(s: SeriesState, as_of: dt.date) -> SeriesClaims:
     outstanding = s.outstanding
     series_accrued = sum(accrued.values(), ZERO)
     series_payable = sum(payable.values(), ZERO)
-    preference = outstanding * t.stated_value + series_payable
+    preference = preference_of(s) + series_payable
     if t.liquidation_includes_accrued:
         preference += series_accrued
     redemption = None

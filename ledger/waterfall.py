@@ -20,6 +20,15 @@ One pure computation serves the what-if report (``prefledger waterfall``) and th
   market price, and the waterfall's price of a common share is its own ``per_share``, so a
   fraction participates exactly like a whole share. No other series' rate is adjusted
   (§11).
+- General terms (§12 Liquidation): the preference per share is ``liquidation_multiple`` ×
+  stated value (rounded per holder to the cent when the multiple is not 1) plus the
+  dividends owed, which are not multiplied. A participating series (``full`` or
+  ``capped``) keeps its preference and also shares the remainder with common, as if
+  converted at its rate (one common per share without one). With ``capped``, a holder's
+  preference without dividends plus participation stops at ``participation_cap`` ×
+  stated value; what it would have received beyond goes to the other sharers pro rata,
+  repeated until no cap binds. A fully participating series never converts; a capped
+  one converts iff that pays strictly more (the same fixed point).
 """
 
 from __future__ import annotations
@@ -36,7 +45,18 @@ from ledger.problems import Rejected
 from ledger.schedule import ONE_DAY
 from ledger.seniority import COMMON, Order
 from ledger.state import IssuerState, SeriesState
-from ledger.values import CONTEXT, ZERO, allocate, floor_int, money, money_str, plain
+from ledger.values import (
+    CENT,
+    CONTEXT,
+    ONE,
+    ZERO,
+    allocate,
+    floor_cent,
+    floor_int,
+    money,
+    money_str,
+    plain,
+)
 
 #: "strictly more" ignores differences below this (the 40-digit arithmetic's own noise)
 NOISE = Decimal("1e-18")
@@ -56,25 +76,55 @@ class Line:
     includes_accrued: bool
     convertible: Decimal = ZERO
     as_converted: Decimal = ZERO
+    #: SPEC.md §12 Liquidation: the multiple, participation, and for a participating
+    #: series the common per share it participates as (its rate, or 1) and its cap
+    multiple: Decimal = ONE
+    participation: str = "none"
+    participation_rate: Decimal = ONE
+    cap: Decimal | None = None
 
     @property
     def key(self) -> str:
         """Sorts like (holder, series): ties go to the holder name first (§11)."""
         return f"{self.holder}\x00{self.series}"
 
+    def preference(self, shares: Decimal) -> Decimal:
+        """multiple × stated value of ``shares``, to the cent when the multiple is not 1
+        (SPEC.md §12 ``liquidation_multiple``; §8 with the default 1)."""
+        if self.multiple == ONE:
+            return shares * self.stated_value
+        return money(CONTEXT.multiply(CONTEXT.multiply(shares, self.stated_value),
+                                      self.multiple))
+
     @property
     def claim(self) -> Decimal:
-        """Stated + accrued unpaid + payable; K stated (+ payable) only (SPEC.md §8)."""
+        """Preference + accrued unpaid + payable; K stated (+ payable) only (SPEC.md §8);
+        dividends are not multiplied (§12)."""
         acc = self.accrued if self.includes_accrued else ZERO
-        return self.shares * self.stated_value + acc + self.payable
+        return self.preference(self.shares) + acc + self.payable
 
     def tier_claim(self, converting: bool) -> Decimal:
-        """The claim left in the tier: converted shares drop their stated value but keep
+        """The claim left in the tier: converted shares drop their preference but keep
         their accrued dividends, which become payable (SPEC.md §5 On conversion, §8)."""
         if not converting or self.convertible <= 0:
             return self.claim
         acc = self.accrued  # on conversion accrual becomes dividends_payable (§5)
-        return (self.shares - self.convertible) * self.stated_value + acc + self.payable
+        return self.preference(self.shares - self.convertible) + acc + self.payable
+
+    def participating(self, converting: bool) -> Decimal:
+        """Shares that keep their preference and share the remainder (SPEC.md §12)."""
+        if self.participation == "none":
+            return ZERO
+        return self.shares - (self.convertible if converting else ZERO)
+
+    def room(self, converting: bool) -> Decimal | None:
+        """The most a capped holder's participation may be: cap × stated value per share
+        less the preference without dividends (SPEC.md §12 ``participation_cap``)."""
+        if self.cap is None:
+            return None
+        n = self.participating(converting)
+        cap = CONTEXT.multiply(CONTEXT.multiply(n, self.stated_value), self.cap)
+        return max(ZERO, cap - self.preference(n))
 
 
 @dataclass(frozen=True)
@@ -103,6 +153,13 @@ class SeriesResult:
     value_as_claim: Decimal | None
     value_converted: Decimal | None
     reason: str
+    #: SPEC.md §12: ``preference``, ``participated`` or ``converted``
+    status: str = "preference"
+    participation: str = "none"
+    participating_shares: Decimal = ZERO
+    participation_received: Decimal = ZERO
+    #: for a ``capped`` series: whether its cap bound; None otherwise
+    cap_bound: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +175,9 @@ class HolderResult:
     from_tier: Decimal
     from_common: Decimal
     exact: Decimal
+    #: SPEC.md §12: the as-converted shares it participates with (not converted)
+    participating_shares: Decimal = ZERO
+    cap_bound: bool = False
 
     @property
     def received(self) -> Decimal:
@@ -144,10 +204,15 @@ class Distribution:
     steps: tuple[str, ...] = field(default=())
     #: the common line's unrounded amount (``HolderResult.exact`` likewise per holder)
     common_line_exact: Decimal = ZERO
+    #: SPEC.md §12: as-converted shares of the participating series (not converted)
+    common_participating: Decimal = ZERO
+    #: with participation: the remainder per share of every sharer no cap holds back
+    level: Decimal | None = None
+    participation: bool = False
 
     @property
     def common_shares(self) -> Decimal:
-        return self.common_outstanding + self.common_as_converted
+        return self.common_outstanding + self.common_as_converted + self.common_participating
 
     @property
     def common_received(self) -> Decimal:
@@ -156,7 +221,10 @@ class Distribution:
 
     @property
     def per_share(self) -> Decimal | None:
-        """Remainder per common share, as converted, unrounded (SPEC.md §11)."""
+        """Remainder per common share, as converted, unrounded (SPEC.md §11); with
+        participation, what each share no cap holds back receives (§12)."""
+        if self.participation:
+            return self.level
         if self.common_shares <= 0:
             return None
         return CONTEXT.divide(self.remainder, self.common_shares)
@@ -181,6 +249,11 @@ class Distribution:
                 "value_converted": None if s.value_converted is None
                 else money_str(s.value_converted),
                 "reason": s.reason,
+                "status": s.status,
+                "participation": s.participation,
+                "participating_shares": plain(s.participating_shares),
+                "participation_received": money_str(s.participation_received),
+                "cap_bound": s.cap_bound,
             } for s in self.series],
             "common": {
                 "shares": plain(self.common_shares),
@@ -189,12 +262,15 @@ class Distribution:
                 "outstanding_shares": plain(self.common_outstanding),
                 "outstanding_received": money_str(self.common_line),
                 "as_converted_shares": plain(self.common_as_converted),
+                "participating_shares": plain(self.common_participating),
             },
             "holders": [{
                 "holder": h.holder, "series": h.series, "received": money_str(h.received),
                 "tier": h.tier, "shares": plain(h.shares), "claim": money_str(h.claim),
                 "converted": h.converted, "as_converted_shares": plain(h.as_converted_shares),
                 "from_tier": money_str(h.from_tier), "from_common": money_str(h.from_common),
+                "participating_shares": plain(h.participating_shares),
+                "cap_bound": h.cap_bound,
             } for h in self.holders],
             "remainder": money_str(self.remainder),
             "passes": self.passes,
@@ -248,9 +324,13 @@ def claim_lines(st: IssuerState, on: dt.date, order: Order) -> list[Line]:
         may = why_not(s, on) is None
         for h in sorted(set(holdings) | set(s.dues)):
             held = holdings.get(h, ZERO)
-            line = Line(h, s.name, tier_of[s.name], held, s.terms.stated_value,
+            t = s.terms
+            line = Line(h, s.name, tier_of[s.name], held, t.stated_value,
                         accrued.get(h, ZERO), s.unpaid(h, "payable"),
-                        s.terms.liquidation_includes_accrued)
+                        t.liquidation_includes_accrued, multiple=t.liquidation_multiple,
+                        participation=t.participation,
+                        participation_rate=s.conversion_rate if s.conversion_rate is not None
+                        else ONE, cap=t.participation_cap)
             if line.claim <= 0 and held <= 0:
                 continue
             if may and held > 0:
@@ -274,11 +354,61 @@ class _Split:
     from_common: list[Decimal]
     common_line: Decimal
     common_line_exact: Decimal
+    #: SPEC.md §12: per line, the as-converted shares it participates with; the lines
+    #: whose cap bound; the remainder per share of the sharers no cap holds back
+    participating: list[Decimal] = field(default_factory=list)
+    bound: frozenset[int] = frozenset()
+    level: Decimal | None = None
+    part_exact: list[Decimal] = field(default_factory=list)
+
+
+def _fill(remainder: Decimal, common: Decimal, weights: dict[int, Decimal],
+          rooms: dict[int, Decimal]) -> tuple[dict[int, Decimal], Decimal, set[int],
+                                              Decimal | None]:
+    """Share ``remainder`` over common and the lines by ``weights`` (as-converted
+    shares), no line above its room (SPEC.md §12 ``participation_cap``): a line whose
+    pro-rata part would pass its room gets the room, and the rest is shared again by the
+    others, until no cap binds. Returns each line's exact part, the common line's, the
+    lines held at their cap, and the per-share amount of the others (None if none)."""
+    out: dict[int, Decimal] = {}
+    bound: set[int] = set()
+    active = dict(weights)
+    left = remainder
+    while True:
+        total = common + sum(active.values(), ZERO)
+        if total <= 0:  # nobody left to share: it stays on the common line
+            return out, left, bound, None
+        level = left / total
+        over = {j for j, w in active.items() if j in rooms and level * w > rooms[j]}
+        if not over:
+            for j, w in active.items():
+                out[j] = level * w
+            return out, level * common, bound, level
+        for j in over:
+            out[j] = rooms[j]
+            left -= rooms[j]
+            del active[j]
+        bound |= over
+
+
+def _floor_lr(total: Decimal, exact: dict[str, Decimal], held: set[str]
+              ) -> dict[str, Decimal]:
+    """SPEC.md §11: each exact part floored to the cent, the leftover cents one each by
+    largest remainder, ties to the name first; a part held at its cap (``held``) takes no
+    leftover cent above it (§12)."""
+    parts = {k: floor_cent(v) for k, v in exact.items()}
+    left = int(((total - sum(parts.values(), ZERO)) / CENT).to_integral_value())
+    order = sorted((k for k in exact if k not in held),
+                   key=lambda k: (-(exact[k] - parts[k]), k))
+    for k in order[:left]:
+        parts[k] += CENT
+    return parts
 
 
 def _split(lines: list[Line], order: Order, common: Decimal, proceeds: Decimal,
            choices: Mapping[str, bool], rounded: bool = True) -> _Split:
-    """Tiers in order, pro rata inside a tier, remainder to common (SPEC.md §8, §11)."""
+    """Tiers in order, pro rata inside a tier, remainder to common (SPEC.md §8, §11)
+    and the participating series (§12)."""
     with localcontext(CONTEXT):
         conv = [choices.get(ln.series, False) and ln.convertible > 0 for ln in lines]
         tc = [ln.tier_claim(c) for ln, c in zip(lines, conv, strict=True)]
@@ -307,6 +437,11 @@ def _split(lines: list[Line], order: Order, common: Decimal, proceeds: Decimal,
                 for j in idx:
                     from_tier[j] = parts[lines[j].key]
         remainder = avail
+        part = [ln.participating(c) * ln.participation_rate
+                for ln, c in zip(lines, conv, strict=True)]
+        if any(part):
+            return _participate(lines, conv, part, common, remainder, t_claims, t_paid,
+                                exact, from_tier, from_common, rounded)
         weights = {lines[j].key: lines[j].as_converted for j in range(len(lines)) if conv[j]}
         total = common + sum(weights.values(), ZERO)
         if total > 0:
@@ -327,7 +462,47 @@ def _split(lines: list[Line], order: Order, common: Decimal, proceeds: Decimal,
             else:
                 common_line = remainder
     return _Split(t_claims, t_paid, remainder, exact, from_tier, from_common, common_line,
-                  line_exact)
+                  line_exact, part)
+
+
+def _participate(lines: list[Line], conv: list[bool], part: list[Decimal], common: Decimal,
+                 remainder: Decimal, t_claims: list[Decimal], t_paid: list[Decimal],
+                 exact: list[Decimal], from_tier: list[Decimal], from_common: list[Decimal],
+                 rounded: bool) -> _Split:
+    """The remainder shared by common, converting holders and participating holders
+    together by as-converted shares, no capped holder above its cap (SPEC.md §12)."""
+    weights: dict[int, Decimal] = {}
+    rooms: dict[int, Decimal] = {}
+    for j, ln in enumerate(lines):
+        w = (ln.as_converted if conv[j] else ZERO) + part[j]
+        if w > 0:
+            weights[j] = w
+        room = ln.room(conv[j])
+        if room is not None and part[j] > 0:
+            rooms[j] = room
+    # a line that both converts (some shares) and participates (the others: shares a
+    # notice keeps from converting) shares as two parts, so only the participating part
+    # is capped: the converted part is common (key -1 - j)
+    sharers = dict(weights)
+    for j in rooms:
+        if conv[j]:
+            sharers[j] = part[j]
+            sharers[-1 - j] = lines[j].as_converted
+    got, line_exact, bound, level = _fill(remainder, common, sharers, rooms)
+    pe = [ZERO] * len(lines)
+    for j in range(len(lines)):
+        pe[j] = got.get(j, ZERO) + got.get(-1 - j, ZERO)
+        exact[j] += pe[j]
+    common_line = ZERO
+    if rounded:
+        keyed = {COMMON: line_exact, **{lines[j].key: pe[j] for j in weights}}
+        held = {lines[j].key for j in bound}
+        parts = _floor_lr(remainder, keyed, held)
+        common_line = parts[COMMON]
+        for j in weights:
+            from_common[j] = parts[lines[j].key]
+    return _Split(t_claims, t_paid, remainder, exact, from_tier, from_common, common_line,
+                  line_exact, part, frozenset(bound), level, pe)
 
 
 def _value(lines: list[Line], sp: _Split, series: str) -> Decimal:
@@ -363,8 +538,9 @@ def distribute(st: IssuerState, on: dt.date, proceeds: Decimal,
     lines = claim_lines(st, on, resolved)
     common = st.common_outstanding
     names = [n for tier in resolved for n in tier]
+    # §12: a fully participating series never converts (it already shares as converted)
     candidates = [n for n in names if any(ln.series == n and ln.convertible > 0
-                                          for ln in lines)]
+                                          and ln.participation != "full" for ln in lines)]
     choices = {n: False for n in candidates}
     steps: list[str] = []
     seen: set[tuple[bool, ...]] = {tuple(choices.values())}
@@ -400,40 +576,65 @@ def distribute(st: IssuerState, on: dt.date, proceeds: Decimal,
         shown[n] = (_received(lines, no_sp, n), _received(lines, yes_sp, n))
     sp = _split(lines, resolved, common, proceeds, choices, True)
     conv = [choices.get(ln.series, False) and ln.convertible > 0 for ln in lines]
+    part = sp.participating or [ZERO] * len(lines)
     holders = tuple(
         HolderResult(ln.holder, ln.series, ln.tier + 1, ln.shares, ln.claim,
                      ln.tier_claim(c), c, ln.as_converted if c else ZERO,
-                     sp.from_tier[j], sp.from_common[j], sp.exact[j])
+                     sp.from_tier[j], sp.from_common[j], sp.exact[j], part[j],
+                     j in sp.bound)
         for j, (ln, c) in enumerate(zip(lines, conv, strict=True)))
     series_out = []
     for s in sorted(st.series.values(), key=lambda s: (names.index(s.name), s.name)):
         mine = [h for h in holders if h.series == s.name]
+        t = s.terms
         not_conv = why_not(s, on)
         converted = choices.get(s.name, False)
         vc = shown.get(s.name)
         if not_conv is not None:
             reason = not_conv
+        elif t.participation == "full":
+            reason = (f"Series {s.name} participates fully, so it never converts (it "
+                      "already shares the remainder as converted)")
         elif s.name not in choices:
             reason = f"no Series {s.name} shares outstanding to convert"
         else:
             assert vc is not None
             no, yes = vc
+            on_claim = ("on its preference and capped participation"
+                        if t.participation == "capped" else "on its claim")
             reason = (f"converts: {money_str(yes)} as converted (accrued dividends in its "
-                      f"tier + common) > {money_str(no)} on its claim" if converted else
-                      f"keeps its claim: {money_str(no)} on its claim >= {money_str(yes)} "
+                      f"tier + common) > {money_str(no)} {on_claim}" if converted else
+                      f"keeps its claim: {money_str(no)} {on_claim} >= {money_str(yes)} "
                       "as converted")
+        participating = sum((h.participating_shares for h in mine), ZERO)
+        participated = (not converted and participating > 0 and sp.remainder > 0)
+        cap_bound = None
+        if t.participation == "capped":
+            cap_bound = participated and any(h.cap_bound for h in mine)
+        if participated:
+            got = sum((h.from_common for h in mine), ZERO)
+            how = (f"participates: its preference plus {money_str(got)} of the remainder "
+                   f"as {plain(participating)} common")
+            if t.participation == "capped":
+                assert t.participation_cap is not None
+                how += (f"; its cap of {plain(t.participation_cap)} × stated value "
+                        + ("binds" if cap_bound else "does not bind"))
+            reason = f"{how}; {reason}"
+        status = "converted" if converted else "participated" if participated else "preference"
         series_out.append(SeriesResult(
             s.name, names.index(s.name) + 1, s.outstanding,
             sum((h.claim for h in mine), ZERO), sum((h.tier_claim for h in mine), ZERO),
             not_conv is None, converted, sum((h.as_converted_shares for h in mine), ZERO),
             sum((h.received for h in mine), ZERO),
-            vc[0] if vc else None, vc[1] if vc else None, reason))
+            vc[0] if vc else None, vc[1] if vc else None, reason, status, t.participation,
+            participating,
+            sum((h.from_common for h in mine), ZERO) if participated else ZERO, cap_bound))
     tiers = tuple(TierResult(i + 1, tier, sp.tier_claim[i], sp.tier_paid[i])
                   for i, tier in enumerate(resolved))
     dist = Distribution(on, proceeds, resolved, source, tiers, tuple(series_out), holders,
                         common, sum((h.as_converted_shares for h in holders), ZERO),
                         sp.common_line, sp.remainder, passes, fixed, tuple(steps),
-                        sp.common_line_exact)
+                        sp.common_line_exact, sum(part, ZERO), sp.level, any(part))
     total = sum((h.received for h in holders), ZERO) + dist.common_line
     assert total == proceeds, (total, proceeds)  # §11: every cent, to the cent
     return dist

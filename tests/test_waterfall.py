@@ -599,7 +599,7 @@ def test_distribution_json_round_trips():
     assert out["holders"][0]["received"] == "1000.28"
     assert out["common"] == {"shares": "0", "received": "999.72", "per_share": None,
                              "outstanding_shares": "0", "outstanding_received": "999.72",
-                             "as_converted_shares": "0"}
+                             "as_converted_shares": "0", "participating_shares": "0"}
 
 
 def test_python_api(ledger):
