@@ -40,7 +40,7 @@ from typing import Any
 
 from ledger.events import Liquidation, SharesIssued, SharesTransferred
 from ledger.replay import Replayer, ReplayHooks, TermsResolver, replay, reversed_targets
-from ledger.state import Due, IssuerState, Record, SeriesState
+from ledger.state import Conversion, Due, IssuerState, Record, SeriesState
 from ledger.terms import load_terms_ref
 from ledger.values import CONTEXT, ZERO, money
 from projections.dues import Change, DueWatch
@@ -57,10 +57,10 @@ TABLES: tuple[str, ...] = (
 
 #: the event types that move shares (positions are re-read after them)
 _MOVES_SHARES = {"SharesIssued", "SharesTransferred", "SharesConverted", "SharesRedeemed",
-                 "ShareholderApproval", "Liquidation"}
+                 "ShareholderApproval", "Liquidation", "PublicOffering"}
 #: of those, the ones that may move every holder's shares of a series (automatic
 #: conversion, liquidation): their series are diffed whole at the end of the day
-_MOVES_ALL = {"ShareholderApproval", "Liquidation"}
+_MOVES_ALL = {"ShareholderApproval", "Liquidation", "PublicOffering"}
 #: activity kinds that change a holder's shares
 _SHARE_KINDS = {"issued", "transfer_out", "transfer_in", "converted", "redeemed",
                 "liquidation"}
@@ -78,6 +78,7 @@ KIND = {
     "DividendPaid": "dividend_paid",
     "SharesConverted": "converted",
     "ShareholderApproval": "converted",
+    "PublicOffering": "converted",
     "SharesRedeemed": "redeemed",
     "Liquidation": "liquidation",
 }
@@ -459,6 +460,23 @@ class _Activity:
         self.out.rows["activity"].extend(out.values())
         return list(out)
 
+    def start_of_day(self, st: IssuerState, day: dt.date, convs: list[Conversion]) -> list[str]:
+        """Rows for the conversions made at the start of ``day`` (SPEC.md §12 mandatory
+        conversion on a date), with the dividends payable they create; returns their
+        series (every holder of which moved)."""
+        for c in convs:
+            r = self.new_row(day, None, c.series, c.holder, "converted")
+            r["shares"] -= c.shares
+            r["carrying_amount"] -= self._reduce(c.series, c.shares)
+            r["common_issued"] += c.common
+        names = sorted({c.series for c in convs})
+        for name in names:
+            if name in self.dividends.watch:
+                for h, d, new, paid in self.dividends.look(st.series[name]):
+                    self.dividends.note(self.new_row(day, None, name, h, "converted"), day,
+                                        d, new, paid)
+        return names
+
     def _reduce(self, series: str, shares: Decimal) -> Decimal:
         """Carrying amount leaving with ``shares``: the average per share (the rest last)."""
         units = self.units[series]
@@ -534,6 +552,7 @@ class _Walk(ReplayHooks):
         self.balances = _Balances(issuer, self.out)
         self.applied: set[int] = set()
         self.touched: Touched = {}  # whose shares moved today
+        self.conversions = 0  # conversions in the state already recorded as activity
 
     # -- as the replay runs --------------------------------------------------------------
     def replay_started(self, rp: Replayer, timeline: Sequence[Record]) -> None:
@@ -544,11 +563,17 @@ class _Walk(ReplayHooks):
                     payments: list[SeriesState]) -> None:
         self.touched = {}
         self.dividends.day_started(day, boundaries, payments, self.activity)
+        convs = rp.state.conversions[self.conversions:]
+        if convs:  # made at the start of the day: a mandatory conversion on a date
+            for name in self.activity.start_of_day(rp.state, day, convs):
+                self.touched[name] = None
+            self.conversions = len(rp.state.conversions)
 
     def event_applying(self, rp: Replayer, rec: Record) -> None:
         self.activity.before(rp.state, rec)
 
     def event_applied(self, rp: Replayer, rec: Record, accepted: bool) -> None:
+        self.conversions = len(rp.state.conversions)  # the event's own are its rows
         if not accepted:
             return  # rejected at its place (not expected for a stored, validated log)
         st = rp.state

@@ -34,6 +34,27 @@ def _short(v: str | None, places: int = 6) -> str:
         return v
     return f"{d:.{places}f}…"
 
+_PRICE_BASED = ("full_ratchet", "narrow_weighted", "broad_weighted")
+
+
+def _triggers(triggers: list[dict[str, Any]]) -> str:
+    """The mandatory-conversion triggers in words, first one met converts."""
+    words = []
+    for tr in triggers:
+        if "approval" in tr:
+            words.append(f"on approval of {tr['approval']!r}")
+        elif "date" in tr:
+            words.append(f"on {tr['date']}")
+        else:
+            m = tr["public_offering"]
+            cond = [f"price ≥ {m['min_price']}" if m.get("min_price") else "",
+                    f"gross proceeds ≥ {m['min_gross_proceeds']}"
+                    if m.get("min_gross_proceeds") else ""]
+            words.append("on a public offering" + (f" ({', '.join(c for c in cond if c)})"
+                                                   if any(cond) else ""))
+    return " or ".join(words)
+
+
 COMMANDS = Commands()
 
 
@@ -57,20 +78,42 @@ def print_conversions(rep: dict[str, Any]) -> None:
     head = (f"Series {rep['series']} ({rep['issuer']}) as of {rep['as_of']}: conversion "
             f"{rep['conversion']}, base rate {rep['base_rate'] or '—'}, rate now "
             f"{rep['conversion_rate'] or '—'}, threshold {rep['threshold'] or '—'}")
+    if rep["antidilution"] != "threshold" and rep["antidilution"] != "none":
+        head += (f", anti-dilution {rep['antidilution'].replace('_', ' ')}, conversion price "
+                 f"now {_short(rep['conversion_price'])}")
+    if rep["mandatory_conversion"]:
+        head += f", mandatory conversion {_triggers(rep['mandatory_conversion'])}"
+        if rep["converted_on"]:
+            head += f" (converted on {rep['converted_on']})"
     if rep["window_opens"]:
         head += f", convertible from {rep['window_opens']}"
     out.print(head, highlight=False)
-    if rep["adjustments"]:
+    priced = [a for a in rep["adjustments"] if a["method"] in _PRICE_BASED]
+    if priced:
+        p = Table(title="conversion-price adjustments: full ratchet CP' = P; weighted "
+                  "CP' = CP × (A + B) / (A + C), B = consideration ÷ CP")
+        for label in ("date", "cause", "method", "P", "CP before", "CP after", "A", "B", "C",
+                      "rate after"):
+            p.add_column(label, justify="left" if label in ("date", "cause", "method")
+                         else "right")
+        for a in priced:
+            p.add_row(a["date"], a["cause"], a["method"].replace("_", " "),
+                      _short(a["price_per_common"]), _short(a["conversion_price_before"]),
+                      _short(a["conversion_price_after"]), _short(a["A"], 2),
+                      _short(a["B"], 2), _short(a["C"], 2), _short(a["rate_after"]))
+        out.print(p)
+    rest = [a for a in rep["adjustments"] if a["method"] not in _PRICE_BASED]
+    if rest:
         t = Table(title="conversion-rate adjustments: rate × (A + C) / (A + B), "
                   "B = consideration ÷ threshold")
         for label in ("date", "cause", "A", "B", "C", "factor", "rate before", "rate after"):
             t.add_column(label, justify="left" if label in ("date", "cause") else "right")
-        for a in rep["adjustments"]:
+        for a in rest:
             t.add_row(a["date"], a["cause"], a["A"] or "—", _short(a["B"], 2), a["C"] or "—",
                       _short(a["factor"], 8), _short(a["rate_before"]),
                       _short(a["rate_after"]))
         out.print(t)
-    else:
+    if not rep["adjustments"]:
         out.print("no conversion-rate adjustments", highlight=False)
     if rep["conversions"]:
         c = Table(title="conversions")

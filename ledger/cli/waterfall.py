@@ -86,10 +86,11 @@ def print_waterfall(rep: dict[str, Any]) -> None:
               if c["per_share"] is not None else "no common shares")
     out.print(t)
     s = Table(title="series")
-    for label in ("series", "claim", "converted", "received", "why"):
+    for label in ("series", "claim", "status", "cap", "received", "why"):
         s.add_column(label, justify="right" if label in ("claim", "received") else "left")
     for row in rep["series"]:
-        s.add_row(row["series"], _money(row["claim"]), "yes" if row["converted"] else "no",
+        cap = {None: "—", True: "binds", False: "does not bind"}[row["cap_bound"]]
+        s.add_row(row["series"], _money(row["claim"]), row["status"], cap,
                   _money(row["received"]), row["reason"])
     out.print(s)
     h = Table(title="holders")
