@@ -584,19 +584,32 @@ class Exporter:
                 "votes_per_share": "0",
                 "par_value": monetary(t.par_value), "price_per_share": monetary(t.stated_value),
                 "seniority": str(senior.get(name, 2)),
-                "liquidation_preference_multiple": "1",
+                # SPEC.md §12 ``liquidation_multiple`` (nStor: 1, the stated value once)
+                "liquidation_preference_multiple": plain(t.liquidation_multiple),
                 "conversion_rights": [],
             }
+            if t.participation_cap is not None:  # SPEC.md §12 ``participation: "capped"``
+                obj["participation_cap_multiple"] = plain(t.participation_cap)
             lines = [f"Series {name}: stated value {money_str(t.stated_value)} per share, "
                      f"par {plain(t.par_value)}; outstanding as of {self.as_of} "
                      f"{row['outstanding']} of {row['issued_total']} issued"]
             lines += self._dividend_words(s, row)
+            if t.participation == "none":
+                part = "non-participating, so no participation_cap_multiple"
+            elif t.participation == "full":
+                part = ("participating fully with the common as converted (OCF: no "
+                        "participation_cap_multiple)")
+            else:
+                part = (f"participating with the common as converted up to "
+                        f"{plain(t.participation_cap or ZERO)} × the stated value "
+                        "(participation_cap_multiple)")
             lines.append(
                 "Liquidation preference: stated value"
                 + (" plus accrued unpaid dividends" if t.liquidation_includes_accrued else
-                   " only") + " (liquidation_preference_multiple 1 is of the stated value; "
-                f"OCF has no field for accrued dividends); non-participating, so no "
-                f"participation_cap_multiple; as of {self.as_of}: {row['liquidation_preference']}")
+                   " only") + f" (liquidation_preference_multiple {plain(t.liquidation_multiple)}"
+                " is of the stated value; "
+                f"OCF has no field for accrued dividends); {part}; as of {self.as_of}: "
+                f"{row['liquidation_preference']}")
             claims = "; ".join(f"{c.relation.replace('_', ' ')} {c.to}"
                                + (" when short" if c.when_short else "")
                                + (f" ({c.section})" if c.section else "")
