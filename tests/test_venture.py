@@ -158,3 +158,15 @@ def test_fixture_terms_load_by_reference():
     a = load_terms_ref("venture/A")
     assert (a.liquidation_multiple, a.participation, a.participation_cap,
             a.antidilution_method) == (D("1.5"), "capped", D(3), "broad_weighted")
+
+
+def test_open_cap_format_carries_multiple_and_cap(cli, tmp_path):
+    """``export-ocf``: A's 1.5× preference and 3× cap; Seed and B 1×, no cap."""
+    assert cli("load", str(VENTURE)).exit_code == 0
+    out = tmp_path / "ocf"
+    assert cli("export-ocf", "--as-of", "2022-12-31", "--to", str(out)).exit_code == 0
+    items = json.loads((out / "StockClasses.ocf.json").read_text())["items"]
+    got = {o["id"]: (o.get("liquidation_preference_multiple"),
+                     o.get("participation_cap_multiple")) for o in items}
+    assert got == {"stock-class-common": (None, None), "stock-class-Seed": ("1", None),
+                   "stock-class-A": ("1.5", "3"), "stock-class-B": ("1", None)}
