@@ -613,8 +613,10 @@ def distribute(st: IssuerState, on: dt.date, proceeds: Decimal,
             cap_bound = participated and any(h.cap_bound for h in mine)
         if participated:
             got = sum((h.from_common for h in mine), ZERO)
+            shares = (plain(participating) if participating == participating.to_integral_value()
+                      else f"{participating:.4f}")
             how = (f"participates: its preference plus {money_str(got)} of the remainder "
-                   f"as {plain(participating)} common")
+                   f"as {shares} common")
             if t.participation == "capped":
                 assert t.participation_cap is not None
                 how += (f"; its cap of {plain(t.participation_cap)} × stated value "

@@ -640,3 +640,30 @@ def test_zero_priced_issuance_cannot_ratchet_to_zero():
     got = failures(evs)
     assert got == ["consideration: an issuance for no consideration would set Series A's "
                    "conversion price to 0 (full ratchet anti-dilution)"]
+
+
+def test_date_conversion_is_part_of_the_start_of_day_hooks_see():
+    """The calendar stops on a trigger date even with no event that day, and the
+    ``day_started`` subscribers see the series already converted (SPEC.md §12)."""
+    from ledger.replay import Replayer, ReplayHooks
+    from ledger.state import SeriesState
+
+    seen: dict[dt.date, Decimal] = {}
+
+    class Watch(ReplayHooks):
+        def day_started(self, rp: Replayer, day: dt.date, boundaries: list[SeriesState],
+                        payments: list[SeriesState]) -> None:
+            seen[day] = rp.state.series["A"].outstanding if "A" in rp.state.series else D(-1)
+
+    evs = [designate("A", conversion="elective", conversion_rate="2",
+                     mandatory_conversion=[{"date": "2024-08-01"}]),
+           issue("A", "VC", "10"), ev("BalanceAsserted", "2024-12-31", series="common",
+                                      shares="20")]
+    recs = [Record(parse_object(e), i + 1) for i, e in enumerate(evs)]  # type: ignore[arg-type]
+    _, problems = replay("default", recs, None, hooks=[Watch()])
+    assert problems == []
+    # days started: designation, issuance, the trigger date (no event), the tie-out; on
+    # the trigger date A is already converted (20 common tie out on 2024-12-31)
+    assert sorted(seen) == [dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 8, 1),
+                            dt.date(2024, 12, 31)]
+    assert seen[dt.date(2024, 8, 1)] == 0
