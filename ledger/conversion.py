@@ -456,9 +456,9 @@ def offering(st: IssuerState, ev: PublicOffering) -> None:
 def next_trigger_date(s: SeriesState) -> dt.date | None:
     """The next ``{"date": D}`` trigger of ``s`` still to come (SPEC.md §12), for the
     replay calendar."""
-    if not _pending(s):
-        return None
-    dates = [tr.date for tr in s.terms.triggers if isinstance(tr, DateTrigger)]
+    if not s.terms.mandatory_conversion or s.converted_on is not None or not _pending(s):
+        return None  # (the cheap tests first: the calendar asks every series every day)
+    dates = [tr.date for tr in s.terms.mandatory_conversion if isinstance(tr, DateTrigger)]
     return min(dates) if dates else None
 
 
