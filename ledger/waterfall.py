@@ -305,6 +305,8 @@ def why_not(s: SeriesState, on: dt.date) -> str | None:
     if t.conversion == "none":
         return f"Series {s.name} is not convertible"
     if t.conversion == "automatic":
+        if t.conversion_trigger is None:  # SPEC.md §12: its mandatory triggers only
+            return f"Series {s.name} converts only automatically, on its mandatory triggers"
         return (f"Series {s.name} converts only automatically, on the shareholder approval "
                 f"of {t.conversion_trigger!r}")
     if not conversion.may_convert(s, on):
