@@ -396,6 +396,11 @@ def test_automatic_with_mandatory_conversion_only():
     bad = failures(evs + [ev("SharesConverted", "2024-02-01", series="A", holder="VC",
                              shares="1")])
     assert bad == ["series: Series A is not convertible at the holder's option"]
+    from ledger.waterfall import distribute
+
+    wf = distribute(state(evs, "2024-01-31"), dt.date(2024, 1, 31), D("100000"))
+    assert wf.series[0].reason == ("Series A converts only automatically, on its mandatory "
+                                   "triggers")
     st_ = state(evs + [ev("ShareholderApproval", "2024-02-01", matters=["go"])], "2024-02-01")
     assert st_.common_outstanding == 30  # 10 × 3
 
