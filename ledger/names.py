@@ -11,8 +11,8 @@ line and paragraph separators, private-use and unassigned code points. Free text
 but no other control or format character. A refusal names the character by its code
 point and position (``U+001B at position 3``), never by printing it.
 
-``shown`` escapes what a terminal would act on (``\\x1b``, ``\\u202e``) in any text that
-came from input, for every message and report line (README Guarantees).
+``shown`` escapes what a terminal would act on or not show (``\\x1b``, ``\\u202e``) in any
+text that came from input, for every message and report line (README Guarantees).
 
 ``lookalike_key`` folds a name for the ``check`` finding of two holders that look alike
 (NFKC, case folding, and the Unicode confusables skeleton of UTS #39, from the data
@@ -106,8 +106,13 @@ def _describe(ch: str, at: int, free_text: bool) -> str:
 
 # -- showing untrusted text -------------------------------------------------------------
 
-#: categories a terminal may act on or not show: escaped by ``shown``
-_HIDDEN = frozenset(("Cc", "Cf", "Cs", "Cn", "Zl", "Zp"))
+#: categories a terminal may act on or not show, or show as it likes (private use):
+#: escaped by ``shown``, with the default-ignorable characters of ``_IGNORABLE``
+_HIDDEN = frozenset(("Cc", "Cf", "Cs", "Cn", "Co", "Zl", "Zp"))
+
+
+def _hidden(ch: str) -> bool:
+    return unicodedata.category(ch) in _HIDDEN or _IGNORABLE.match(ch) is not None
 _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
@@ -127,11 +132,11 @@ def shown(text: str, keep: str = "") -> str:
     character written as a ``repr``-style escape (``\\x1b``, ``\\u202e``): safe to
     print. ``keep`` lists characters left as they are (``"\\n"`` for a multi-line
     message)."""
-    if text.isprintable():
+    if text.isprintable() and _IGNORABLE.search(text) is None:
         return text
     out = []
     for ch in text:
-        if ch in keep or ch.isprintable() or unicodedata.category(ch) not in _HIDDEN:
+        if ch in keep or not _hidden(ch):
             out.append(ch)
         else:
             out.append(_escape(ch))
@@ -142,11 +147,11 @@ def json_safe(text: str) -> str:
     """A JSON document with every character ``shown`` would escape inside its strings
     written as a JSON ``\\uXXXX`` escape: the same document to a parser, nothing a
     terminal acts on (JSON's own whitespace outside strings is only space and newline)."""
-    if text.isprintable():
+    if text.replace("\n", " ").isprintable() and _IGNORABLE.search(text) is None:
         return text
     out = []
     for ch in text:
-        if ch in " \n" or ch.isprintable() or unicodedata.category(ch) not in _HIDDEN:
+        if ch == "\n" or not _hidden(ch):
             out.append(ch)
             continue
         o = ord(ch)

@@ -171,7 +171,8 @@ def parse_recorded(text: str | None) -> dt.datetime | None:
     try:
         return parse_as_recorded(text)
     except (ValueError, OverflowError) as exc:
-        why = str(exc) if "outside the years" in str(exc) else "not an ISO 8601 time"
+        why = ("outside the years 1 to 9999 in UTC" if "outside the years" in str(exc)
+               else "not an ISO 8601 time")
         raise fail(2, f"error: --as-recorded {text!r}: {why}") from None
 
 
@@ -260,8 +261,8 @@ def report_problems(exc: LedgerError) -> typer.Exit:
 def write_error(path: Path | str, exc: BaseException) -> typer.Exit:
     """One line for a failed write: what, where, why (``no space left on device``)."""
     why = getattr(exc, "strerror", None) or str(exc)
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        why = "no space left on device"
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in str(exc):
+        why = "no space left on device"  # SQLite says "database or disk is full"
     return fail(2, f"error: cannot write {str(path)!r}: {' '.join(str(why).split())}")
 
 
@@ -279,6 +280,7 @@ def writable_file(path: Path, what: str) -> None:
                    "directory")
 
 
+#: the load phases as the bar names them (``ledger.api.Progress``)
 _PHASES = {"reading": "reading", "validating": "validating", "writing": "writing"}
 
 
@@ -293,8 +295,11 @@ def load_path(lg: Ledger, path: Path) -> None:
             task = bar.add_task("reading", total=None)
 
             def progress(phase: str, done: int, total: int | None) -> None:
-                bar.update(task, description=_PHASES.get(phase, phase), completed=done,
-                           total=total)
+                name = _PHASES.get(phase, phase)
+                changed = bar.tasks[0].description != name
+                bar.update(task, description=name, completed=done, total=total)
+                if changed:  # each phase shows, however fast the one before it was
+                    bar.refresh()
 
             res = lg.load_file(path, progress=progress)
     except LedgerError as exc:
