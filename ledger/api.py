@@ -99,10 +99,16 @@ def ledger_exists(db: str | None = None, database_url: str | None = None) -> boo
     table = f"{LEDGER_PREFIX}_events"
     schema = env.get("POSTGRES_SCHEMA")
     name = f'"{schema}".{table}' if schema else table
-    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
-                         dbname=env["POSTGRES_DBNAME"], user=env["POSTGRES_USER"],
-                         password=env.get("POSTGRES_PASSWORD", ""), autocommit=True,
-                         connect_timeout=10) as pg:
+    try:
+        pg = psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                             dbname=env["POSTGRES_DBNAME"], user=env["POSTGRES_USER"],
+                             password=env.get("POSTGRES_PASSWORD", ""), autocommit=True,
+                             connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        if f'database "{env["POSTGRES_DBNAME"]}" does not exist' in str(exc):
+            return False  # no database: no ledger (any other failure: opening says why)
+        raise
+    with pg:
         found = pg.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
     return bool(found and found[0])
 

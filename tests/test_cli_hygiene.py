@@ -441,3 +441,17 @@ def test_a_date_outside_the_range_is_one_line(cli: Cli, jsonl: Any, tmp_path: Pa
         assert msg.startswith("error: --") and (
             "out of range: dates run from 1900-01-01 to 2999-12-31" in msg
             or "is not a date YYYY-MM-DD" in msg), (args, msg)
+
+
+def test_a_missing_postgresql_database_is_no_ledger() -> None:
+    from typer.testing import CliRunner
+
+    from ledger.cli import app
+
+    url = PG_URL.rsplit("/", 1)[0] + "/no_such_database_for_prefledger"
+    r = CliRunner().invoke(app, ["--database-url", url, "history"])
+    assert one_line_error(r) == f"error: no ledger at {url}"
+    secret = url.replace("postgres@", "postgres:hunter2@", 1)
+    r = CliRunner().invoke(app, ["--database-url", secret, "history"])
+    assert "hunter2" not in r.output and one_line_error(r) == (
+        "error: no ledger at " + url.replace("postgres@", "postgres:***@", 1))
