@@ -13,6 +13,7 @@ storage is ``store``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,16 +21,100 @@ from pathlib import Path
 from typing import Any
 
 from ledger.bulk import bulk
-from ledger.events import Event, parse_line, parse_object
+from ledger.events import MAX_LINE_BYTES, Event, line_too_long, parse_line, parse_object
 from ledger.problems import LedgerError, Problem, Rejected
 from ledger.replay import TermsResolver, replay
 from ledger.state import IssuerState, Record
 from ledger.store import chain
 from ledger.store.checkpoints import Capture, Checkpoints
-from ledger.store.eventstore import ConcurrencyError, Store, StoredEvent, now_utc
+from ledger.store.eventstore import ConcurrencyError, Store, StoredEvent, env_for, now_utc
 from ledger.terms import load_terms_ref
 
 RETRIES = 5
+#: problems a failed load keeps (the rest are counted: ``LedgerError.omitted``)
+MAX_PROBLEMS_KEPT = 1000
+
+#: ``progress(phase, done, total)`` of a load: ``"reading"`` (bytes read and parsed of
+#: the file's size; lines when loading lines), ``"validating"`` (issuers replayed of
+#: those the load touches), ``"writing"`` (0 of 1, then 1 of 1)
+Progress = Callable[[str, int, "int | None"], None]
+
+
+class NoLedger(LookupError):
+    """A read of a ledger that is not there (a missing SQLite file, or a PostgreSQL
+    schema without the ledger's tables): nothing is created. ``where`` names it."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"no ledger at {where}")
+        self.where = where
+
+
+def redacted(url: str) -> str:
+    """A database URL without its password, for messages."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    u = urlsplit(url)
+    if u.password is None:
+        return url
+    host = u.hostname or ""
+    netloc = f"{u.username or ''}:***@{host}" + (f":{u.port}" if u.port else "")
+    return urlunsplit((u.scheme, netloc, u.path, u.query, u.fragment))
+
+
+def store_location(db: str | None = None, database_url: str | None = None) -> str:
+    """Where ``Ledger.open(db, database_url)`` opens: a SQLite path or a URL (redacted)."""
+    env = env_for(db, database_url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        return env["SQLITE_DBNAME"]
+    return redacted(database_url or os.environ.get("PREFLEDGER_DATABASE_URL", ""))
+
+
+def ledger_exists(db: str | None = None, database_url: str | None = None) -> bool:
+    """Whether a ledger is stored there, found without creating anything: a SQLite file
+    holding the event table, or a PostgreSQL schema (or database) holding it."""
+    env = env_for(db, database_url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        import sqlite3
+        from urllib.parse import quote
+
+        path = env["SQLITE_DBNAME"]
+        if path == ":memory:" or path.startswith("file:"):
+            return True  # not a file of its own: opened as given
+        if not os.path.isfile(path):
+            return False
+        try:
+            conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return True  # let opening it say what is wrong
+        try:
+            row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                               "name = 'stored_events'").fetchone()
+        except sqlite3.DatabaseError:
+            return True  # not a database: opening it says so
+        finally:
+            conn.close()
+        return row is not None
+    import psycopg
+
+    table = f"{LEDGER_PREFIX}_events"
+    schema = env.get("POSTGRES_SCHEMA")
+    name = f'"{schema}".{table}' if schema else table
+    try:
+        pg = psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                             dbname=env["POSTGRES_DBNAME"], user=env["POSTGRES_USER"],
+                             password=env.get("POSTGRES_PASSWORD", ""), autocommit=True,
+                             connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        if f'database "{env["POSTGRES_DBNAME"]}" does not exist' in str(exc):
+            return False  # no database: no ledger (any other failure: opening says why)
+        raise
+    with pg:
+        found = pg.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+    return bool(found and found[0])
+
+
+#: the event table's prefix on PostgreSQL (the eventsourcing application's name)
+LEDGER_PREFIX = "prefledger"
 
 
 @dataclass
@@ -40,13 +125,18 @@ class LoadResult:
 
 
 def parse_as_recorded(text: str | None) -> dt.datetime | None:
-    """ISO 8601 in UTC; a naive time is read as UTC (SPEC.md §10)."""
+    """ISO 8601 in UTC; a naive time is read as UTC (SPEC.md §10). A time that is not
+    ISO 8601, or whose offset takes it outside years 1 to 9999 in UTC
+    (``9999-12-31T23:59:59-23:59``), raises ``ValueError``."""
     if text is None:
         return None
     t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.UTC)
-    return t.astimezone(dt.UTC)
+    try:
+        return t.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(f"{text} is outside the years 1 to 9999 in UTC") from None
 
 
 def _event_of(stored: StoredEvent) -> Event:
@@ -73,7 +163,11 @@ class Ledger:
 
     @classmethod
     def open(cls, db: str | None = None, database_url: str | None = None,
-             clock: Callable[[], str] = now_utc) -> Ledger:
+             clock: Callable[[], str] = now_utc, create: bool = True) -> Ledger:
+        """Open the ledger in a SQLite file or a PostgreSQL database; ``create=False``
+        (every read): raise ``NoLedger`` rather than create one where there is none."""
+        if not create and not ledger_exists(db, database_url):
+            raise NoLedger(store_location(db, database_url))
         return cls(Store(db, database_url), clock=clock)
 
     def close(self) -> None:
@@ -151,55 +245,65 @@ class Ledger:
         return listing(st, series)
 
     # -- loading ---------------------------------------------------------------------
-    def load_file(self, path: str | Path,
-                  progress: Callable[[int], None] | None = None) -> LoadResult:
+    def load_file(self, path: str | Path, progress: Progress | None = None) -> LoadResult:
+        """``load_lines`` of a file, read a line at a time with a bounded ``readline``:
+        a line longer than ``MAX_LINE_BYTES`` is refused once that much of it is read."""
         with open(path, "rb") as fh:  # bytes: a line that is not UTF-8 is named by number
-            return self.load_lines(fh, progress)
+            size = os.fstat(fh.fileno()).st_size
+            return self.load_lines(_bounded_lines(fh), progress, size)
 
-    def load_lines(self, lines: Iterable[str | bytes],
-                   progress: Callable[[int], None] | None = None) -> LoadResult:
+    def load_lines(self, lines: Iterable[str | bytes], progress: Progress | None = None,
+                   size: int | None = None) -> LoadResult:
         """Validate and append atomically, idempotent by ``id`` (SPEC.md §3).
 
-        Raises ``LedgerError`` with every problem found; then nothing is stored.
+        Raises ``LedgerError`` with the problems found (the first ``MAX_PROBLEMS_KEPT``;
+        the rest counted); then nothing is stored. ``progress``: see ``Progress``
+        (``size``: the bytes ``lines`` hold, for the reading phase).
         """
         with bulk():
-            return self._load_lines(lines, progress)
+            return self._load_lines(lines, progress, size)
 
-    def _load_lines(self, lines: Iterable[str | bytes],
-                    progress: Callable[[int], None] | None = None) -> LoadResult:
+    def _load_lines(self, lines: Iterable[str | bytes], progress: Progress | None = None,
+                    size: int | None = None) -> LoadResult:
         parsed: list[tuple[int, Event]] = []
-        problems: list[Problem] = []
+        found = _Found()
+        done = 0
         try:
             for n, raw in enumerate(lines, start=1):
+                done += len(raw) if size is not None else 1
+                if progress is not None and n % 256 == 0:
+                    progress("reading", done, size)
                 if isinstance(raw, bytes):
                     try:
                         text = raw.decode("utf-8")
                     except UnicodeDecodeError as exc:
-                        problems.append(Problem(n, "event", "", "not UTF-8 text (byte "
-                                                f"{exc.start + 1} of the line: {exc.reason})"))
+                        found.add([Problem(n, "event", "", "not UTF-8 text (byte "
+                                           f"{exc.start + 1} of the line: {exc.reason})")])
                         continue
                 else:
                     text = raw
                 got = parse_line(text, n)
                 if isinstance(got, list):
-                    problems.extend(got)
+                    found.add(got)
                 elif got is not None:
                     parsed.append((n, got))
-                if progress is not None:
-                    progress(n)
+        except _LineTooLong as exc:
+            found.add([line_too_long(exc.line)])
         except UnicodeDecodeError as exc:
-            problems.append(Problem(0, "file", "", f"not UTF-8 text: {exc}"))
-        if problems:
-            raise LedgerError(problems)
+            found.add([Problem(0, "file", "", f"not UTF-8 text: {exc}")])
+        if progress is not None:
+            progress("reading", done, size)
+        found.raise_if_any()
         for _ in range(RETRIES):
             try:
-                return self._append(parsed)
+                return self._append(parsed, progress)
             except ConcurrencyError:
                 continue
         raise LedgerError([Problem(0, "load", "", "another writer kept appending to the same "
                                    f"issuer; gave up after {RETRIES} tries, nothing stored")])
 
-    def _append(self, parsed: list[tuple[int, Event]]) -> LoadResult:
+    def _append(self, parsed: list[tuple[int, Event]],
+                progress: Progress | None = None) -> LoadResult:
         by_issuer: dict[str, list[tuple[int, Event]]] = {}
         for n, ev in parsed:
             by_issuer.setdefault(ev.issuer, []).append((n, ev))
@@ -209,7 +313,9 @@ class Ledger:
         expected: dict[str, int] = {}
         captures: list[Capture] = []
         stamp = self.clock()
-        for issuer, items in by_issuer.items():
+        for k, (issuer, items) in enumerate(by_issuer.items()):
+            if progress is not None:
+                progress("validating", k, len(by_issuer))
             # the stored payloads as decoded by the store (parsed only if needed below)
             raw = list(self.store.iter_read(issuer))
             expected[issuer] = len(raw)
@@ -250,11 +356,19 @@ class Ledger:
                 problems.extend(_blame(found, new, self._checker(issuer), stored))
             captures.append(cap)
             batches[issuer] = payloads
+        if progress is not None:
+            progress("validating", len(by_issuer), len(by_issuer))
         if problems:
-            raise LedgerError(problems)
+            capped = _Found()
+            capped.add(problems)
+            capped.raise_if_any()
+        if progress is not None:
+            progress("writing", 0, 1)
         result.appended = self.store.append(batches, expected, stamp)
         for cap in captures:  # a cache for position --as-of (ledger.store.checkpoints)
             self.checkpoints.save(cap, expected[cap.issuer] + 1)
+        if progress is not None:
+            progress("writing", 1, 1)
         return result
 
     def _checker(self, issuer: str) -> Callable[[list[Record]], list[Problem]]:
@@ -306,6 +420,44 @@ class Ledger:
         from ledger.checks import check
 
         return check(self.state(as_of, issuer, as_recorded), as_of)
+
+
+class _LineTooLong(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _bounded_lines(fh: Any, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """The lines of a binary file, each read with ``readline(limit + 2)`` (room for the
+    line break): a longer line raises ``_LineTooLong`` without being read whole."""
+    n = 0
+    while True:
+        raw = fh.readline(limit + 2)
+        if not raw:
+            return
+        n += 1
+        if len(raw) > limit and (len(raw.rstrip(b"\r\n")) > limit
+                                 or not raw.endswith(b"\n")):
+            raise _LineTooLong(n)  # longer than ``limit``, or more of it is unread
+        yield raw
+
+
+class _Found:
+    """The problems of a load: the first ``MAX_PROBLEMS_KEPT`` kept, the rest counted."""
+
+    def __init__(self) -> None:
+        self.kept: list[Problem] = []
+        self.omitted = 0
+
+    def add(self, problems: list[Problem]) -> None:
+        room = MAX_PROBLEMS_KEPT - len(self.kept)
+        self.kept.extend(problems[:max(room, 0)])
+        self.omitted += max(len(problems) - max(room, 0), 0)
+
+    def raise_if_any(self) -> None:
+        if self.kept or self.omitted:
+            raise LedgerError(self.kept, self.omitted)
 
 
 def _latest(a: str, b: str) -> str:

@@ -62,11 +62,12 @@ def unrecorded_misses(st: IssuerState, as_of: dt.date) -> list[Finding]:
             if p > as_of or p in s.recorded_misses:
                 continue
             arrears = s.missed_arrears.get(p)
-            owed = f" (arrears {money_str(arrears)} at the end of the day)" if arrears else ""
+            owed = (f", leaving arrears of {money_str(arrears)} at the end of the day"
+                    if arrears else "")
             out.append(Finding(
                 UNRECORDED_MISS,
-                f"Series {s.name} payment date {p} was not paid in full{owed} and has no "
-                "DividendMissed record",
+                f"The payment date {p} of Series {s.name} was missed{owed}, and no "
+                "DividendMissed records it.",
                 date=p, series=s.name, amount=arrears))
     return out
 
@@ -100,11 +101,12 @@ def _priority_message(p: Payment, claimant: SeriesState, arrears: Decimal) -> st
     who = f" to {p.holder!r}" if p.holder else ""
     ev = f" (event {p.event_id})" if p.event_id else ""
     cite = claimant.terms.citations.get("dividend_priority", "")
-    source = cite.split(":", 1)[0] if ":" in cite else f"Series {claimant.name} terms"
+    source = f" ({cite.split(':', 1)[0]})" if ":" in cite else ""
     words = _PRIORITY_WORDS.get(claimant.terms.dividend_priority, "other stock")
-    return (f"{money_str(p.amount)} paid on Series {p.series}{who} on {p.effective}{ev} "
-            f"while Series {claimant.name} had arrears of {money_str(arrears)}; {source} "
-            f"puts those arrears before any dividend on {words}")
+    return (f"Series {claimant.name}'s terms{source} put its dividend arrears ahead of any "
+            f"dividend on {words}, yet {money_str(p.amount)} was paid on Series {p.series}"
+            f"{who} on {p.effective}{ev} while Series {claimant.name} had arrears of "
+            f"{money_str(arrears)}.")
 
 
 def dividend_priority(st: IssuerState, as_of: dt.date) -> list[Finding]:
@@ -138,8 +140,26 @@ def seniority_conflicts(st: IssuerState, as_of: dt.date) -> list[Finding]:
     as of ``as_of``, with both certificate sections and the order that settles them."""
     from ledger.seniority import conflicts
 
-    return [Finding(SENIORITY_CONFLICT, str(c), None, c.pair[0], c.pair[1])
+    return [Finding(SENIORITY_CONFLICT, _conflict_message(c), None, c.pair[0], c.pair[1])
             for c in conflicts(st)]
+
+
+def _conflict_message(c: Any) -> str:
+    """A ``ledger.seniority.SeniorityConflict`` as a sentence: both claims with their
+    sections, and the order that settles them."""
+    from ledger.seniority import order_text
+
+    a, b = c.pair
+
+    def rank(name: str) -> int:
+        return next((i for i, tier in enumerate(c.order) if name in tier), len(c.order))
+
+    ranks = (f"ranks {a} and {b} in one tier" if rank(a) == rank(b) else
+             f"ranks {a if rank(a) < rank(b) else b} above {b if rank(a) < rank(b) else a}")
+    follows = (f"following {' and '.join(c.follows)}" if c.follows
+               else "following neither claim")
+    return (f"The liquidation claims of {a} and {b} conflict: {c.first.describe()}, but "
+            f"{c.second.describe()}. The order {order_text(c.order)} {ranks}, {follows}.")
 
 
 def ledger_notes(st: IssuerState, as_of: dt.date) -> list[Finding]:
@@ -149,8 +169,40 @@ def ledger_notes(st: IssuerState, as_of: dt.date) -> list[Finding]:
     return [Finding(NOTE, n) for n in st.notes]
 
 
+LOOKALIKE_HOLDERS = "lookalike_holders"
+
+
+def lookalike_holders(st: IssuerState, as_of: dt.date) -> list[Finding]:
+    """README Guarantees (look-alike names): every pair of the issuer's holder names,
+    across all its series, that differ as written but are equal after NFKC, case folding
+    and the Unicode confusables skeleton (``ledger.names.lookalike_keys``), e.g.
+    ``Maple Fund`` and ``Mаple Fund`` with a Cyrillic а: maybe one holder written two
+    ways, maybe an impostor. The finding names both and the code points that differ."""
+    from ledger.names import code_point, first_difference, lookalike_keys
+
+    groups: dict[tuple[int, str], list[str]] = {}
+    for name in sorted(st.holders):
+        for k, key in enumerate(lookalike_keys(name)):
+            groups.setdefault((k, key), []).append(name)
+    pairs: dict[tuple[str, str], None] = {}
+    for names in groups.values():  # each against the first of its group: n - 1, not n²
+        for y in names[1:]:
+            pairs.setdefault((names[0], y), None)
+    out = []
+    for x, y in pairs:
+        at, cx, cy = first_difference(x, y)
+        here = (f"{code_point(cx) if cx else 'nothing'} against "
+                f"{code_point(cy) if cy else 'nothing'}")
+        out.append(Finding(
+            LOOKALIKE_HOLDERS,
+            f"The holder names {x!r} and {y!r} look alike but are different "
+            f"names: they differ at character {at}, {here}. Check whether they are one "
+            "holder."))
+    return out
+
+
 CHECKS: list[CheckFn] = [unrecorded_misses, dividend_priority, seniority_conflicts,
-                         ledger_notes]
+                         ledger_notes, lookalike_holders]
 
 
 def register(fn: CheckFn) -> CheckFn:

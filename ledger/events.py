@@ -8,50 +8,49 @@ as ``YYYY-MM-DD``. ``parse_line`` turns one JSON Lines line into an event or a l
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+)
 
+from ledger.names import shown, text_problem
 from ledger.problems import Problem
 from ledger.terms import Terms
 from ledger.values import Dec, IsoDate, non_negative, positive
 
-#: bidirectional-text controls: they make a name display as another ("Trojan source")
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+def _strict(info: ValidationInfo) -> bool:
+    """Input is checked by the rules of ``ledger.names``; events read back from the
+    store (``parse_object(..., strict=False)``) by the rules they were stored under."""
+    ctx = info.context
+    return True if ctx is None else bool(ctx.get("strict", True))
 
 
-#: every character ``_clean_text`` may refuse: one C-level scan clears the common case
-_SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
-
-
-def _clean_text(value: str, allow: str = "") -> str:
-    """Hostile input (README Guarantees): no control characters (C0, DEL, C1), no lone
-    surrogates, no bidi overrides; ``allow`` lists the whitespace free text may hold."""
-    if _SUSPECT.search(value) is None:
-        return value
-    for i, ch in enumerate(value):
-        o = ord(ch)
-        if ch in allow:
-            continue
-        if o < 0x20 or 0x7F <= o < 0xA0:
-            raise ValueError(f"control character U+{o:04X} at position {i}")
-        if 0xD800 <= o < 0xE000:
-            raise ValueError(f"lone surrogate U+{o:04X} at position {i}")
-        if ch in _BIDI:
-            raise ValueError(f"bidirectional control U+{o:04X} at position {i}")
-    return value
-
-
-def _clean_name(value: str) -> str:
-    _clean_text(value)
+def _clean_name(value: str, info: ValidationInfo) -> str:
+    """README Guarantees (hostile input): no control, format, invisible, private-use or
+    unassigned character in a name or id (``ledger.names``), no surrounding space."""
+    why = text_problem(value, strict=_strict(info))
+    if why is not None:
+        raise ValueError(why)
     if value != value.strip():
         raise ValueError("must not start or end with whitespace")
     return value
 
 
-def _clean_free_text(value: str) -> str:
-    return _clean_text(value, allow="\t\n\r")
+def _clean_free_text(value: str, info: ValidationInfo) -> str:
+    """Free text (memo, source, reason): tabs and newlines allowed, no other control or
+    format character (``ledger.names``)."""
+    why = text_problem(value, free_text=True, strict=_strict(info))
+    if why is not None:
+        raise ValueError(why)
+    return value
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean_name)]
@@ -236,11 +235,34 @@ AnyEvent = Annotated[
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 
 
+#: Limits on one line of input (README Guarantees: hostile input is refused fast, in
+#: bounded memory). A line of JSON Lines is read at most this many bytes at a time
+#: (``ledger.api`` reads with a bounded ``readline``): a longer line is refused unread.
+MAX_LINE_BYTES = 1 << 20
+#: fields of one JSON object, items of one JSON array, at any level of an event; the
+#: ``holders`` map of a ``RedemptionNoticed`` (one entry per holder) may have more
+MAX_MEMBERS = 64
+MAX_HOLDERS = 10_000
+#: levels of JSON nesting (an event is 1, its ``terms`` 2, a seniority claim 4)
+MAX_DEPTH = 16
+#: problems reported for one line (then one saying how many more there are)
+MAX_LINE_PROBLEMS = 10
+#: dividend period starts of one series (SPEC.md §4 ``period_starts``): at most monthly
+#: periods; a daily schedule would make every replay walk hundreds of periods a year
+MAX_PERIOD_STARTS = 12
+
+
 class _DuplicateKey(ValueError):
     pass
 
 
+class _TooManyFields(ValueError):
+    pass
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len(pairs) > MAX_HOLDERS:  # no event has such an object: stop at once
+        raise _TooManyFields(len(pairs))
     out: dict[str, Any] = {}
     for k, v in pairs:
         if k in out:
@@ -249,19 +271,56 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _field_name(key: Any) -> str:
+    """A field name from input, safe to print (escaped, at most 60 characters)."""
+    text = shown(str(key))
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
+def _shape_problem(obj: Any) -> tuple[str, str] | None:
+    """The first object or array of ``obj`` beyond ``MAX_MEMBERS`` (``MAX_HOLDERS`` for
+    the ``holders`` map) or deeper than ``MAX_DEPTH``: (field, message), or None."""
+    stack: list[tuple[Any, int, str]] = [(obj, 1, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            return path, f"nested more than {MAX_DEPTH} levels deep"
+        if isinstance(value, dict):
+            limit = MAX_HOLDERS if path == "holders" else MAX_MEMBERS
+            if len(value) > limit:
+                what = "the event" if not path else "the object"
+                return path, f"{what} has {len(value)} fields; at most {limit} are allowed"
+            for k, v in value.items():
+                if isinstance(v, dict | list):
+                    key = _field_name(k)
+                    stack.append((v, depth + 1, f"{path}.{key}" if path else key))
+        elif isinstance(value, list):
+            if len(value) > MAX_MEMBERS:
+                return path, (f"the list has {len(value)} items; at most {MAX_MEMBERS} are "
+                              "allowed")
+            for n, v in enumerate(value):
+                if isinstance(v, dict | list):
+                    stack.append((v, depth + 1, f"{path}.{n}" if path else str(n)))
+    return None
+
+
 def _where(obj: Any) -> str:
     if isinstance(obj, dict):
         t = obj.get("type")
         i = obj.get("id")
-        parts = [str(t)[:60] if isinstance(t, str) else "event"]
+        parts = [shown(t[:60]) if isinstance(t, str) else "event"]
         if isinstance(i, str):
-            parts.append(f"id={i[:80]}")
+            parts.append(f"id={shown(i[:80])}")
         return " ".join(parts)
     return "event"
 
 
-def parse_object(obj: Any, line: int = 0) -> Event | list[Problem]:
-    """Validate one decoded JSON object as an event of SPEC.md §3."""
+def parse_object(obj: Any, line: int = 0, strict: bool = False) -> Event | list[Problem]:
+    """Validate one decoded JSON object as an event of SPEC.md §3.
+
+    ``strict``: input (``parse_line``), checked by every rule of ``ledger.names`` and the
+    limits above; otherwise an event read back from the store, by the rules it was
+    stored under (so that history stored before a rule was added still reads)."""
     where = _where(obj)
     if not isinstance(obj, dict):
         return [Problem(line, where, "", "each line must be one JSON object")]
@@ -271,22 +330,28 @@ def parse_object(obj: Any, line: int = 0) -> Event | list[Problem]:
         return [
             Problem(
                 line, where, "type",
-                f"unknown event type {str(obj['type'])[:60]!r}; one of " + ", ".join(EVENT_TYPES),
+                f"unknown event type {shown(str(obj['type'])[:60])!r}; one of "
+                + ", ".join(EVENT_TYPES),
             )
         ]
     try:
-        ev = _ADAPTER.validate_python(obj)
+        ev = _ADAPTER.validate_python(obj, context={"strict": strict})
     except ValidationError as exc:
-        problems = []
+        problems: list[Problem] = []
         for err in exc.errors(include_url=False):
+            if len(problems) == MAX_LINE_PROBLEMS:
+                more = exc.error_count() - MAX_LINE_PROBLEMS
+                problems.append(Problem(line, where, "", f"… and {more} more problem(s) on "
+                                        "this line"))
+                break
             loc = [str(p) for p in err["loc"]]
             if loc and loc[0] == obj["type"]:
                 loc = loc[1:]
-            field = ".".join(loc)
+            field = ".".join(_field_name(p) for p in loc)
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown field"
-            problems.append(Problem(line, where, field, msg))
+            problems.append(Problem(line, where, field, shown(msg)))
         return problems
     assert isinstance(ev, Event)
     if isinstance(ev, SeriesDesignated):
@@ -294,6 +359,11 @@ def parse_object(obj: Any, line: int = 0) -> Event | list[Problem]:
             return [Problem(line, where, "terms", "give exactly one of terms or terms_ref")]
         if ev.terms is not None and ev.terms.series != ev.series:
             return [Problem(line, where, "terms.series", f"must equal series {ev.series!r}")]
+        if (strict and ev.terms is not None
+                and len(ev.terms.period_starts) > MAX_PERIOD_STARTS):
+            return [Problem(line, where, "terms.period_starts",
+                            f"{len(ev.terms.period_starts)} period starts; at most "
+                            f"{MAX_PERIOD_STARTS} (monthly dividends) are allowed")]
     return ev
 
 
@@ -305,8 +375,18 @@ def _json_int(s: str) -> int | float:
     return float("-inf") if s.startswith("-") else float("inf")
 
 
+def line_too_long(line: int) -> Problem:
+    """The problem of a line longer than ``MAX_LINE_BYTES`` (refused unread)."""
+    return Problem(line, "event", "", f"the line is longer than {MAX_LINE_BYTES:,} bytes "
+                   "(the most one event may take); refused without reading the rest of the "
+                   "file")
+
+
 def parse_line(text: str, line: int = 0) -> Event | list[Problem] | None:
-    """Parse one JSON Lines line; blank lines give ``None``."""
+    """Parse one JSON Lines line of input; blank lines give ``None``."""
+    if len(text) > MAX_LINE_BYTES // 4 and len(
+            text.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES + 2:
+        return [line_too_long(line)]
     text = text.rstrip("\r\n")  # so a JSON error says "line 1 column N", not "line 2"
     if not text.strip(" \t\r\n"):  # JSON whitespace only: "\u3000" is not blank
         return None
@@ -321,10 +401,15 @@ def parse_line(text: str, line: int = 0) -> Event | list[Problem] | None:
             parse_int=_json_int,
         )
     except _DuplicateKey as exc:
-        return [Problem(line, "event", str(exc), "duplicate key in the JSON object")]
+        return [Problem(line, "event", _field_name(exc), "duplicate key in the JSON object")]
+    except _TooManyFields as exc:
+        return [Problem(line, "event", "", f"an object with {exc} fields; at most "
+                        f"{MAX_MEMBERS} are allowed ({MAX_HOLDERS:,} in holders)")]
     except ValueError as exc:
-        return [Problem(line, "event", "", f"not valid JSON: {exc}")]
+        return [Problem(line, "event", "", f"not valid JSON: {shown(str(exc))}")]
     except RecursionError:
         return [Problem(line, "event", "", "not valid JSON: nested too deeply")]
-    return parse_object(obj, line)
-
+    shape = _shape_problem(obj)
+    if shape is not None:
+        return [Problem(line, _where(obj), shape[0], shape[1])]
+    return parse_object(obj, line, strict=True)

@@ -59,6 +59,14 @@ class LedgerError(Exception):
 
     exit_code = 2
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], omitted: int = 0) -> None:
         self.problems = problems
+        #: problems found beyond those kept in ``problems`` (a load keeps the first
+        #: thousand: bounded memory on hostile input), counted but not described
+        self.omitted = omitted
         super().__init__("\n".join(str(p) for p in problems))
+
+    @property
+    def total(self) -> int:
+        """Every problem found: those described and those only counted."""
+        return len(self.problems) + self.omitted

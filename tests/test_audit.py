@@ -472,7 +472,9 @@ def test_history_bad_dates_and_unknown_issuer(cli, jsonl):
     assert r.exit_code == 2 and "--from" in flat(r.stderr)
     r = cli("history", "--as-recorded", "yesterday")
     assert r.exit_code == 2 and "--as-recorded" in flat(r.stderr)
-    assert cli.json("history", "--issuer", "nobody")["events"] == []
+    r = cli("history", "--issuer", "nobody")
+    assert r.exit_code == 2
+    assert "error: no issuer 'nobody' in this ledger; issuers: default" in r.stderr
 
 
 def test_history_api(ledger):

@@ -199,7 +199,8 @@ def test_check_command_exit_codes_and_json(cli, jsonl):
     assert table.exit_code == 1 and "unrecorded_miss" in table.stdout
     assert cli("check", "--as-of", "2001-06-31").exit_code == 2
     other = cli("check", "--as-of", "2001-06-10", "--issuer", "nobody")
-    assert other.exit_code == 0 and "no findings" in other.stdout
+    assert other.exit_code == 2  # an unknown issuer is named, never an empty report
+    assert "error: no issuer 'nobody' in this ledger; issuers: default" in other.stderr
 
 
 def test_check_of_the_fixture_history(cli):

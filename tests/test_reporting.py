@@ -229,7 +229,7 @@ def test_rollforward_rejects_bad_input(cli, jsonl):
     r = cli("rollforward", "--from", "2003-02-30", "--to", "2003-12-31")
     assert r.exit_code == 2 and "--from '2003-02-30' is not a date" in r.output
     r = cli("rollforward", "--from", "2003-01-01", "--to", "2003-12-31", "--issuer", "nobody")
-    assert r.exit_code == 2 and "no events for issuer 'nobody'" in r.output
+    assert r.exit_code == 2 and "no issuer 'nobody' in this ledger; issuers: default" in r.output
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,4 +1,5 @@
-"""CLI commands for audit (registered on ``ledger.cli.app``): ``history`` (SPEC.md §10).
+"""CLI commands for audit (registered on ``ledger.cli.app``): ``history`` (SPEC.md §10),
+``issuers`` (each issuer stream with its event count and effective dates).
 
 ``verify`` recomputes the hash chain (``ledger.store.verify``).
 """
@@ -8,19 +9,24 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ledger.cli.options import (
     AsRecordedOpt,
     Commands,
+    CsvOpt,
     IssuerOpt,
     JsonOpt,
+    Table,
+    choose_issuer,
+    emit_csv,
     emit_json,
     err,
     open_ledger,
     out,
+    output_format,
     parse_day,
     parse_recorded,
+    where,
 )
 
 COMMANDS = Commands()
@@ -37,18 +43,25 @@ def history(
                                                   "YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="effective on or before "
                                                 "YYYY-MM-DD")] = None,
-    issuer: IssuerOpt = "default",
+    issuer: IssuerOpt = None,
     as_recorded: AsRecordedOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """The audit trail: every event with effective date, recorded time, id, memo/source,
     hash, and reversals (docs/reports.md)."""
+    fmt = output_format(as_json, as_csv)
     d1 = parse_day(date_from, "--from") if date_from is not None else None
     d2 = parse_day(date_to, "--to") if date_to is not None else None
     t = parse_recorded(as_recorded)
     with open_ledger() as lg:
+        issuer = choose_issuer(lg, issuer)
         rows = lg.history(issuer, series, holder, d1, d2, t)
-    if as_json:
+    if fmt == "csv":
+        # one row per event; the event itself is the last column, as canonical JSON
+        emit_csv([{k: v for k, v in r.items() if k != "event"} | {"event": r["event"]}
+                  for r in rows])
+    elif fmt == "json":
         emit_json({
             "issuer": issuer,
             "as_recorded": t.isoformat() if t else None,
@@ -59,6 +72,51 @@ def history(
         })
     else:
         print_history(issuer, rows, t.isoformat() if t else None)
+
+
+@COMMANDS()
+def issuers(
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Each issuer stream: its number of events, first and last effective date."""
+    fmt = output_format(as_json, as_csv)
+    with open_ledger() as lg:
+        rows = issuer_rows(lg)
+    if fmt == "json":
+        emit_json({"issuers": rows})
+    elif fmt == "csv":
+        emit_csv(rows, columns=ISSUER_COLUMNS)
+    else:
+        t = Table(title=f"{len(rows)} issuer(s) in {where()}")
+        for label in ("issuer", "events", "first effective", "last effective"):
+            t.add_column(label, justify="right" if label == "events" else "left")
+        for r in rows:
+            t.add_row(r["issuer"], str(r["events"]), r["first_effective_date"] or "—",
+                      r["last_effective_date"] or "—")
+        out.print(t)
+
+
+ISSUER_COLUMNS = ("issuer", "events", "first_effective_date", "last_effective_date")
+
+
+def issuer_rows(lg: Any) -> list[dict[str, Any]]:
+    """Per issuer (``default`` first, then by name): the events stored, the earliest and
+    the latest effective date among them (reversed events and reversals included)."""
+    rows = []
+    for name in sorted(lg.issuers(), key=lambda n: (n != "default", n)):
+        n = 0
+        first: str | None = None
+        last: str | None = None
+        for s in lg.iter_history(name):
+            n += 1
+            day = s.payload.get("effective_date")
+            if isinstance(day, str):
+                first = day if first is None or day < first else first
+                last = day if last is None or day > last else last
+        rows.append({"issuer": name, "events": n, "first_effective_date": first,
+                     "last_effective_date": last})
+    return rows
 
 
 def print_history(issuer: str, rows: list[dict[str, Any]], as_recorded: str | None) -> None:

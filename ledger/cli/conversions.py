@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ledger.api import Ledger
 from ledger.cli.options import (
@@ -19,6 +18,7 @@ from ledger.cli.options import (
     IssuerOpt,
     JsonOpt,
     LastDayOpt,
+    Table,
     emit_json,
     out,
     series_report,
@@ -61,7 +61,7 @@ COMMANDS = Commands()
 @COMMANDS()
 def conversions(
     series: Annotated[str, typer.Option("--series", help="series name, e.g. H")],
-    issuer: IssuerOpt = "default",
+    issuer: IssuerOpt = None,
     as_of: LastDayOpt = None,
     as_recorded: AsRecordedOpt = None,
     as_json: JsonOpt = False,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ledger.api import Ledger
 from ledger.cli.options import (
@@ -19,6 +18,8 @@ from ledger.cli.options import (
     IssuerOpt,
     JsonOpt,
     LastDayOpt,
+    Table,
+    choose_issuer,
     emit_json,
     open_ledger,
     out,
@@ -33,7 +34,7 @@ COMMANDS = Commands()
 @COMMANDS()
 def rates(
     series: Annotated[str, typer.Option("--series", help="series name, e.g. G")],
-    issuer: IssuerOpt = "default",
+    issuer: IssuerOpt = None,
     as_of: LastDayOpt = None,
     as_recorded: AsRecordedOpt = None,
     as_json: JsonOpt = False,
@@ -66,7 +67,7 @@ def print_rates(rep: dict[str, Any]) -> None:
 @COMMANDS()
 def check(
     as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD, end of day")],
-    issuer: IssuerOpt = "default",
+    issuer: IssuerOpt = None,
     as_recorded: AsRecordedOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -74,6 +75,7 @@ def check(
     day = parse_day(as_of, "--as-of")
     t = parse_recorded(as_recorded)
     with open_ledger() as lg:
+        issuer = choose_issuer(lg, issuer)
         found = lg.check(day, issuer, t)
     if as_json:
         emit_json({"as_of": day.isoformat(), "as_recorded": t.isoformat() if t else None,

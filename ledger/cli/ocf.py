@@ -15,12 +15,15 @@ import typer
 
 from ledger.cli.options import (
     Commands,
+    IssuerOpt,
+    choose_issuer,
     emit_json,
     err,
     fail,
     open_ledger,
     out,
     parse_day,
+    write_error,
 )
 from ledger.ocf.export import build_package, validate_package, write_package
 from ledger.ocf.importer import import_package, load_terms_files
@@ -46,7 +49,7 @@ COMMANDS = Commands()
 def export_ocf(
     as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD, end of day")],
     to: Annotated[Path, typer.Option("--to", help="directory to write the package into")],
-    issuer: Annotated[str, typer.Option("--issuer", help="issuer stream")] = "default",
+    issuer: IssuerOpt = None,
     legal_name: Annotated[str | None, typer.Option(
         "--legal-name", help="issuer legal name (default: the issuer stream name)")] = None,
     formation_date: Annotated[str | None, typer.Option(
@@ -61,7 +64,9 @@ def export_ocf(
     formed = parse_day(formation_date, "--formation-date") if formation_date else None
     if len(country) != 2 or not country.isalpha() or not country.isupper():
         raise fail(2, f"error: --country {country!r} is not an ISO 3166-1 alpha-2 code like US")
+    _new_directory(to)
     with open_ledger() as lg:
+        issuer = choose_issuer(lg, issuer)
         records = lg.records(issuer)
     if not records:
         raise fail(2, f"error: issuer {issuer!r} has no events")
@@ -74,7 +79,10 @@ def export_ocf(
             err.print(f"invalid: {name} {e.path}: {e.message}", markup=False,
                       highlight=False)
         raise typer.Exit(1)
-    write_package(pkg, to)
+    try:
+        write_package(pkg, to)
+    except OSError as exc:
+        raise write_error(exc.filename or to, exc) from None
     n = {name: len(doc.get("items", [])) for name, doc in pkg.files.items()}
     out.print(f"wrote {len(pkg.files)} files to {to} as of {day}: "
               f"{n['Stakeholders.ocf.json']} stakeholders, {n['StockClasses.ocf.json']} stock "
@@ -83,6 +91,15 @@ def export_ocf(
     where = ocf_schemas or default_schema_dir()
     out.print(f"validated against the OCF 1.2.0 schemas in {where}", markup=False,
               highlight=False)
+
+
+def _new_directory(to: Path) -> None:
+    """``--to`` must be a new or empty directory: a package is never written over a
+    file, nor mixed with files already there."""
+    if to.exists() and not to.is_dir():
+        raise fail(2, f"error: --to {str(to)!r} is a file; give a new or empty directory")
+    if to.is_dir() and any(to.iterdir()):
+        raise fail(2, f"error: --to {str(to)!r} is not empty; give a new or empty directory")
 
 
 def _schemas(directory: Path | None) -> Schemas:
@@ -108,7 +125,7 @@ def import_ocf(
     try:
         given = load_terms_files(terms or [])
         schemas = _schemas(ocf_schemas)
-        with open_ledger() as lg:
+        with open_ledger(create=True) as lg:
             plan, res = import_package(lg, path, given, issuer, schemas=schemas)
     except LedgerError as exc:
         if as_json:

@@ -1,30 +1,65 @@
 """What every command module of the command line shares: the store options (``CTX``),
-the consoles, the option types, opening the ledger, parsing dates and times, and
-reporting problems (exit codes: 0 ok, 1 findings or a broken chain, 2 bad input).
+the consoles, the option types, opening the ledger, choosing the issuer, parsing dates
+and times, writing JSON and CSV, and reporting problems (exit codes: 0 ok, 1 findings or
+a broken chain, 2 bad input or an operational error, always one line, no traceback).
+
+Everything printed that came from input goes through ``ledger.names.shown``: the
+consoles escape control and format characters in every string they print and
+``Table`` in every cell, ``emit_json`` and ``emit_csv`` in every value.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import errno
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import table as rich_table
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-from ledger.api import Ledger, parse_as_recorded
+from ledger.api import Ledger, NoLedger, parse_as_recorded
+from ledger.names import json_safe, shown
 from ledger.problems import LedgerError
 from ledger.values import check_date_range
 
+
+class SafeConsole(Console):
+    """A console that escapes control and format characters (ESC, bidi overrides, …)
+    in every string it prints (README Guarantees: no input reaches the terminal raw);
+    line breaks of a multi-line message stay."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(shown(o, keep="\n") if isinstance(o, str) else o for o in objects),
+                      **kwargs)
+
+
+class Table(rich_table.Table):
+    """A rich table whose title, caption and cells are escaped (``shown``)."""
+
+    def __init__(self, *headers: Any, **kwargs: Any) -> None:
+        for key in ("title", "caption"):
+            if isinstance(kwargs.get(key), str):
+                kwargs[key] = shown(kwargs[key])
+        super().__init__(*headers, **kwargs)
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*(shown(r) if isinstance(r, str) else r for r in renderables),
+                        **kwargs)
+
+
 # markup and emoji off: names from the input are printed as written, never as rich
 # markup (a holder named "[/x]" would otherwise crash every table)
-out = Console(width=None if sys.stdout.isatty() else 160, markup=False, emoji=False)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160, markup=False,
-              emoji=False)
+out = SafeConsole(width=None if sys.stdout.isatty() else 160, markup=False, emoji=False)
+# soft wrap: an error is one line, however long (never folded at the console width)
+err = SafeConsole(stderr=True, width=None if sys.stderr.isatty() else 160, markup=False,
+                  emoji=False, soft_wrap=True)
 
 
 class Ctx:
@@ -34,8 +69,10 @@ class Ctx:
 
 CTX = Ctx()
 
-IssuerOpt = Annotated[str, typer.Option("--issuer", help="issuer stream")]
+IssuerOpt = Annotated[str | None, typer.Option(
+    "--issuer", help="issuer stream (default: the ledger's only issuer, or 'default')")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="print CSV")]
 AsRecordedOpt = Annotated[
     str | None, typer.Option("--as-recorded", help="ISO 8601 UTC time: what the ledger said then")
 ]
@@ -64,17 +101,59 @@ def fail(code: int, message: str) -> typer.Exit:
     return typer.Exit(code)
 
 
-def open_ledger() -> Ledger:
+def where() -> str:
+    """The store the options name, for messages (a URL without its password)."""
+    from ledger.api import store_location
+
+    try:
+        return store_location(CTX.db, CTX.database_url)
+    except ValueError:
+        return CTX.database_url or CTX.db or "prefledger.db"
+
+
+def open_ledger(create: bool = False) -> Ledger:
+    """The ledger the options name. Only ``load``, ``import-ocf`` and ``demo`` create one
+    (``create=True``); every other command on a missing ledger exits 2, creating
+    nothing (a mistyped ``--db`` must not look like an empty ledger)."""
     import psycopg
     from eventsourcing.persistence import PersistenceError
 
     try:
-        return Ledger.open(CTX.db, CTX.database_url)
+        return Ledger.open(CTX.db, CTX.database_url, create=create)
+    except NoLedger as exc:
+        raise fail(2, f"error: {exc}") from None
     except ValueError as exc:
         raise fail(2, f"error: {exc}") from None
     except (PersistenceError, OSError, psycopg.Error) as exc:
-        where = CTX.database_url or CTX.db or "prefledger.db"
-        raise fail(2, f"error: cannot open the ledger at {where}: {exc}") from None
+        one_line = " ".join(str(exc).split())
+        raise fail(2, f"error: cannot open the ledger at {where()}: {one_line}") from None
+
+
+def choose_issuer(lg: Ledger, issuer: str | None) -> str:
+    """The issuer a report is about: the one named (it must be in the ledger), else the
+    ledger's only issuer, else ``default`` if there is one (SPEC.md §10: ``--issuer``
+    defaults to ``default``). Anything else exits 2 listing the issuers there are."""
+    known = lg.issuers()
+    listing = ", ".join(_issuer_order(known))
+    if issuer is not None:
+        if issuer in known:
+            return issuer
+        if not known:
+            raise fail(2, f"error: no issuer {issuer!r} in this ledger; it holds no events")
+        raise fail(2, f"error: no issuer {issuer!r} in this ledger; issuers: {listing}")
+    if len(known) == 1:
+        return known[0]
+    if "default" in known:
+        return "default"
+    if not known:
+        raise fail(2, f"error: the ledger at {where()} holds no events yet")
+    raise fail(2, f"error: this ledger has {len(known)} issuers; choose one with --issuer: "
+               f"{listing}")
+
+
+def _issuer_order(names: list[str]) -> list[str]:
+    """``default`` first (the issuer of events that name none), then by name."""
+    return sorted(names, key=lambda n: (n != "default", n))
 
 
 def parse_day(text: str, option: str) -> dt.date:
@@ -91,17 +170,20 @@ def parse_day(text: str, option: str) -> dt.date:
 def parse_recorded(text: str | None) -> dt.datetime | None:
     try:
         return parse_as_recorded(text)
-    except ValueError:
-        raise fail(2, f"error: --as-recorded {text!r} is not an ISO 8601 time") from None
+    except (ValueError, OverflowError) as exc:
+        why = ("outside the years 1 to 9999 in UTC" if "outside the years" in str(exc)
+               else "not an ISO 8601 time")
+        raise fail(2, f"error: --as-recorded {text!r}: {why}") from None
 
 
-def series_report(report: Callable[..., dict[str, Any]], series: str, issuer: str,
+def series_report(report: Callable[..., dict[str, Any]], series: str, issuer: str | None,
                   as_of: str | None, as_recorded: str | None) -> dict[str, Any]:
     """A per-series report (``rates``, ``conversions``): ``report(series, issuer, day,
     recorded)`` on the open ledger; an unknown series is exit 2."""
     day = parse_day(as_of, "--as-of") if as_of is not None else None
     t = parse_recorded(as_recorded)
     with open_ledger() as lg:
+        issuer = choose_issuer(lg, issuer)
         try:
             return report(lg, series, issuer, day, t)
         except KeyError:
@@ -110,26 +192,116 @@ def series_report(report: Callable[..., dict[str, Any]], series: str, issuer: st
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    """``obj`` as JSON on stdout; control and format characters inside strings are
+    written as ``\\uXXXX`` escapes (the same JSON, nothing a terminal acts on)."""
+    sys.stdout.write(json_safe(json.dumps(obj, indent=2, ensure_ascii=False)) + "\n")
+
+
+def output_format(as_json: bool, as_csv: bool) -> str:
+    """``"json"``, ``"csv"`` or ``"table"``; both flags at once is exit 2."""
+    if as_json and as_csv:
+        raise fail(2, "error: choose one of --json and --csv")
+    return "json" if as_json else "csv" if as_csv else "table"
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell: numbers exactly as the JSON report writes them (strings), empty for
+    null, ``true``/``false``, lists joined by ``+``, anything else as JSON; escaped."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return shown("+".join(value), keep="\t\n")
+    if isinstance(value, dict | list | tuple):
+        return json_safe(json.dumps(value, ensure_ascii=False))
+    return shown(str(value), keep="\t\n")
+
+
+def emit_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None,
+             first: Sequence[str] = (), file: Any = None) -> None:
+    """Rows as CSV (the ``csv`` module, a header line first) on stdout or ``file``.
+    ``columns``: the header; default ``first``, then every other key of the rows in
+    order of appearance (a key a row lacks is an empty cell). Every ``--csv`` report
+    uses it; several tables in one CSV: ``table_rows``."""
+    rows = list(rows)
+    if columns is None:
+        seen: dict[str, None] = dict.fromkeys(first)
+        for r in rows:
+            for k in r:
+                seen.setdefault(k, None)
+        columns = list(seen)
+    w = csv.writer(file or sys.stdout, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_cell(r.get(c)) for c in columns])
+
+
+def table_rows(*sections: tuple[str, Iterable[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Several tables as one CSV: each row gets a first column ``table`` naming its
+    table (``("series", rows), ("holder", rows)``)."""
+    return [{"table": name, **r} for name, rows in sections for r in rows]
+
+
+#: problems a rejected load lists (then "… and N more problem(s)")
+MAX_PROBLEMS_SHOWN = 100
 
 
 def report_problems(exc: LedgerError) -> typer.Exit:
-    err.print(f"rejected: {len(exc.problems)} problem(s); nothing was stored",
+    err.print(f"rejected: {exc.total} problem(s); nothing was stored",
               markup=False, highlight=False)
-    for p in exc.problems:
+    for p in exc.problems[:MAX_PROBLEMS_SHOWN]:
         err.print(f"  {p}", markup=False, highlight=False)
+    more = exc.total - min(len(exc.problems), MAX_PROBLEMS_SHOWN)
+    if more:
+        err.print(f"  … and {more} more problem(s)", markup=False, highlight=False)
     return typer.Exit(2)
 
 
+def write_error(path: Path | str, exc: BaseException) -> typer.Exit:
+    """One line for a failed write: what, where, why (``no space left on device``)."""
+    why = getattr(exc, "strerror", None) or str(exc)
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in str(exc):
+        why = "no space left on device"  # SQLite says "database or disk is full"
+    return fail(2, f"error: cannot write {str(path)!r}: {' '.join(str(why).split())}")
+
+
+def writable_file(path: Path, what: str) -> None:
+    """Exit 2 before any work when ``path`` cannot be a file to write: a directory, or
+    in a directory that does not exist."""
+    if path.is_dir():
+        raise fail(2, f"error: cannot write {what} {str(path)!r}: it is a directory")
+    parent = path.parent
+    if not parent.exists():
+        raise fail(2, f"error: cannot write {what} {str(path)!r}: the directory "
+                   f"{str(parent)!r} does not exist")
+    if not parent.is_dir():
+        raise fail(2, f"error: cannot write {what} {str(path)!r}: {str(parent)!r} is not a "
+                   "directory")
+
+
+#: the load phases as the bar names them (``ledger.api.Progress``)
+_PHASES = {"reading": "reading", "validating": "validating", "writing": "writing"}
+
+
 def load_path(lg: Ledger, path: Path) -> None:
+    """``load`` a file, with a progress bar on a terminal (stderr): reading and parsing,
+    then validating, then writing."""
     if not path.exists():
         raise fail(2, f"error: no such file {str(path)!r}")
     try:
-        total = sum(1 for _ in path.open("rb"))
-        with Progress(TextColumn("loading"), BarColumn(), MofNCompleteColumn(), console=err,
-                      transient=True, disable=not err.is_terminal) as bar:
-            task = bar.add_task("load", total=total)
-            res = lg.load_file(path, progress=lambda n: bar.update(task, completed=n))
+        with Progress(TextColumn("{task.description:<10}"), BarColumn(), TaskProgressColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("reading", total=None)
+
+            def progress(phase: str, done: int, total: int | None) -> None:
+                name = _PHASES.get(phase, phase)
+                changed = bar.tasks[0].description != name
+                bar.update(task, description=name, completed=done, total=total)
+                if changed:  # each phase shows, however fast the one before it was
+                    bar.refresh()
+
+            res = lg.load_file(path, progress=progress)
     except LedgerError as exc:
         raise report_problems(exc) from None
     except UnicodeDecodeError as exc:
@@ -138,5 +310,3 @@ def load_path(lg: Ledger, path: Path) -> None:
         raise fail(2, f"error: cannot read {str(path)!r}: {exc.strerror or exc}") from None
     out.print(f"{res.appended} appended, {res.already_present} already present",
               highlight=False)
-
-

@@ -7,20 +7,25 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ledger.cli.options import (
     CTX,
     AsRecordedOpt,
     Commands,
+    CsvOpt,
     IssuerOpt,
     JsonOpt,
+    Table,
+    choose_issuer,
+    emit_csv,
     emit_json,
     load_path,
     open_ledger,
     out,
+    output_format,
     parse_day,
     parse_recorded,
+    table_rows,
 )
 
 COMMANDS = Commands()
@@ -29,19 +34,33 @@ COMMANDS = Commands()
 @COMMANDS()
 def position(
     as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD, end of day")],
-    issuer: IssuerOpt = "default",
+    issuer: IssuerOpt = None,
     as_recorded: AsRecordedOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
-    """Shares, dividends, conversion and votes per series and holder ."""
+    """Shares, dividends, conversion and votes per series and holder."""
+    fmt = output_format(as_json, as_csv)
     day = parse_day(as_of, "--as-of")
     t = parse_recorded(as_recorded)
     with open_ledger() as lg:
-        rep = lg.position(day, issuer, t)
-    if as_json:
+        rep = lg.position(day, choose_issuer(lg, issuer), t)
+    if fmt == "json":
         emit_json(rep)
+    elif fmt == "csv":
+        emit_csv(position_rows(rep), first=("table", "series", "holder"))
     else:
         print_position(rep)
+
+
+def position_rows(rep: dict[str, Any]) -> list[dict[str, Any]]:
+    """The position as rows of one CSV: a ``table`` column (``series`` rows, one
+    ``common`` row, then ``holder`` rows), the JSON report's fields as the other columns,
+    its strings as values."""
+    common = {"series": "common", "outstanding": rep["common_outstanding"],
+              "votes": rep["common_votes"]}
+    return table_rows(("series", rep["series"]), ("common", [common]),
+                      ("holder", rep["holders"]))
 
 
 def print_position(rep: dict[str, Any]) -> None:
@@ -91,7 +110,7 @@ def demo(
                 os.remove(CTX.db + suffix)
     history = resources.files("fixtures").joinpath("nstor", "history.jsonl")
     day = parse_day(as_of or "2005-12-31", "--as-of")
-    with open_ledger() as lg, resources.as_file(history) as path:
+    with open_ledger(create=True) as lg, resources.as_file(history) as path:
         out.print(f"ledger: {CTX.db or CTX.database_url}; loading {path.name} "
                   "(illustrative nStor history)", highlight=False)
         load_path(lg, path)

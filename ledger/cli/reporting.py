@@ -9,17 +9,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ledger.cli.options import (
     Commands,
+    CsvOpt,
     IssuerOpt,
     JsonOpt,
+    Table,
+    choose_issuer,
+    emit_csv,
     emit_json,
     fail,
     open_ledger,
     out,
+    output_format,
     parse_day,
+    table_rows,
+    writable_file,
+    write_error,
 )
 
 ReportOpt = Annotated[Path, typer.Option("--to", help="reporting database (SQLite file)")]
@@ -45,11 +52,12 @@ def rebuild(
     from projections.feed.projector import Projector
 
     day = _through(through)
+    writable_file(to, "--to")
     with open_ledger() as lg:
         try:
             s = Projector(lg, to, day).rebuild()
         except (OSError, sqlite3.Error) as exc:
-            raise fail(2, f"error: cannot write {to}: {exc}") from None
+            raise write_error(to, exc) from None
     out.print(f"{to}: rebuilt from {s.events} events of {len(s.issuers)} issuer(s); "
               f"tracked notification position {s.position}", highlight=False,
               soft_wrap=True)
@@ -70,12 +78,19 @@ def export(
     from projections.feed.projector import Projector
 
     day = _through(through)
+    writable_file(to, "--to")
+    if metadata is not None:
+        writable_file(metadata, "--metadata")
     with open_ledger() as lg:
         try:
             s = Projector(lg, to, day).catch_up()
-            meta = write_metadata(to, metadata or default_metadata_path(to))
         except (OSError, sqlite3.Error) as exc:
-            raise fail(2, f"error: cannot write {to}: {exc}") from None
+            raise write_error(to, exc) from None
+    meta = metadata or default_metadata_path(to)
+    try:
+        meta = write_metadata(to, meta)
+    except OSError as exc:
+        raise write_error(meta, exc) from None
     what = (f"{s.events} new event(s) projected, issuer(s) recomputed: "
             f"{', '.join(s.issuers)}" if s.issuers else "already up to date")
     if s.rebuilt and s.reason:
@@ -89,27 +104,47 @@ def export(
 def rollforward(
     from_: Annotated[str, typer.Option("--from", help="first day of the period, YYYY-MM-DD")],
     to: Annotated[str, typer.Option("--to", help="last day of the period, YYYY-MM-DD")],
-    issuer: IssuerOpt = "default",
+    issuer: IssuerOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """Equity roll-forward and dividends in arrears between two dates (exit 1 if it does
     not tie out)."""
     from projections.rollforward import rollforward as compute
 
+    fmt = output_format(as_json, as_csv)
     d1 = parse_day(from_, "--from")
     d2 = parse_day(to, "--to")
     if d1 > d2:
         raise fail(2, f"error: --from {d1} is after --to {d2}")
     with open_ledger() as lg:
-        if issuer not in lg.issuers():
-            raise fail(2, f"error: no events for issuer {issuer!r}")
+        issuer = choose_issuer(lg, issuer)
         rep = compute(issuer, lg.records(issuer), d1, d2, lg.resolve)
-    if as_json:
+    if fmt == "json":
         emit_json(rep)
+    elif fmt == "csv":
+        emit_csv(rollforward_rows(rep), first=("table", "series", "holder"))
     else:
         _print_rollforward(rep)
     if not rep["ties_out"]:
         raise typer.Exit(1)
+
+
+def rollforward_rows(rep: dict[str, Any]) -> list[dict[str, Any]]:
+    """The roll-forward as rows of one CSV: a ``table`` column (per series its
+    ``shares``, ``carrying_amount`` and ``dividends`` rows, each with ``ties_out``; then
+    one ``holder`` row per holder and series), the JSON report's fields as columns."""
+    shares, carrying, dividends = [], [], []
+    for s in rep["series"]:
+        ties = s["ties_out"]
+        shares.append({"series": s["series"], **s["shares"], "ties_out": ties["shares"]})
+        carrying.append({"series": s["series"], **s["carrying_amount"],
+                         "ties_out": ties["carrying_amount"]})
+        if s["dividends"] is not None:
+            dividends.append({"series": s["series"], **s["dividends"],
+                              "ties_out": ties["arrears"] and ties["dividends_payable"]})
+    return table_rows(("shares", shares), ("carrying_amount", carrying),
+                      ("dividends", dividends), ("holder", rep["holders"]))
 
 
 def _print_rollforward(rep: dict[str, Any]) -> None:
@@ -156,7 +191,7 @@ def _print_rollforward(rep: dict[str, Any]) -> None:
 @COMMANDS()
 def chart(
     to: Annotated[Path, typer.Option("--to", help="PNG file to write")],
-    issuer: IssuerOpt = "default",
+    issuer: IssuerOpt = None,
     through: ThroughOpt = None,
 ) -> None:
     """Shares outstanding, dividend rate, arrears and conversion rate over time (PNG)."""
@@ -164,13 +199,13 @@ def chart(
     from projections.tables import project_issuer
 
     day = _through(through)
+    writable_file(to, "--to")
     with open_ledger() as lg:
-        if issuer not in lg.issuers():
-            raise fail(2, f"error: no events for issuer {issuer!r}")
+        issuer = choose_issuer(lg, issuer)
         tables = project_issuer(issuer, lg.records(issuer), day, lg.resolve)
     data = chart_data(tables)
     try:
         render(data, to, f"{issuer}: preferred stock through {data['end']}")
-    except OSError as exc:
-        raise fail(2, f"error: cannot write {to}: {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise write_error(to, exc) from None
     out.print(f"wrote {to}", highlight=False, soft_wrap=True)

@@ -10,19 +10,24 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ledger.cli.options import (
     AsRecordedOpt,
     Commands,
+    CsvOpt,
     IssuerOpt,
     JsonOpt,
+    Table,
+    choose_issuer,
+    emit_csv,
     emit_json,
     fail,
     open_ledger,
     out,
+    output_format,
     parse_day,
     parse_recorded,
+    table_rows,
 )
 from ledger.problems import LedgerError
 from ledger.values import parse_decimal
@@ -44,14 +49,16 @@ def waterfall(
     as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD, end of day")],
     proceeds: Annotated[str, typer.Option("--proceeds", help="amount to distribute, e.g. "
                                           "50000000 or 50000000.00")],
-    issuer: IssuerOpt = "default",
+    issuer: IssuerOpt = None,
     as_recorded: AsRecordedOpt = None,
     order: Annotated[str | None, typer.Option(
         "--order", help="seniority order, most senior first, e.g. M,H,K,G ('+' puts series "
         "in one tier); default: the later certificate governs (M > H > K > G)")] = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """What-if liquidation waterfall of PROCEEDS as of D; records nothing."""
+    fmt = output_format(as_json, as_csv)
     day = parse_day(as_of, "--as-of")
     try:
         amount = parse_decimal(proceeds)
@@ -60,13 +67,24 @@ def waterfall(
     t = parse_recorded(as_recorded)
     with open_ledger() as lg:
         try:
-            rep = lg.waterfall(day, amount, issuer, t, order)
+            rep = lg.waterfall(day, amount, choose_issuer(lg, issuer), t, order)
         except LedgerError as exc:
             raise fail(2, "\n".join(f"error: {p}" for p in exc.problems)) from None
-    if as_json:
+    if fmt == "json":
         emit_json(rep)
+    elif fmt == "csv":
+        emit_csv(waterfall_rows(rep), first=("table", "tier", "series", "holder"))
     else:
         print_waterfall(rep)
+
+
+def waterfall_rows(rep: dict[str, Any]) -> list[dict[str, Any]]:
+    """The waterfall as rows of one CSV: a ``table`` column (``tier`` rows, ``series``
+    rows, ``holder`` rows, then one ``common`` row), the JSON report's fields as the
+    other columns (a tier's series joined by ``+``)."""
+    common = {"series": "common", **rep["common"]}
+    return table_rows(("tier", rep["tiers"]), ("series", rep["series"]),
+                      ("holder", rep["holders"]), ("common", [common]))
 
 
 def print_waterfall(rep: dict[str, Any]) -> None:
