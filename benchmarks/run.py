@@ -2,6 +2,7 @@
 
     python -m benchmarks.run --events 100000            # sizes 10k and 100k
     python -m benchmarks.run --events 1000000           # sizes 10k, 100k and 1M
+    python -m benchmarks.run --events 100000 --peer-tools none   # no peer tool run
 
 For each size (10k, 100k, 1M up to ``--events``; or just ``--events`` when smaller) it
 generates a history (``benchmarks.generate``, cached in ``--workdir``) and measures:
@@ -20,7 +21,15 @@ generates a history (``benchmarks.generate``, cached in ``--workdir``) and measu
   ``eventsourcing`` reading and decoding the same log and a raw ``sqlite3`` read of it;
   peak RSS of the child;
 - **PostgreSQL load** (when a server answers ``--pg``): the smallest size, against bare
-  ``eventsourcing`` appending to the same server.
+  ``eventsourcing`` appending to the same server;
+- **prefledger as a command** (``benchmarks.peers_run``): ``prefledger position --as-of``
+  as a whole process on the probe for a few random dates, and five events appended to the
+  probe issuer against five appended to a new issuer (in process and as a command);
+- **the peers** (up to ``--peers-max`` events, ``benchmarks.peers_run``): the same history
+  converted for hledger, ledger-cli and Beancount (``benchmarks.peers``); ``prefledger
+  load`` against ``hledger check``, ``hledger balance``, ``ledger balance`` and
+  ``bean-check``, and the as-of position against ``hledger balance -e``, ``ledger
+  balance -e`` and ``bean-query``, whole processes, the median of ``--peer-reps`` runs.
 
 Prints a table and, last, one JSON line with every figure. The machine may be shared:
 compare the ratios, each measured in the same run, more than the absolute rates.
@@ -32,6 +41,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import platform
 import random
 import resource
 import sqlite3
@@ -46,7 +56,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
-from benchmarks import generate
+from benchmarks import generate, peers_run
 
 SIZES = (10_000, 100_000, 1_000_000)
 #: the all-in-one-save baseline is measured up to this size (it adds a minute at 1M)
@@ -59,7 +69,16 @@ TARGETS = {
     "rebuild_vs_es": 0.3,
     "rebuild_rss_mb": 500,
     "pg_load_events_s": 5_000,
+    # against the peers (at 100k events) and prefledger as a command
+    "load_vs_hledger_check": 1.0,
+    "load_vs_ledger_balance": 3.0,
+    "position_whole_process_s": 0.25,
+    "position_vs_hledger_balance_e": 0.3,
+    "append5_existing_vs_new": 1.1,
+    "load_rss_mb": 500,
 }
+#: the size the peer targets are read at
+PEER_TARGET_SIZE = 100_000
 
 
 class Stream(Aggregate):
@@ -124,6 +143,18 @@ def _child(kind: str, **args: Any) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (``ru_maxrss`` may carry the parent's across exec)."""
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                rss_mb = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return round(rss_mb, 1)
+
+
 def load_child(path: str, db: str | None, url: str | None) -> dict[str, Any]:
     from ledger.api import Ledger
 
@@ -134,12 +165,13 @@ def load_child(path: str, db: str | None, url: str | None) -> dict[str, Any]:
         wall, cpu, _ = _timed(lambda: lg.load_file(path))
     finally:
         lg.close()
-    return {"wall": wall, "cpu": cpu}
+    return {"wall": wall, "cpu": cpu, "rss_mb": peak_rss_mb()}
 
 
-def our_load(path: Path, db: Path | None = None, url: str | None = None) -> tuple[float, float]:
+def our_load(path: Path, db: Path | None = None, url: str | None = None
+             ) -> tuple[float, float, float]:
     got = _child("load", path=str(path), db=str(db) if db else None, url=url)
-    return got["wall"], got["cpu"]
+    return got["wall"], got["cpu"], got["rss_mb"]
 
 
 def bare_append(rows: list[dict[str, Any]], batch: int, env: dict[str, str]) -> tuple[float, float]:
@@ -262,14 +294,7 @@ def rebuild_child(db: str) -> dict[str, Any]:
     with Ledger.open(db) as lg:
         wall, cpu, n = _timed(lambda: Projector(lg, report).rebuild().events)
     _rm(report)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    try:  # this process's own peak (ru_maxrss may carry the parent's across exec)
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                rss_mb = int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return {"events": n, "wall": wall, "cpu": cpu, "rss_mb": round(rss_mb, 1)}
+    return {"events": n, "wall": wall, "cpu": cpu, "rss_mb": peak_rss_mb()}
 
 
 def rebuild(db: Path) -> dict[str, Any]:
@@ -325,7 +350,7 @@ def pg_figures(url: str, path: Path, rows: list[dict[str, Any]]) -> dict[str, An
     try:
         for s in (ours, bare):
             conn.execute(f'CREATE SCHEMA "{s}"')
-        wall, cpu = our_load(path, url=f"{url}?schema={ours}")
+        wall, cpu, _ = our_load(path, url=f"{url}?schema={ours}")
         from ledger.store.eventstore import env_for
 
         env = env_for(None, f"{url}?schema={bare}")
@@ -342,15 +367,18 @@ def pg_figures(url: str, path: Path, rows: list[dict[str, Any]]) -> dict[str, An
 
 # -- the run ------------------------------------------------------------------------------
 
-def measure(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+def measure(n: int, args: argparse.Namespace, workdir: Path,
+            tools: peers_run.Tools | None = None) -> dict[str, Any]:
     path = history(workdir, n, args.seed)
     rows = rows_of(path)
     n = len(rows)
     db = workdir / f"ledger-{n}.db"
     fig: dict[str, Any] = {"events": n, "issuers": len({r.get("issuer") for r in rows}),
                            "payload_bytes": round(path.stat().st_size / n)}
-    wall, cpu = our_load(path, db)
-    fig["load"] = {"events_s": round(n / wall), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}
+    probe_events = sum(1 for r in rows if r.get("issuer", "default") == generate.PROBE)
+    wall, cpu, rss = our_load(path, db)
+    fig["load"] = {"events_s": round(n / wall), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+                   "peak_rss_mb": rss}
     bw, bc = bare_append(rows, 1000, sqlite_env(workdir / "bare.db"))
     rw, rc = raw_insert(rows, workdir / "raw.db")
     fig["bare_es_append_1000"] = {"events_s": round(n / bw), "cpu_s": round(bc, 2)}
@@ -372,6 +400,15 @@ def measure(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                       "vs_bare_es_read": round(ew / rb["wall"], 3)}
     fig["bare_es_read_decode"] = {"events_s": round(en / ew), "cpu_s": round(ec, 2)}
     fig["raw_sqlite_read"] = {"events_s": round(qn / qw), "cpu_s": round(qc, 2)}
+    # prefledger as a command, then the peers on the same history and dates
+    probe = generate.PROBE if generate.PROBE in spans else sorted(spans)[0]
+    dates = peers_run.probe_dates(spans[probe], args.position_dates, args.seed)
+    alone = peers_run.prefledger_alone(db, workdir, spans, probe_events, dates,
+                                       args.peer_reps)
+    if tools is not None and n <= args.peers_max:
+        fig["peers"] = peers_run.measure_peers(path, db, workdir, tools, alone, args.peer_reps)
+    del alone["answers"]
+    fig["cli"] = alone
     for p in ("bare.db", "raw.db"):
         _rm(workdir / p)
     if not args.keep:
@@ -401,6 +438,9 @@ def table(result: dict[str, Any]) -> str:
             f"{f['bare_es_read_decode']['events_s']:>9} "
             f"{f['rebuild']['vs_bare_es_read']:>6} {f['raw_sqlite_read']['events_s']:>10} "
             f"{f['rebuild']['peak_rss_mb']:>7}")
+    more = peers_run.table(result)
+    if more:
+        lines.append(more)
     pg = result.get("postgres")
     if pg:
         lines.append("postgres: " + json.dumps(pg))
@@ -425,10 +465,52 @@ def verdicts(result: dict[str, Any]) -> dict[str, Any]:
     pg = result.get("postgres") or {}
     if "load_events_s" in pg:
         out["pg_load_events_s"] = [pg["load_events_s"], TARGETS["pg_load_events_s"]]
+    out.update(cli_verdicts(result))
     for k, (got, want) in out.items():
-        lower_is_better = k in ("probe_median_growth", "probe_median_ms", "rebuild_rss_mb")
+        base = k.split("@")[0]  # the size a figure was read at, when not the largest
+        lower_is_better = base in ("probe_median_growth", "probe_median_ms", "rebuild_rss_mb",
+                                   "load_rss_mb", "load_vs_hledger_check",
+                                   "load_vs_ledger_balance", "position_whole_process_s",
+                                   "position_vs_hledger_balance_e", "append5_existing_vs_new",
+                                   "position_whole_process_growth")
         met = got is not None and (got <= want if lower_is_better else got >= want)
         out[k] = {"measured": got, "target": want, "met": met}
+    return out
+
+
+def cli_verdicts(result: dict[str, Any]) -> dict[str, list[Any]]:
+    """The targets against the peers (read at ``PEER_TARGET_SIZE`` events, else at the
+    largest size they ran at) and of prefledger as a command (append: every size)."""
+    sizes = result["sizes"]
+    out: dict[str, list[Any]] = {}
+    with_peers = [f for f in sizes if f.get("peers")]
+    if with_peers:
+        f = next((f for f in with_peers if f["events"] == PEER_TARGET_SIZE), with_peers[-1])
+        at = f["events"]
+        load, asof = f["peers"]["load"], f["peers"]["as_of"]
+        for key, tool, group in (("load_vs_hledger_check", "hledger check", load),
+                                 ("load_vs_ledger_balance", "ledger balance", load),
+                                 ("position_vs_hledger_balance_e", "hledger balance -e",
+                                  asof)):
+            if tool in group:
+                out[f"{key}@{at}"] = [group[tool]["prefledger_over_peer"], TARGETS[key]]
+    for f in sizes:
+        at = f["events"]
+        cli = f.get("cli")
+        if cli is None:
+            continue
+        if at == PEER_TARGET_SIZE or f is sizes[-1]:
+            out[f"position_whole_process_s@{at}"] = [
+                cli["position_whole_process"]["median_s"], TARGETS["position_whole_process_s"]]
+        out[f"append5_existing_vs_new@{at}"] = [
+            cli["append5"]["existing_vs_new_in_process"], TARGETS["append5_existing_vs_new"]]
+    big, small = sizes[-1], sizes[0]
+    out[f"load_rss_mb@{big['events']}"] = [big["load"]["peak_rss_mb"], TARGETS["load_rss_mb"]]
+    if big.get("cli") and small.get("cli") and big is not small:
+        a = small["cli"]["position_whole_process"]["median_s"]
+        b = big["cli"]["position_whole_process"]["median_s"]
+        out["position_whole_process_growth"] = [round(b / a, 2) if a else None,
+                                                TARGETS["latency_growth"]]
     return out
 
 
@@ -444,6 +526,15 @@ def main(argv: list[str] | None = None) -> None:
         "PREFLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"),
         help="PostgreSQL server for the PostgreSQL load ('' to skip)")
     ap.add_argument("--keep", action="store_true", help="keep the loaded databases")
+    ap.add_argument("--peer-tools", choices=("install", "available", "none"),
+                    default="install", help="hledger, ledger-cli, Beancount: install when "
+                    "missing, use what is there, or run none (conversion and prefledger only)")
+    ap.add_argument("--peers-max", type=int, default=peers_run.PEERS_MAX,
+                    help="largest size the peers run at")
+    ap.add_argument("--peer-reps", type=int, default=3,
+                    help="runs of each whole-process command (the median is reported)")
+    ap.add_argument("--position-dates", type=int, default=5,
+                    help="random probe dates of the whole-process as-of queries")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -456,10 +547,21 @@ def main(argv: list[str] | None = None) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     result: dict[str, Any] = {"machine": {"cpus": os.cpu_count(),
-                                          "loadavg": os.getloadavg()[0]},
+                                          "loadavg": os.getloadavg()[0],
+                                          "python": platform.python_version(),
+                                          "platform": platform.platform(),
+                                          "date": dt.datetime.now(dt.UTC).isoformat(
+                                              timespec="seconds")},
                               "sizes": []}
-    for n in sizes_for(args.events):
-        result["sizes"].append(measure(n, args, workdir))
+    sizes = sizes_for(args.events)
+    tools = None
+    if any(n <= args.peers_max for n in sizes):
+        tools = peers_run.find_tools(args.peer_tools, workdir)
+        result["machine"]["tools"] = tools.versions
+        if tools.notes:
+            result["machine"]["tool_notes"] = tools.notes
+    for n in sizes:
+        result["sizes"].append(measure(n, args, workdir, tools))
         print(f"measured {n} events: " + json.dumps(result["sizes"][-1]), file=sys.stderr,
               flush=True)
     if args.pg:

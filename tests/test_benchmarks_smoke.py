@@ -5,11 +5,13 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from benchmarks import generate, run
+from benchmarks import generate, peers, peers_run, run
 from ledger.api import Ledger
 
 
@@ -57,23 +59,81 @@ def test_generated_file_loads_and_answers(tmp_path: Path) -> None:
 
 def test_run_prints_a_table_and_a_json_line(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # the peers' path without any peer tool: the conversion, prefledger as a command
+    # (load, position --as-of, five events appended), the table and the JSON line
     run.main(["--events", "1200", "--workdir", str(tmp_path), "--queries", "5",
-              "--latency-seconds", "5", "--pg", ""])
+              "--latency-seconds", "5", "--pg", "", "--peer-tools", "none",
+              "--peer-reps", "1", "--position-dates", "2"])
     out = capsys.readouterr().out.strip().splitlines()
     assert out[0].split()[:2] == ["events", "load"]
     result = json.loads(out[-1])
     (size,) = result["sizes"]
     assert size["events"] == 1200
     for key in ("load", "bare_es_append_1000", "bare_es_append_one_save", "raw_sqlite_insert",
-                "position", "rebuild", "bare_es_read_decode", "raw_sqlite_read"):
+                "position", "rebuild", "bare_es_read_decode", "raw_sqlite_read", "cli",
+                "peers"):
         assert key in size, key
     assert size["position"]["probe"]["queries"] == 5
-    assert size["rebuild"]["peak_rss_mb"] > 0
+    assert size["rebuild"]["peak_rss_mb"] > 0 and size["load"]["peak_rss_mb"] > 0
     assert set(result["targets"]) >= {"load_vs_bare_es_1000", "probe_median_ms",
-                                      "rebuild_vs_bare_es_read", "rebuild_rss_mb"}
+                                      "rebuild_vs_bare_es_read", "rebuild_rss_mb",
+                                      "position_whole_process_s@1200",
+                                      "append5_existing_vs_new@1200", "load_rss_mb@1200"}
+    assert result["machine"]["tools"] == {}
+    assert result["machine"]["tool_notes"] == ["peer tools not run (--peer-tools none)"]
+    assert result["machine"]["python"] and result["machine"]["date"]
+    # prefledger as a command: two as-of dates; five events appended five times over
+    cli = size["cli"]
+    assert len(cli["position_whole_process"]["runs_s"]) == 2
+    ap = cli["append5"]
+    assert ap["issuer"] == generate.PROBE and ap["stored_events"] == 1200
+    assert ap["existing"]["in_process_s"] > 0 and ap["new"]["whole_process_s"] > 0
+    # the peers' files: one transaction per event, every tie-out an assertion
+    p = size["peers"]
+    rows = [json.loads(x) for x in (tmp_path / "history-1200-seed1.jsonl").read_text()
+            .splitlines()]
+    tied = sum(1 for r in rows if r["type"] == "BalanceAsserted")
+    conv = p["conversion"]
+    assert conv["events"] == 1200 and conv["journal_assertions"] == tied > 0
+    assert conv["beancount_assertions"] + conv["beancount_in_day_assertions"] == tied
+    journal = (tmp_path / "history-1200-seed1.journal").read_text()
+    assert len(re.findall(r"^\d{4}-\d\d-\d\d \* ", journal, re.M)) == 1200  # one per event
+    assert journal.count(" = ") == tied
+    assert set(p["load"]) == {"prefledger load"} and set(p["as_of"]) == {
+        "prefledger position --as-of"}
+    assert "agreement" not in p  # no hledger to agree with
+    assert any(line.split()[1:2] == ["load:"] for line in out)
 
 
 def test_sizes_for() -> None:
     assert run.sizes_for(1_000_000) == [10_000, 100_000, 1_000_000]
     assert run.sizes_for(100_000) == [10_000, 100_000]
     assert run.sizes_for(1500) == [1500]
+
+
+def test_agreement_compares_holder_by_holder() -> None:
+    names = peers.IssuerNames("issuer-0000", peers.Names())
+    pos = {"common_outstanding": "500", "holders": [
+        {"holder": "Oak Fund", "series": "G", "shares": "10"},
+        {"holder": "Elm", "series": "H", "shares": "0"}]}  # owed dividends only: no row
+    csv = ('"account","commodity","balance"\n'
+           '"Equity:Issuer-0000:Common","COMMON","500"\n'
+           '"Equity:Issuer-0000:Holders:Oak-Fund","G","10"\n'
+           '"total","COMMON","500"\n')
+    assert peers_run._agreement(pos, csv, names) == {"balances": 2, "agree": True,
+                                                     "differences": []}
+    off = csv.replace('Oak-Fund","G","10"', 'Oak-Fund","G","9"')
+    got = peers_run._agreement(pos, off, names)
+    assert not got["agree"] and got["differences"] == [
+        "Equity:Issuer-0000:Holders:Oak-Fund G 9", "Equity:Issuer-0000:Holders:Oak-Fund G 10"]
+
+
+def test_run_cmd_reports_the_childs_own_peak(tmp_path: Path) -> None:
+    # a child that holds about 60 MB: its own peak, not this process's
+    got = peers_run.run_cmd([sys.executable, "-c",
+                             "b = bytearray(60 * 1024 * 1024); print(len(b))"])
+    assert got.out.strip() == str(60 * 1024 * 1024)
+    assert 60 <= got.rss_mb < 200 and got.wall > 0
+    with pytest.raises(RuntimeError, match="exited 3"):
+        peers_run.run_cmd([sys.executable, "-c", "raise SystemExit(3)"])
+    assert peers_run.find_tools("none", tmp_path).paths == {}
