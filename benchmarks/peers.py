@@ -28,18 +28,20 @@ holder's account (``= N G``), or, for a series (or common) total, on ``Outstandi
 the credit balance ``-N`` (ledger-cli asserts an account's own balance, never its
 subaccounts', so a total is asserted where every movement of the series passes). In
 Beancount a ``balance`` directive holds at the start of its date, so the assertion is
-dated the day after (end of the event's day); an assertion that a later event of the
-same day would break at the end of that day cannot be said in Beancount and is written
-as a comment instead (counted as ``beancount_in_day_assertions``).
+dated the event's day when no earlier event of that day moves the balance, else the day
+after (the end of the event's day); one that events both earlier and later in its day
+move cannot be said in Beancount and is written as a comment instead (counted as
+``beancount_in_day_assertions``).
 
-What the ledger computes is taken from prefledger's own pure replay (``ledger.replay``),
-event by event: the common shares of a conversion (``IssuerState.conversions``), the
-holders and shares of an automatic conversion on a shareholder approval, the shares a
-redemption with short funds actually redeems (``IssuerState.redemptions``), a split's
-change of the common outstanding, and the holdings a liquidation extinguishes (the lots
-just before it). Left out: dividend accrual, arrears, rates, votes and the liquidation
-waterfall's payouts (a peer tool has nothing that computes them; the events that carry
-no share or money movement become transactions without postings).
+What the ledger computes is taken from prefledger's own pure replay (``ledger.replay``,
+subscribed to with its ``ReplayHooks``), event by event: the common shares of a
+conversion (``IssuerState.conversions``), the holders and shares of an automatic
+conversion on a shareholder approval, the shares a redemption with short funds actually
+redeems (``IssuerState.redemptions``), a split's change of the common outstanding, and
+the holdings a liquidation extinguishes (the lots just before it). Left out: dividend
+accrual, arrears, rates, votes and the liquidation waterfall's payouts (a peer tool has
+nothing that computes them; the events that carry no share or money movement become
+transactions without postings).
 """
 
 from __future__ import annotations
@@ -62,13 +64,11 @@ from ledger.events import (
     CommonStockSplit,
     DividendPaid,
     Event,
-    EventReversed,
     Liquidation,
-    SeriesDesignated,
     SharesIssued,
     SharesTransferred,
 )
-from ledger.replay import Replayer, order, reversed_targets
+from ledger.replay import Replayer, ReplayHooks, replay
 from ledger.state import Conversion, Redemption
 from ledger.values import CENT, ZERO, plain
 
@@ -200,34 +200,33 @@ def _cash(n: IssuerNames, what: str, amount: Decimal) -> list[Posting]:
     return [Posting(n.money(what), amount, USD), Posting(n.cash, -amount, USD)]
 
 
-def issuer_entries(issuer: str, records: list[Record], n: IssuerNames) -> list[Entry]:
-    """The entries of one issuer, applying its records exactly as ``ledger.replay.replay``
-    does (reversed targets left out, effective-date then recorded order), one at a time,
-    reading each event's effects from the state the replay leaves."""
-    targets, problems = reversed_targets(records)
-    live = [r for r in order(records)
-            if r.event.id is None or r.event.id not in targets
-            or isinstance(r.event, EventReversed)]
-    if problems:
-        raise ValueError(f"the history does not load in prefledger: {problems[0]}")
-    rp = Replayer(issuer)
-    rp.designations = {r.event.series: r.event.effective_date for r in live
-                       if isinstance(r.event, SeriesDesignated)}
-    st = rp.state
-    out: list[Entry] = []
-    for rec in live:
-        ev = rec.event
-        entry = Entry(ev.effective_date, rec.line, ev.type, ev.id)
-        conversions, redemptions = len(st.conversions), len(st.redemptions)
-        common = st.common_outstanding
+class _Effects(ReplayHooks):
+    """Subscribes to prefledger's replay: before each event, what it may change (the
+    conversions and redemptions so far, the common outstanding, the holdings a
+    liquidation will extinguish); after it, the event's entry."""
+
+    def __init__(self, n: IssuerNames) -> None:
+        self.n = n
+        self.out: list[Entry] = []
+        self.before: tuple[int, int, Decimal, list[tuple[str, str, Decimal]]] = (
+            0, 0, ZERO, [])
+        self.rejected: list[Record] = []
+
+    def event_applying(self, rp: Replayer, rec: Record) -> None:
+        st = rp.state
         held: list[tuple[str, str, Decimal]] = []
-        if isinstance(ev, Liquidation):  # what the liquidation will extinguish
+        if isinstance(rec.event, Liquidation):
             held = [(h, name, shares) for name, s in st.series.items()
                     for h, shares in s.holdings().items() if shares]
-        before = len(rp.problems)
-        rp.apply(rec)
-        if len(rp.problems) != before:
-            raise ValueError(f"the history does not load in prefledger: {rp.problems[-1]}")
+        self.before = (len(st.conversions), len(st.redemptions), st.common_outstanding, held)
+
+    def event_applied(self, rp: Replayer, rec: Record, accepted: bool) -> None:
+        if not accepted:
+            self.rejected.append(rec)
+            return
+        st, n, ev = rp.state, self.n, rec.event
+        conversions, redemptions, common, held = self.before
+        entry = Entry(ev.effective_date, rec.line, ev.type, ev.id)
         entry.postings = _postings(n, ev, st.conversions[conversions:],
                                    st.redemptions[redemptions:],
                                    st.common_outstanding - common, held)
@@ -236,9 +235,19 @@ def issuer_entries(issuer: str, records: list[Record], n: IssuerNames) -> list[E
                 entry.check = (n.holder(ev.holder), ev.shares, n.commodity(ev.series))
             else:
                 entry.check = (n.outstanding, -ev.shares, n.commodity(ev.series))
-        out.append(entry)
-    _mark_in_day(out)
-    return out
+        self.out.append(entry)
+
+
+def issuer_entries(issuer: str, records: list[Record], n: IssuerNames) -> list[Entry]:
+    """The entries of one issuer: prefledger's own replay (``ledger.replay``: reversed
+    targets left out, effective-date then recorded order) tells ``_Effects`` of every
+    event as it applies. A history prefledger would reject is not converted."""
+    effects = _Effects(n)
+    _, problems = replay(issuer, records, hooks=[effects])
+    if problems:
+        raise ValueError(f"the history does not load in prefledger: {problems[0]}")
+    _mark_in_day(effects.out)
+    return effects.out
 
 
 def _postings(n: IssuerNames, ev: Event, conversions: list[Conversion],
