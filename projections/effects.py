@@ -155,15 +155,41 @@ COMMON_FIGURES: tuple[CommonFigure, ...] = (
     CommonFigure("outstanding", "shares", lambda st: st.common_outstanding),
 )
 
-#: per common holder: none while common stock is kept as one total. Once the state keeps
-#: common by holder, each figure is one entry here (e.g. ``shares``, ``votes``) and
-#: ``common_holders`` names the holders.
-COMMON_HOLDER_FIGURES: tuple[CommonHolderFigure, ...] = ()
+class _ConversionCommon:
+    """Per holder, the common issued on conversion so far (``IssuerState.conversions``
+    only grows): kept as a running sum for the last state looked at, so that a step
+    costs the conversions since the last look, not all of them (performance)."""
+
+    def __init__(self) -> None:
+        self.of: list[Any] | None = None
+        self.seen = 0
+        self.sums: dict[str, Decimal] = {}
+
+    def __call__(self, st: IssuerState) -> dict[str, Decimal]:
+        convs = st.conversions
+        if convs is not self.of or len(convs) < self.seen:
+            self.of, self.seen, self.sums = convs, 0, {}
+        for c in convs[self.seen:]:
+            self.sums[c.holder] = self.sums.get(c.holder, ZERO) + c.common
+        self.seen = len(convs)
+        return self.sums
+
+
+_conversion_common = _ConversionCommon()
+
+#: per common holder. Common stock is one total in the state; what is known per holder is
+#: the common issued to each on conversion (SPEC.md §6, §13: a conversion issues its
+#: common to the converting holder). Once the state keeps common by holder, each figure
+#: is one entry here (e.g. ``shares``, ``votes``) and ``common_holders`` names them.
+COMMON_HOLDER_FIGURES: tuple[CommonHolderFigure, ...] = (
+    CommonHolderFigure("issued_on_conversion", "shares",
+                       lambda st, hs: {h: _conversion_common(st).get(h, ZERO) for h in hs}),
+)
 
 
 def common_holders(st: IssuerState) -> Iterable[str]:
-    """Every holder of common stock (none while common is one total)."""
-    return ()
+    """Every holder with a common figure: those who received common on conversion."""
+    return list(_conversion_common(st))
 
 
 def _index() -> tuple[dict[tuple[bool, bool, str], str], dict[str, int]]:
