@@ -224,8 +224,10 @@ def _is_timed(key: Key) -> bool:
 
 # -- effects and entries ------------------------------------------------------------------
 
-_WRITE: dict[str, Callable[[Decimal], str]] = {
-    "money": money_str, "shares": plain, "rate": plain, "count": plain}
+#: how each kind is written in JSON (SPEC.md §9: money with two decimals, shares and
+#: rates plain decimal strings; counts, such as ``missed_streak``, integers)
+_WRITE: dict[str, Callable[[Decimal], str | int]] = {
+    "money": money_str, "shares": plain, "rate": plain, "count": int}
 
 
 @dataclass(frozen=True)

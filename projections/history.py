@@ -173,7 +173,11 @@ def report(stored: Sequence[Stored], events: Sequence[Event | None], resolve: Te
     if event_id is not None:
         seq = next((r.seq for r in records if r.event.id == event_id), None)
         if seq is None:
-            raise KeyError(event_id)
+            if not any(s.payload.get("id") == event_id for s in stored):
+                raise KeyError(event_id)
+            # stored but no longer parses (tampered): listed, with no effects to tell
+            return {"events": trail(stored, events, date_from=date_from, date_to=date_to,
+                                    event_id=event_id), "calendar": None}
     scope = Scope(holder=holder, series=series, event_seq=seq,
                   calendar=with_dues and seq is None)
     rec = EffectRecorder(scope)
@@ -208,9 +212,10 @@ def timeline(rows: Sequence[dict[str, Any]], calendar: Sequence[dict[str, Any]] 
     return sorted([*rows, *calendar], key=key)
 
 
-def grouped(text: str) -> str:
+def grouped(value: str | int) -> str:
     """``-1234.5`` -> ``−1,234.5`` (thousands grouped; a true minus sign; at most four
     decimals, as the position's table shows conversion rates)."""
+    text = str(value)
     sign = "−" if text.startswith("-") else ""
     whole, _, frac = text.lstrip("-+").partition(".")
     if len(frac) > 4:
@@ -228,7 +233,7 @@ def effect_text(e: dict[str, Any], holder: str | None = None) -> str:
         what = f"{'—' if before is None else grouped(before)} → " \
                f"{'—' if after is None else grouped(after)}"
     else:
-        what = ("+" if not change.startswith("-") else "") + grouped(change)
+        what = ("" if str(change).startswith("-") else "+") + grouped(change)
     text = f"{who} {e['figure']} {what}"
     if e["note"]:  # a change scheduled from a later day: its cause's first word
         text += f" from {e['effective']} ({e['note'].split(':')[0]})"

@@ -76,7 +76,7 @@ def by_id(rep: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in rep["events"]}
 
 
-def fx(row: dict[str, Any], **match: Any) -> list[tuple[str, str | None, str, str | None]]:
+def fx(row: dict[str, Any], **match: Any) -> list[tuple[str, str | None, str, Any]]:
     """(series, holder, figure, change) of a row's effects, optionally filtered."""
     return [(e["series"], e["holder"], e["figure"], e["change"]) for e in row["effects"]
             if all(e[k] == v for k, v in match.items())]
@@ -138,10 +138,10 @@ def test_holder_history_shows_the_missed_date_and_the_step_up_it_causes():
     # rises by 1% from the next day (Series G §2(b)), reported on the DividendMissed
     first = rows["nstor-missed-G-2001-04-10"]["effects"]
     assert [(e["figure"], e["before"], e["after"], e["at"]) for e in first] == [
-        ("missed_streak", "0", "1", "end_of_day")]
+        ("missed_streak", 0, 1, "end_of_day")]
     second = {e["figure"]: e for e in rows["nstor-missed-G-2001-07-10"]["effects"]}
     assert set(second) == {"dividend_rate", "missed_streak"}
-    assert (second["missed_streak"]["before"], second["missed_streak"]["after"]) == ("1", "2")
+    assert (second["missed_streak"]["before"], second["missed_streak"]["after"]) == (1, 2)
     rate = second["dividend_rate"]
     assert (D(rate["before"]), D(rate["after"]), rate["effective"]) == (
         D("0.10"), D("0.11"), "2001-07-11")
@@ -160,7 +160,7 @@ def test_holder_history_shows_the_missed_date_and_the_step_up_it_causes():
     assert D(catch_up["arrears"]["change"]) == -owed == D("-45259.27")
     assert (D(catch_up["dividend_rate"]["after"]), catch_up["dividend_rate"]["effective"]) == (
         D("0.10"), "2002-10-11")
-    assert catch_up["missed_streak"]["after"] == "0"
+    assert catch_up["missed_streak"]["after"] == 0
 
 
 def test_holder_history_shows_the_transfer_and_the_adjustments_of_its_conversion_rate():
@@ -327,7 +327,7 @@ def test_an_unrecorded_miss_is_a_calendar_entry_a_recorded_one_is_on_its_event()
     # 04-10: nothing paid, no DividendMissed: the end of day counts the miss by itself
     assert cal == [
         ("2001-04-10", "start_of_day", [("G", "Ann", "arrears", "2583.33")]),
-        ("2001-04-10", "end_of_day", [("G", None, "missed_streak", "1")]),
+        ("2001-04-10", "end_of_day", [("G", None, "missed_streak", 1)]),
         ("2001-07-10", "start_of_day", [("G", "Ann", "arrears", "2500.00")]),
     ]
     assert rep["calendar"][1]["causes"][0].startswith(
@@ -335,7 +335,7 @@ def test_an_unrecorded_miss_is_a_calendar_entry_a_recorded_one_is_on_its_event()
     # 07-10: the DividendMissed records the second miss and carries the step-up to 11%
     row = rep["events"][-1]
     assert [(e["figure"], e["before"], e["after"], e["effective"]) for e in row["effects"]] == [
-        ("dividend_rate", "0.1", "0.11", "2001-07-11"), ("missed_streak", "1", "2",
+        ("dividend_rate", "0.1", "0.11", "2001-07-11"), ("missed_streak", 1, 2,
                                                           "2001-07-10")]
     # without --with-dues: the events only; the unrecorded miss is not an event
     assert [r["type"] for r in hist(evs, holder="Ann")["events"]] == [
@@ -349,7 +349,7 @@ def test_a_late_dividend_missed_does_not_take_the_end_of_day_of_its_payment_date
     assert [r["type"] for r in rep["events"]] == ["SharesIssued"]  # it changed nothing of Ann's
     assert [(c["phase"], fx(c)) for c in rep["calendar"]] == [
         ("start_of_day", [("G", "Ann", "arrears", "2583.33")]),
-        ("end_of_day", [("G", None, "missed_streak", "1")])]
+        ("end_of_day", [("G", None, "missed_streak", 1)])]
     assert hist(evs, event_id="late")["events"][0]["effects"] == []
 
 
@@ -372,7 +372,7 @@ def test_series_view_designation_and_dues_per_holder():
     # the series-wide 10,000.00: the series' arrears; then the end of day counts the miss
     # (no DividendMissed; the payment is that day's last of the series and carries it)
     pay = rep["events"][3]
-    assert fx(pay) == [("G", None, "arrears", "-10000.00"), ("G", None, "missed_streak", "1")]
+    assert fx(pay) == [("G", None, "arrears", "-10000.00"), ("G", None, "missed_streak", 1)]
     assert pay["effects"][1]["at"] == "end_of_day"
 
 
