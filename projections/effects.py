@@ -321,7 +321,8 @@ class Scope:
                 out[name] = ({self.holder},
                              set(_ALL_SERIES_FIGURES) if every else set(HOLDER_TERMS))
             elif every:
-                out[name] = (set(s.lots.by_holder) | set(s.dues), set(_ALL_SERIES_FIGURES))
+                out[name] = ({lot.holder for lot in s.lots} | set(s.dues),
+                             set(_ALL_SERIES_FIGURES))
             else:
                 out[name] = (set(), set(_ALL_SERIES_FIGURES))
         if self.series is not None and self.series != COMMON and self.series not in out:
