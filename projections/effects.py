@@ -298,13 +298,16 @@ class Scope:
       stock);
     - ``event_seq``: only that event (and its end of day), every figure of every holder
       and series (narrowed by ``holder`` and ``series`` when given);
-    - ``calendar``: also the calendar entries (start and end of day without an event).
+    - ``calendar``: also the calendar entries, the changes no event made (a conversion
+      on a date trigger at the start of a day, an end of day no event records);
+    - ``dues``: with ``calendar``, also the amounts falling due on payment dates.
     """
 
     holder: str | None = None
     series: str | None = None
     event_seq: int | None = None
     calendar: bool = False
+    dues: bool = False
 
     def wants(self, rec: Record) -> bool:
         return self.event_seq is None or rec.seq == self.event_seq
@@ -436,6 +439,7 @@ class EffectRecorder(ReplayHooks):
         self._before: Snapshot | None = None
         self._eod: Snapshot | None = None
         self._night: Snapshot | None = None  # end of the last day (for the next start)
+        self._night_conversions = 0  # conversions recorded by then
         #: series -> seq of the event that reports the day's end-of-day outcome
         self._owner: dict[str, int] = {}
         self._owner_missed: set[str] = set()
@@ -468,13 +472,19 @@ class EffectRecorder(ReplayHooks):
         after = measure(st, self._plan(st), through, timed=False)
         effects = self._mine(compare(st, self._night, after, "start_of_day", day, through,
                                      timed=False), self._night, after)
-        if self.scope.holder is None and self.scope.event_seq is None:
+        if not self.scope.dues:  # amounts falling due only when asked for
+            effects = [e for e in effects if e.figure != "arrears"]
+        elif self.scope.holder is None and self.scope.event_seq is None:
             effects += _dues_per_holder(payments, day, self.scope.series)
         if not effects:
             return
         touched = {e.series for e in effects}
         causes = [f"Series {s.name} payment date: amounts fall due" for s in payments
-                  if s.name in touched]
+                  if self.scope.dues and s.name in touched]
+        # SPEC.md §12 {"date": D}: a mandatory conversion at the start of the day
+        causes += sorted({f"Series {c.series}: mandatory conversion at the start of the day"
+                          for c in st.conversions[self._night_conversions:]
+                          if c.effective == day})
         self.calendar.append(Entry(day, "start_of_day", None, effects,
                                    causes or ["start of day"]))
 
@@ -529,6 +539,7 @@ class EffectRecorder(ReplayHooks):
                 self.calendar.append(Entry(day, "end_of_day", None, unowned,
                                            _end_of_day_causes(st, unowned, day)))
             self._night = {k: v for k, v in after.items() if not _is_timed(k)}
+            self._night_conversions = len(st.conversions)
 
 
 def _dues_per_holder(payments: list[SeriesState], day: dt.date, series: str | None

@@ -158,13 +158,16 @@ def report(stored: Sequence[Stored], events: Sequence[Event | None], resolve: Te
     The events are replayed once (``ledger.replay``) with an ``EffectRecorder`` scoped to
     what is asked: ``event_id`` every figure that event changed (narrowed to ``holder``
     or ``series`` if given); else ``holder`` that holder's figures (in ``series`` only,
-    if given); else ``series`` that series' figures. With none of them, no effects (the
-    plain trail, without a replay). ``with_dues`` (with ``holder`` or ``series``): also
-    the calendar entries, in timeline order. An unknown ``event_id``: ``KeyError``.
+    if given), else ``series`` that series' figures, with the calendar entries (the
+    changes no event made, in timeline order). With none of them, no effects (the plain
+    trail, without a replay; ``calendar`` None). ``with_dues`` (with ``holder`` or
+    ``series``): the calendar also gives the amounts that fell due on payment dates.
+    The replay runs to ``date_to`` if given (past the last event, the calendar goes on
+    to it), else to the last event's day. An unknown ``event_id``: ``KeyError``.
     """
+    if with_dues and (event_id is not None or holder is None and series is None):
+        raise ValueError("the amounts falling due are shown for a holder or a series")
     if event_id is None and holder is None and series is None:
-        if with_dues:
-            raise ValueError("the amounts falling due are shown for a holder or a series")
         return {"events": trail(stored, events, date_from=date_from, date_to=date_to),
                 "calendar": None}
     records = [Record(ev, s.position, 0, s.recorded_at, s.hash)
@@ -178,11 +181,11 @@ def report(stored: Sequence[Stored], events: Sequence[Event | None], resolve: Te
             # stored but no longer parses (tampered): listed, with no effects to tell
             return {"events": trail(stored, events, date_from=date_from, date_to=date_to,
                                     event_id=event_id), "calendar": None}
-    scope = Scope(holder=holder, series=series, event_seq=seq,
-                  calendar=with_dues and seq is None)
+    scope = Scope(holder=holder, series=series, event_seq=seq, calendar=seq is None,
+                  dues=with_dues)
     rec = EffectRecorder(scope)
-    if records:
-        replay(stored[0].issuer, records, None, resolve, hooks=[rec])
+    if records:  # to the last event's day, or to ``date_to`` (the calendar runs to it)
+        replay(stored[0].issuer, records, date_to, resolve, hooks=[rec])
     found = {n: [e.to_json() for e in entry.effects] for n, entry in rec.events.items()}
     rows = trail(stored, events, series, holder, date_from, date_to, found, event_id)
     calendar = None

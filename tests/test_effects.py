@@ -128,7 +128,9 @@ def test_holder_history_shows_series_wide_payments_pro_rata_to_the_cent():
     assert "holder" not in rows["nstor-0006"]["event"]
     # only Birch's figures are measured (and the terms of the series Birch holds)
     assert {e["holder"] for r in rep["events"] for e in r["effects"]} <= {BIRCH, None}
-    assert rep["calendar"] is None  # not asked for
+    # every G and H miss is recorded and nothing converts on a date: no calendar entry
+    # without the amounts falling due (not asked for)
+    assert rep["calendar"] == []
 
 
 def test_holder_history_shows_the_missed_date_and_the_step_up_it_causes():
@@ -337,9 +339,11 @@ def test_an_unrecorded_miss_is_a_calendar_entry_a_recorded_one_is_on_its_event()
     assert [(e["figure"], e["before"], e["after"], e["effective"]) for e in row["effects"]] == [
         ("dividend_rate", "0.1", "0.11", "2001-07-11"), ("missed_streak", 1, 2,
                                                           "2001-07-10")]
-    # without --with-dues: the events only; the unrecorded miss is not an event
-    assert [r["type"] for r in hist(evs, holder="Ann")["events"]] == [
-        "SharesIssued", "DividendMissed"]
+    # without --with-dues: the unrecorded miss still (a change no event made), no dues
+    plain = hist(evs, holder="Ann")
+    assert [r["type"] for r in plain["events"]] == ["SharesIssued", "DividendMissed"]
+    assert [(c["date"], c["phase"]) for c in plain["calendar"]] == [("2001-04-10",
+                                                                      "end_of_day")]
 
 
 def test_a_late_dividend_missed_does_not_take_the_end_of_day_of_its_payment_date():
@@ -351,6 +355,40 @@ def test_a_late_dividend_missed_does_not_take_the_end_of_day_of_its_payment_date
         ("start_of_day", [("G", "Ann", "arrears", "2583.33")]),
         ("end_of_day", [("G", None, "missed_streak", 1)])]
     assert hist(evs, event_id="late")["events"][0]["effects"] == []
+
+
+def test_a_conversion_on_a_date_trigger_is_a_calendar_entry_of_the_holder():
+    """A series with ``mandatory_conversion: [{"date": "2024-05-16"}]`` ($1,000 stated, 8%,
+    10 common per share, quarters from 01-01 paid on the period start): VC's 1,000 shares
+    convert at the start of 2024-05-16, with no event (SPEC.md §12)."""
+    terms = {"series": "A", "designated": "2024-01-01", "authorized_shares": "100000",
+             "dividend_rate": "0.08", "period_starts": ["01-01", "04-01", "07-01", "10-01"],
+             "conversion": "elective", "conversion_rate": "10",
+             "mandatory_conversion": [{"date": "2024-05-16"}]}
+    evs = [{"type": "SeriesDesignated", "effective_date": "2024-01-01", "series": "A",
+            "terms": terms},
+           {"type": "SharesIssued", "effective_date": "2024-01-01", "series": "A",
+            "holder": "VC", "shares": "1000"}]
+    # the last event is on 2024-01-01: --to runs the calendar on to 2024-06-30
+    assert hist(evs, holder="VC")["calendar"] == []
+    rep = hist(evs, holder="VC", date_to=d("2024-06-30"))
+    conv = rep["calendar"][-1]
+    assert (conv["date"], conv["phase"], conv["causes"]) == (
+        "2024-05-16", "start_of_day", ["Series A: mandatory conversion at the start of the day"])
+    # 1,000 × 10 = 10,000 common; the accrual 04-01 -> 05-16 (45 days: 1,000 × 1,000 × 8% ×
+    # 45/360 = 10,000.00) becomes dividends payable (the terms give no votes: none change)
+    assert fx(conv) == [
+        ("A", "VC", "shares", "-1000"), ("A", "VC", "dividends_payable", "10000.00"),
+        ("common", "VC", "issued_on_conversion", "10000")]
+    # before it, the 04-01 payment date went unpaid with no DividendMissed (a miss the end
+    # of the day counts by itself); the quarter that fell due then (90 days: 1,000 × 1,000
+    # × 8% × 90/360 = 20,000.00) shows only with --with-dues
+    assert [(c["date"], c["phase"]) for c in rep["calendar"]] == [
+        ("2024-04-01", "end_of_day"), ("2024-05-16", "start_of_day")]
+    dues = hist(evs, holder="VC", with_dues=True, date_to=d("2024-06-30"))["calendar"]
+    assert [(c["date"], c["phase"], fx(c, figure="arrears")) for c in dues] == [
+        ("2024-04-01", "start_of_day", [("A", "VC", "arrears", "20000.00")]),
+        ("2024-04-01", "end_of_day", []), ("2024-05-16", "start_of_day", [])]
 
 
 def test_series_view_designation_and_dues_per_holder():

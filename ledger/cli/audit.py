@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from ledger.cli.options import (
     AsRecordedOpt,
@@ -29,6 +30,7 @@ from ledger.cli.options import (
     parse_recorded,
     where,
 )
+from ledger.names import shown
 from projections.history import effect_text, grouped, timeline
 
 COMMANDS = Commands()
@@ -37,10 +39,11 @@ COMMANDS = Commands()
 @COMMANDS()
 def history(
     series: Annotated[str | None, typer.Option("--series", help="events naming this series "
-                                               "(common: also common issuances, splits)")
-                      ] = None,
-    holder: Annotated[str | None, typer.Option("--holder", help="events naming this holder")
-                      ] = None,
+                                               "or changing its figures (common: common "
+                                               "stock), each with its effect")] = None,
+    holder: Annotated[str | None, typer.Option("--holder", help="events naming this holder "
+                                               "or changing its figures, each with its "
+                                               "effect")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="effective on or after "
                                                   "YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="effective on or before "
@@ -48,9 +51,8 @@ def history(
     event_id: Annotated[str | None, typer.Option("--id", help="one event, with every figure "
                                                  "it changed (before and after)")] = None,
     with_dues: Annotated[bool, typer.Option("--with-dues", help="with --holder or --series: "
-                                            "also the amounts that fell due on payment dates "
-                                            "and the end-of-day tests no event records")
-                         ] = False,
+                                            "also the amounts that fell due on payment "
+                                            "dates")] = False,
     issuer: IssuerOpt = None,
     as_recorded: AsRecordedOpt = None,
     as_json: JsonOpt = False,
@@ -88,7 +90,7 @@ def history(
                         "to": d2.isoformat() if d2 else None,
                         "id": event_id, "with_dues": with_dues},
             "events": rows,
-            **({"calendar": rep["calendar"]} if with_dues else {}),
+            **({"calendar": rep["calendar"]} if rep["calendar"] is not None else {}),
         })
     elif event_id is not None:  # the event, then every figure it changed
         print_history(issuer, [{**r, "effects": None} for r in rows],
@@ -186,11 +188,11 @@ _MAX_WIDTH = {"recorded (UTC)": 10, "id": 20, "memo / source": 25}
 
 def _effect_row(t: Table, effects: list[dict[str, Any]], holder: str | None,
                 reversed_: bool = False) -> None:
-    """The effect of the row above, one figure a line, under its details."""
+    """The effect of the row above, one figure a line (each escaped, as every cell),
+    under its details."""
     none = "none: reversed, never applied" if reversed_ else "no change"
-    t.add_row("", "", "", "  ↳ effect", "",
-              "\n".join(effect_text(e, holder) for e in effects) or none, "", "",
-              style="bold")
+    lines = [shown(effect_text(e, holder)) for e in effects] or [none]
+    t.add_row("", "", "", "  ↳ effect", "", Text("\n".join(lines)), "", "", style="bold")
 
 
 def print_effects(effects: list[dict[str, Any]]) -> None:
