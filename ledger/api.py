@@ -388,11 +388,26 @@ class Ledger:
     def history(self, issuer: str = "default", series: str | None = None,
                 holder: str | None = None, date_from: dt.date | None = None,
                 date_to: dt.date | None = None,
-                as_recorded: dt.datetime | None = None) -> list[dict[str, Any]]:
+                as_recorded: dt.datetime | None = None,
+                event_id: str | None = None) -> list[dict[str, Any]]:
         """SPEC.md §10 ``history``: the audit trail of ``issuer`` in recorded order, each
         event with effective date, recorded time, id, memo/source, hash, and whether it
-        was reversed (and why); as recorded at ``as_recorded`` if given (SPEC.md §1)."""
-        from projections.history import trail
+        was reversed (and why); as recorded at ``as_recorded`` if given (SPEC.md §1).
+        For a holder, a series or one event (``event_id``), each event's ``effects`` and
+        every event that changed the figures (``history_report``)."""
+        return self.history_report(issuer, series, holder, date_from, date_to, as_recorded,
+                                   event_id)["events"]
+
+    def history_report(self, issuer: str = "default", series: str | None = None,
+                       holder: str | None = None, date_from: dt.date | None = None,
+                       date_to: dt.date | None = None,
+                       as_recorded: dt.datetime | None = None, event_id: str | None = None,
+                       with_dues: bool = False) -> dict[str, Any]:
+        """``history`` with the calendar entries: ``{"events", "calendar"}``
+        (``projections.history.report``). ``with_dues`` (for a holder or a series): the
+        amounts that fell due on payment dates and the end-of-day tests no event
+        records. An ``event_id`` that no event has: ``KeyError``."""
+        from projections.history import report
 
         stored = [s for s in self.store.iter_read(issuer)
                   if as_recorded is None or parse_as_recorded(s.recorded_at) <= as_recorded]  # type: ignore[operator]
@@ -400,7 +415,9 @@ class Ledger:
         for s in stored:
             got = parse_object(s.payload)
             events.append(None if isinstance(got, list) else got)
-        return trail(stored, events, series, holder, date_from, date_to)
+        with bulk():  # one replay of the whole log: few collector passes
+            return report(stored, events, self.resolve, series, holder, date_from, date_to,
+                          event_id, with_dues)
 
     # -- dividends (SPEC.md §5) -----------------------------------------------------------
     def rates(self, series: str, issuer: str = "default", as_of: dt.date | None = None,

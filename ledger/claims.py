@@ -6,6 +6,7 @@ figures and the waterfall's claims (SPEC.md §5 Arrears, §7, §8, §11 Reports)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,15 +16,20 @@ from ledger.state import SeriesState
 from ledger.values import CONTEXT, ZERO, money
 
 
-def holder_accrued(s: SeriesState, through: dt.date) -> dict[str, Decimal]:
+def holder_accrued(s: SeriesState, through: dt.date,
+                   holders: Collection[str] | None = None) -> dict[str, Decimal]:
     """Per holder: arrears plus accrual not yet due to ``through`` (SPEC.md §5), rounded
-    per holder per period (§2)."""
-    out: dict[str, Decimal] = s.unpaid_by_holder()
+    per holder per period (§2). ``holders``: only these (each one listed, owed or not),
+    at the cost of their own lots and dues (a report about a few holders)."""
+    out: dict[str, Decimal] = (s.unpaid_by_holder() if holders is None
+                               else {h: s.unpaid(h) for h in holders})
     if s.rate is not None:
         by_holder: dict[str, list[accrual.Lot]] = getattr(s.lots, "by_holder", None) or {}
         if not by_holder:
             for lot in s.lots:
                 by_holder.setdefault(lot.holder, []).append(lot)
+        if holders is not None:
+            by_holder = {h: by_holder[h] for h in holders if by_holder.get(h)}
         open_rd: dict[dt.date, Decimal] = {}  # shared: the same rate and ``through``
         for h, lots in by_holder.items():
             pending = accrual.not_yet_due(lots, through, s.rate, s.terms.stated_value, open_rd)

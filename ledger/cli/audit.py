@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from ledger.cli.options import (
     AsRecordedOpt,
@@ -21,6 +22,7 @@ from ledger.cli.options import (
     emit_csv,
     emit_json,
     err,
+    fail,
     open_ledger,
     out,
     output_format,
@@ -28,6 +30,8 @@ from ledger.cli.options import (
     parse_recorded,
     where,
 )
+from ledger.names import shown
+from projections.history import effect_text, grouped, timeline
 
 COMMANDS = Commands()
 
@@ -35,43 +39,66 @@ COMMANDS = Commands()
 @COMMANDS()
 def history(
     series: Annotated[str | None, typer.Option("--series", help="events naming this series "
-                                               "(common: also common issuances, splits)")
-                      ] = None,
-    holder: Annotated[str | None, typer.Option("--holder", help="events naming this holder")
-                      ] = None,
+                                               "or changing its figures (common: common "
+                                               "stock), each with its effect")] = None,
+    holder: Annotated[str | None, typer.Option("--holder", help="events naming this holder "
+                                               "or changing its figures, each with its "
+                                               "effect")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="effective on or after "
                                                   "YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="effective on or before "
                                                 "YYYY-MM-DD")] = None,
+    event_id: Annotated[str | None, typer.Option("--id", help="one event, with every figure "
+                                                 "it changed (before and after)")] = None,
+    with_dues: Annotated[bool, typer.Option("--with-dues", help="with --holder or --series: "
+                                            "also the amounts that fell due on payment "
+                                            "dates")] = False,
     issuer: IssuerOpt = None,
     as_recorded: AsRecordedOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
     """The audit trail: every event with effective date, recorded time, id, memo/source,
-    hash, and reversals (docs/reports.md)."""
+    hash, and reversals; for a holder, a series or one event, every event that changed
+    their figures, with its effect (docs/reports.md)."""
     fmt = output_format(as_json, as_csv)
     d1 = parse_day(date_from, "--from") if date_from is not None else None
     d2 = parse_day(date_to, "--to") if date_to is not None else None
     t = parse_recorded(as_recorded)
+    if with_dues and (holder is None and series is None or event_id is not None):
+        raise fail(2, "error: --with-dues needs --holder or --series (and no --id)")
     with open_ledger() as lg:
         issuer = choose_issuer(lg, issuer)
-        rows = lg.history(issuer, series, holder, d1, d2, t)
+        try:
+            rep = lg.history_report(issuer, series, holder, d1, d2, t, event_id, with_dues)
+        except KeyError:
+            raise fail(2, f"error: --id {event_id!r}: no event of issuer {issuer!r} has "
+                       "this id" + (" (as recorded then)" if t else "")) from None
+    rows = rep["events"]
     if fmt == "csv":
-        # one row per event; the event itself is the last column, as canonical JSON
-        emit_csv([{k: v for k, v in r.items() if k != "event"} | {"event": r["event"]}
-                  for r in rows])
+        # one row per event (and calendar entry); the event itself is the last column, as
+        # canonical JSON
+        emit_csv([r if "phase" in r else
+                  {k: v for k, v in r.items() if k != "event"} | {"event": r["event"]}
+                  for r in timeline(rows, rep["calendar"])])
     elif fmt == "json":
         emit_json({
             "issuer": issuer,
             "as_recorded": t.isoformat() if t else None,
             "filters": {"series": series, "holder": holder,
                         "from": d1.isoformat() if d1 else None,
-                        "to": d2.isoformat() if d2 else None},
+                        "to": d2.isoformat() if d2 else None,
+                        "id": event_id, "with_dues": with_dues},
             "events": rows,
+            **({"calendar": rep["calendar"]} if rep["calendar"] is not None else {}),
         })
+    elif event_id is not None:  # the event, then every figure it changed
+        print_history(issuer, [{**r, "effects": None} for r in rows],
+                      t.isoformat() if t else None)
+        print_effects([e for r in rows for e in r["effects"] or []])
     else:
-        print_history(issuer, rows, t.isoformat() if t else None)
+        print_history(issuer, timeline(rows, rep["calendar"]), t.isoformat() if t else None,
+                      holder)
 
 
 @COMMANDS()
@@ -119,16 +146,27 @@ def issuer_rows(lg: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def print_history(issuer: str, rows: list[dict[str, Any]], as_recorded: str | None) -> None:
-    title = f"history of {issuer}: {len(rows)} event(s)"
+def print_history(issuer: str, rows: list[dict[str, Any]], as_recorded: str | None,
+                  holder: str | None = None) -> None:
+    events = [r for r in rows if "phase" not in r]
+    title = f"history of {issuer}: {len(events)} event(s)"
+    if len(events) < len(rows):
+        title += f", {len(rows) - len(events)} calendar entr(ies)"
     if as_recorded:
         title += f" (as recorded {as_recorded})"
     t = Table(title=title, show_lines=False)
     for label in ("#", "effective", "recorded (UTC)", "type", "id", "details", "memo / source",
                   "hash"):
+        # the recorded time folds under its date and a long id folds, so that details
+        # (and the effect under them) keep room for a sentence on one line
         t.add_column(label, justify="right" if label == "#" else "left",
-                     overflow="fold")
+                     overflow="fold", max_width=_MAX_WIDTH.get(label))
     for r in rows:
+        if "phase" in r:  # a calendar entry: the start or end of a day, no event
+            t.add_row("", r["date"], "", r["phase"].replace("_", " "), "",
+                      "; ".join(r["causes"]), "", "", style="italic")
+            _effect_row(t, r["effects"], holder)
+            continue
         details = r["summary"]
         if not r["valid"]:
             details = f"INVALID (does not parse; run verify): {details}"
@@ -140,6 +178,39 @@ def print_history(issuer: str, rows: list[dict[str, Any]], as_recorded: str | No
         t.add_row(str(r["position"]), str(r["effective_date"]), _short_time(r["recorded_at"]),
                   str(r["type"]), str(r["id"] or ""), details, note, r["hash"][:12] + "…",
                   style="dim" if r["reversed"] else None)
+        if r.get("effects") is not None:
+            _effect_row(t, r["effects"], holder, r["reversed"])
+    out.print(t)
+
+
+_MAX_WIDTH = {"recorded (UTC)": 10, "id": 20, "memo / source": 25}
+
+
+def _effect_row(t: Table, effects: list[dict[str, Any]], holder: str | None,
+                reversed_: bool = False) -> None:
+    """The effect of the row above, one figure a line (each escaped, as every cell),
+    under its details."""
+    none = "none: reversed, never applied" if reversed_ else "no change"
+    lines = [shown(effect_text(e, holder)) for e in effects] or [none]
+    t.add_row("", "", "", "  ↳ effect", "", Text("\n".join(lines)), "", "", style="bold")
+
+
+def print_effects(effects: list[dict[str, Any]]) -> None:
+    """``history --id``: every figure the event changed, before → after."""
+    t = Table(title=f"effects: {len(effects)} figure(s) changed")
+    for label in ("series", "holder", "figure", "before", "after", "change", "when"):
+        t.add_column(label, justify="right" if label in ("before", "after", "change")
+                     else "left")
+    for e in effects:
+        when = "end of day" if e["at"] == "end_of_day" else ""
+        if e["note"]:
+            when += f", from {e['effective']} ({e['note']})"
+        change = e["change"]
+        t.add_row(e["series"], e["holder"] or "(series)", e["figure"],
+                  "—" if e["before"] is None else grouped(e["before"]),
+                  "—" if e["after"] is None else grouped(e["after"]),
+                  "—" if change is None else ("" if str(change).startswith("-") else "+")
+                  + grouped(change), when)
     out.print(t)
 
 
