@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import resource
 import shutil
 import signal
 import stat
@@ -105,17 +106,33 @@ def fix_md5(pkg: Path) -> None:
     (pkg / MANIFEST).write_text(json.dumps(doc, indent=2))
 
 
+@contextlib.contextmanager
+def memory_cap(extra: int = 2 << 30) -> Iterator[None]:
+    """At most ``extra`` more bytes of address space: a reader that did not bound its
+    reads (of /dev/zero, say) fails with MemoryError instead of exhausting the machine."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    used = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    cap = used + extra if hard == resource.RLIM_INFINITY else min(used + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def rejected(cli: Any, *args: Any) -> list[tuple[str, str, str, str]]:
     """Run ``import-ocf`` twice (JSON, text): exit 2, no traceback, one line per problem,
     nothing stored. The problems as (file, object id, field, message)."""
     before = cli.spec.content()
-    r = cli("import-ocf", *map(str, args), "--json")
+    with memory_cap():
+        r = cli("import-ocf", *map(str, args), "--json")
     assert r.exit_code == 2, r.output
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
     out = json.loads(r.stdout)
     assert out["stored"] is False
     probs = [(p["file"], p["object_id"], p["field"], p["message"]) for p in out["problems"]]
-    t = cli("import-ocf", *map(str, args))
+    with memory_cap():
+        t = cli("import-ocf", *map(str, args))
     assert t.exit_code == 2 and "Traceback" not in t.output
     assert t.stderr.splitlines() == [
         f"rejected: {len(probs)} problem(s); nothing was stored",

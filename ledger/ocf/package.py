@@ -16,7 +16,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ledger.ocf import safejson, source
 from ledger.ocf.comments import manifest_comments
@@ -69,7 +69,7 @@ def files(ctx: ImportContext, path: Path) -> Iterator[tuple[str, Doc]]:
     if path.is_dir():
         yield from _directory(ctx, path, label)
         return
-    try:
+    try:  # the zip limit here; a JSON file is held to the file limit below
         f = source.open_regular(path, follow=True, limit=source.MAX_PACKAGE_BYTES)
     except Missing:
         ctx.problem(label, "(file)", "(file)", f"no such file or directory {str(path)!r}")
@@ -94,18 +94,23 @@ def files(ctx: ImportContext, path: Path) -> Iterator[tuple[str, Doc]]:
     doc = decode(ctx, data, label)
     if doc is None:
         return
-    if doc.get("file_type") == MANIFEST:
-        folder = Folder(path.parent)
-        try:
-            folder.budget.take(len(data))
-        except Refused as exc:  # pragma: no cover - one file is within the package limit
-            ctx.problem(label, "(file)", "(file)", f"{str(path)!r} {exc}")
-            return
-        yield label, doc
-        yield from _listed(ctx, folder, label, doc)
+    if doc.get("file_type") == MANIFEST:  # its package: the folder it is in
+        yield from _package(ctx, Folder(path.parent), label, data, doc)
     else:
         ctx.notes.append(f"{label}: no manifest; this file is read alone")
         yield label, doc
+
+
+def _package(ctx: ImportContext, pkg: source.Package, name: str, data: bytes, doc: Doc
+             ) -> Iterator[tuple[str, Doc]]:
+    """The manifest, then the files it lists."""
+    try:
+        pkg.budget.take(len(data))
+    except Refused as exc:  # only with a package limit below the file limit
+        ctx.problem(name, "(file)", "(file)", f"{name!r} {exc}")
+        return
+    yield name, doc
+    yield from _listed(ctx, pkg, name, doc)
 
 
 def _find_manifest(ctx: ImportContext, pkg: source.Package, label: str, what: str,
@@ -141,15 +146,11 @@ def _find_manifest(ctx: ImportContext, pkg: source.Package, label: str, what: st
 def _directory(ctx: ImportContext, path: Path, label: str) -> Iterator[tuple[str, Doc]]:
     folder = Folder(path)
     got = _find_manifest(ctx, folder, label, "(directory)", str(path))
-    if got is None:
-        return
-    name, data, doc = got
-    folder.budget.take(len(data))
-    yield name, doc
-    yield from _listed(ctx, folder, name, doc)
+    if got is not None:
+        yield from _package(ctx, folder, *got)
 
 
-def _zip(ctx: ImportContext, f: Any, label: str) -> Iterator[tuple[str, Doc]]:
+def _zip(ctx: ImportContext, f: BinaryIO, label: str) -> Iterator[tuple[str, Doc]]:
     try:
         pkg = ZipPackage(f, label)
     except ZipRefused as exc:
@@ -163,12 +164,8 @@ def _zip(ctx: ImportContext, f: Any, label: str) -> Iterator[tuple[str, Doc]]:
         where = f"{label} (in its top folder {pkg.root})" if pkg.root else \
             f"{label} (at its top)"
         got = _find_manifest(ctx, pkg, label, "(zip)", where)
-        if got is None:
-            return
-        name, data, doc = got
-        pkg.budget.take(len(data))
-        yield name, doc
-        yield from _listed(ctx, pkg, name, doc)
+        if got is not None:
+            yield from _package(ctx, pkg, *got)
     finally:
         pkg.close()
 

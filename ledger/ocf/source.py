@@ -194,12 +194,13 @@ class Folder:
         self.root = root
         self.real = Path(os.path.realpath(root))
         self.budget = Budget()
+        self.missing: set[str] = set()
 
     def resolve(self, parts: list[str]) -> Path:
         """The real path of ``parts`` below the package directory, following symbolic
         links one component at a time and never past the directory: a link whose
-        target leaves it is refused without looking at the target (``Missing`` for a
-        path that does not exist)."""
+        target leaves it is refused without looking at the target. A path that does
+        not exist is kept as missing (``read`` raises ``Missing``)."""
         outside = Refused("is a symbolic link that resolves outside the package "
                           "directory; the manifest may name only files inside the package")
         pending = [p for p in parts if p not in ("", ".")]
@@ -217,7 +218,9 @@ class Folder:
             try:
                 st = os.lstat(nxt)
             except FileNotFoundError:
-                raise Missing("no such file") from None
+                key = nxt.joinpath(*pending)  # read() reports it, looking no further
+                self.missing.add(str(key))
+                return key
             except (OSError, ValueError) as exc:
                 raise Refused(f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
                               ) from None
@@ -227,7 +230,10 @@ class Folder:
             links += 1
             if links > 40:
                 raise Refused("goes through more than 40 symbolic links")
-            target = os.readlink(nxt)
+            try:
+                target = os.readlink(nxt)
+            except OSError as exc:
+                raise Refused(f"cannot be read: {exc.strerror or exc}") from None
             if target.startswith("/"):
                 rel = Path(os.path.normpath(target))
                 if not rel.is_relative_to(self.real):
@@ -261,6 +267,8 @@ class Folder:
     def read(self, key: str, keep: bool = True) -> bytes:
         """A file's bytes; ``keep``: counted against the package limit (a manifest
         candidate read and dropped is not)."""
+        if key in self.missing:
+            raise Missing("no such file")
         data = read_file(Path(key))
         if keep:
             self.budget.take(len(data))
@@ -422,14 +430,13 @@ class ZipPackage:
 
     def locate(self, filepath: str) -> str:
         parts = check_relative(filepath)
-        name = self.root + "/".join(p for p in parts if p not in ("", "."))
-        if name not in self.files:
-            raise Missing("no such file")
-        return name
+        return self.root + "/".join(p for p in parts if p not in ("", "."))
 
     def read(self, key: str, keep: bool = True) -> bytes:
         """A member's bytes, counted while decompressing (at most the limit + 1)."""
-        info = self.files[key]
+        info = self.files.get(key)
+        if info is None:
+            raise Missing("no such file")
         try:
             with self.zf.open(info) as f:
                 data = read_at_most(f, MAX_FILE_BYTES)
