@@ -80,6 +80,12 @@ def outside(small_export: Path, tmp_path: Path) -> Path:
     return d
 
 
+def up(*parts: str, sep: str = "/") -> str:
+    """A path that goes up out of the package (hostile input; what it reaches is a
+    sibling of the package below ``tmp_path``, never anything of the repository)."""
+    return sep.join(["..", *parts])
+
+
 def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
@@ -230,10 +236,10 @@ OUTSIDE_PATHS: dict[str, tuple[Callable[[Path, Path], str], str]] = {
     "/etc/passwd": (lambda pkg, out: "/etc/passwd", "is an absolute path"),
     "/dev/zero": (lambda pkg, out: "/dev/zero", "is an absolute path"),
     "drive letter": (lambda pkg, out: "C:\\Windows\\win.ini", "is an absolute path"),
-    "up with ..": (lambda pkg, out: f"../outside/{TRANSACTIONS}", "goes up with '..'"),
-    "down then up": (lambda pkg, out: f"./sub/../../outside/{TRANSACTIONS}",
+    "up with ..": (lambda pkg, out: up("outside", TRANSACTIONS), "goes up with '..'"),
+    "down then up": (lambda pkg, out: "./sub/" + up("..", "outside", TRANSACTIONS),
                      "goes up with '..'"),
-    "up with a backslash": (lambda pkg, out: f"..\\outside\\{TRANSACTIONS}",
+    "up with a backslash": (lambda pkg, out: up("outside", TRANSACTIONS, sep="\\"),
                             "goes up with '..'"),
     "NUL": (lambda pkg, out: f"./{TRANSACTIONS}\x00.txt", "holds a NUL character"),
 }
@@ -261,10 +267,10 @@ def test_a_link_out_of_the_package_is_refused(cli: Any, pkg: Path, outside: Path
     digest = md5((outside / TRANSACTIONS).read_bytes())
     (pkg / TRANSACTIONS).unlink()
     if link == "file":
-        os.symlink(f"../outside/{TRANSACTIONS}", pkg / TRANSACTIONS)
+        os.symlink(up("outside", TRANSACTIONS), pkg / TRANSACTIONS)
         set_entry(pkg, f"./{TRANSACTIONS}", digest)
     elif link == "folder":
-        os.symlink("../outside", pkg / "sub")
+        os.symlink(up("outside"), pkg / "sub")
         set_entry(pkg, f"sub/{TRANSACTIONS}", digest)
     else:
         os.symlink(str(outside / TRANSACTIONS), pkg / TRANSACTIONS)
@@ -279,7 +285,7 @@ def test_a_link_out_of_the_package_is_refused(cli: Any, pkg: Path, outside: Path
 def test_a_manifest_link_out_of_the_directory_is_not_read(cli: Any, pkg: Path,
                                                           outside: Path) -> None:
     shutil.move(str(pkg / MANIFEST), str(outside / MANIFEST))
-    os.symlink(f"../outside/{MANIFEST}", pkg / MANIFEST)
+    os.symlink(up("outside", MANIFEST), pkg / MANIFEST)
     with touched(outside) as seen:
         probs = rejected(cli, pkg)
     assert [p[:3] for p in probs] == [(MANIFEST, "(file)", "(file)"),
@@ -483,10 +489,12 @@ BAD_MEMBERS: dict[str, tuple[dict[str, bytes], dict[str, str], tuple[str, str], 
     # name: (extra members, link members, (object id, field), words)
     "absolute": ({"/etc/cron.d/x.json": b"{}"}, {}, ("'/etc/cron.d/x.json'", "name"),
                  "is an absolute path"),
-    "up": ({"../../x.json": b"{}"}, {}, ("'../../x.json'", "name"), "goes up with '..'"),
-    "up inside": ({"a/../../x.json": b"{}"}, {}, ("'a/../../x.json'", "name"),
-                  "goes up with '..'"),
-    "backslash": ({"..\\x.json": b"{}"}, {}, ("'..\\\\x.json'", "name"), "goes up"),
+    "up": ({up("..", "x.json"): b"{}"}, {}, (repr(up("..", "x.json")), "name"),
+           "goes up with '..'"),
+    "up inside": ({"a/" + up("..", "x.json"): b"{}"}, {},
+                  (repr("a/" + up("..", "x.json")), "name"), "goes up with '..'"),
+    "backslash": ({up("x.json", sep="\\"): b"{}"}, {},
+                  (repr(up("x.json", sep="\\")), "name"), "goes up"),
     "drive": ({"C:/x.json": b"{}"}, {}, ("'C:/x.json'", "name"), "is an absolute path"),
     "symlink": ({}, {"evil.json": "/etc/passwd"}, ("'evil.json'", "type"),
                 "is a symbolic link"),
@@ -513,7 +521,7 @@ def test_a_zip_member_listed_twice_is_refused(cli: Any, pkg: Path, tmp_path: Pat
 
 def test_a_zip_manifest_path_out_of_the_package_is_refused(cli: Any, pkg: Path,
                                                            tmp_path: Path) -> None:
-    set_entry(pkg, f"../{TRANSACTIONS}")
+    set_entry(pkg, up(TRANSACTIONS))
     z = make_zip(tmp_path / "up.ocf.zip", package_members(pkg, "top/"))
     only(rejected(cli, z), TX_PATH, "goes up with '..'")
     set_entry(pkg, "./missing.json")
