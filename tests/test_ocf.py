@@ -428,6 +428,37 @@ def test_comments_carry_what_ocf_cannot(nstor_export: Path, sqlite_store: StoreS
     assert any("dividends payable on conversion" in c for c in hc["comments"])
 
 
+def free_text(files: dict[str, dict[str, Any]]) -> Iterator[str]:
+    """Every string of a package but the machine lines (``prefledger:terms`` carries the
+    terms as given, their citations included)."""
+    stack: list[Any] = list(files.values())
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str) and not v.startswith("prefledger:"):
+            yield v
+
+
+def test_export_text_stands_alone(nstor_export: Path, sqlite_store: StoreSpec, tmp_path: Path,
+                                  jsonl: Any) -> None:
+    """The words of an exported package refer to nothing the user does not have."""
+    assert run(sqlite_store, "load", str(jsonl(LIFECYCLE))).exit_code == 0
+    r = run(sqlite_store, "export-ocf", "--as-of", "2003-12-31", "--to", str(tmp_path / "p"))
+    assert r.exit_code == 0, r.output
+    nstor, lifecycle = read_pkg(nstor_export), read_pkg(tmp_path / "p")
+    texts = [*free_text(nstor), *free_text(lifecycle)]
+    assert len(texts) > 100
+    assert [t for t in texts if "SPEC" in t] == []
+    # the sentences that cited it, in plain words
+    common = by_id(nstor["StockClasses.ocf.json"]["items"])["stock-class-common"]
+    assert "Liquidation order, most senior first: M > H > K > G > common" in common["comments"]
+    assert any("distributed by the liquidation waterfall (docs/rules.md)" in t
+               for t in free_text(lifecycle))
+
+
 # -- round trip --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("with_terms", [False, True], ids=["embedded-terms", "terms-file"])
@@ -714,6 +745,7 @@ def test_import_rejections(case: str, pkg: Path, sqlite_store: StoreSpec) -> Non
     hit = [p for p in probs if (p["file"], p["object_id"], p["field"]) == (file, oid, fld)]
     assert hit, probs
     assert any(words in p["message"] for p in hit), hit
+    assert not [p for p in probs if "SPEC" in p["message"]]  # messages stand alone
     assert sqlite_store.content() == before
 
 

@@ -111,7 +111,8 @@ def _schemas(directory: Path | None) -> Schemas:
 
 @COMMANDS("import-ocf")
 def import_ocf(
-    path: Annotated[Path, typer.Argument(help="package directory, manifest or one OCF file")],
+    path: Annotated[Path, typer.Argument(
+        help="package directory, zip package (.ocf.zip), manifest or one OCF file")],
     terms: Annotated[list[Path] | None, typer.Option(
         "--terms", help="series terms OCF lacks (Terms JSON; repeatable)")] = None,
     issuer: Annotated[str | None, typer.Option(
@@ -120,7 +121,12 @@ def import_ocf(
     ocf_schemas: SchemasOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Read an OCF 1.2.0 package into events; any problem: exit 2, nothing stored."""
+    """Read an OCF 1.2.0 package into events; any problem: exit 2, nothing stored.
+
+    Only regular files inside the package are read (no absolute path, no '..', no link \
+out of it): at most 64 MiB each and 256 MiB in all, JSON at most 64 levels deep; a zip \
+package has at most 1,000 members, each checked before anything is read.
+    """
     started = dt.datetime.now(dt.UTC)
     try:
         given = load_terms_files(terms or [])
@@ -133,15 +139,15 @@ def import_ocf(
         else:
             err.print(f"rejected: {len(exc.problems)} problem(s); nothing was stored",
                       markup=False, highlight=False)
-            for p in exc.problems:
-                err.print(f"  {p}", markup=False, highlight=False)
+            for p in exc.problems:  # one line each, however long
+                err.print(f"  {p}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     if as_json:
         emit_json({"stored": True, "issuer": plan.issuer, "appended": res.appended,
                    "already_present": res.already_present, "notes": plan.notes})
         return
     for note in plan.notes:
-        out.print(f"note: {note}", markup=False, highlight=False)
+        out.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
     out.print(f"{res.appended} appended, {res.already_present} already present "
               f"(issuer {plan.issuer!r}, {len(plan.events)} events, {secs:.1f}s)",

@@ -188,7 +188,7 @@ def conversion_trigger(s: SeriesState, cid: str, right: dict[str, Any]) -> dict[
         return {**base, "type": "AUTOMATIC_ON_CONDITION",
                 "trigger_condition": f"a shareholder approval listing "
                 f"{t.conversion_trigger!r} (prefledger ShareholderApproval event)",
-                "trigger_description": "all holders convert on the approval (SPEC.md §6)"}
+                "trigger_description": "all holders of the series convert on the approval"}
     if t.conversion_after_closing_years is not None:
         opens = window_opens(s)
         text = (f"from the Closing Date (the first Series {s.name} issuance) + "
@@ -401,7 +401,7 @@ class Exporter:
                 "quantity": _qty(n), "resulting_security_ids": [res.id],
                 "comments": [f"{plain(n)} Series {ev.series} from {ev.from_holder} to "
                              f"{ev.to_holder}; accrual not yet due moves with the shares, "
-                             "amounts already due stay with the transferor (SPEC.md §11)",
+                             "amounts already due stay with the transferor",
                              self.ref(ev)]}
             if bal is not None:
                 tx["balance_security_id"] = bal.id
@@ -428,7 +428,7 @@ class Exporter:
             "split_ratio": ratio(ev.ratio),
             "comments": [f"Common split: {plain(ev.ratio)} new shares per old share; common "
                          "outstanding and conversion rates are multiplied, anti-dilution "
-                         "thresholds divided (SPEC.md §6)", self.ref(ev)]})
+                         "thresholds divided", self.ref(ev)]})
 
     def _conversion(self, conv: Any, base: str, ev: Event, extra: list[str]) -> None:
         """SPEC.md §6: the converted shares leave the series, common is issued (rounded
@@ -448,8 +448,8 @@ class Exporter:
                  f"{plain(conv.shares)} Series {conv.series} of {conv.holder} at "
                  f"{plain(conv.rate) if conv.rate is not None else '?'} common per share: "
                  f"{plain(conv.common)} common, fraction {plain(conv.fraction)} (cash in lieu "
-                 f"{cash}); dividends payable on conversion {money_str(conv.dividends_payable)}"
-                 " (SPEC.md §5, §6)")
+                 f"{cash}); dividends payable on conversion "
+                 f"{money_str(conv.dividends_payable)}")
         for i, (src, n, bal) in enumerate(parts, 1):
             tx: dict[str, Any] = {
                 "object_type": "TX_STOCK_CONVERSION",
@@ -492,7 +492,7 @@ class Exporter:
         words = (f"Redemption of {plain(red.shares)} Series {red.series} of {red.holder} at "
                  f"{money_str(red.price_per_share)} per share: stated {money_str(red.stated)}, "
                  f"accrued {money_str(red.accrued)}, arrears {money_str(red.arrears)}, paid "
-                 f"{money_str(red.paid)} (SPEC.md §7)")
+                 f"{money_str(red.paid)}")
         for i, (src, n, bal) in enumerate(self.take(red.series, red.holder, red.shares,
                                                     red.effective, base, f"redemption {base}"),
                                           1):
@@ -521,7 +521,8 @@ class Exporter:
                 "date": ev.effective_date.isoformat(), "security_id": sec.id,
                 "quantity": _qty(sec.shares),
                 "reason_text": f"Liquidation on {ev.effective_date}: proceeds "
-                f"{money_str(ev.proceeds)} distributed by the SPEC.md §8 waterfall",
+                f"{money_str(ev.proceeds)} distributed by the liquidation waterfall "
+                "(docs/rules.md)",
                 "comments": [ref]})
         for cls in self.secs:
             self.secs[cls] = []
@@ -534,12 +535,12 @@ class Exporter:
 
     def _adjustment(self, s: SeriesState, adj: Adjustment, base: str) -> dict[str, Any]:
         if adj.a is not None:
-            why = (f"anti-dilution (SPEC.md §6): {adj.cause}; A={plain(adj.a)}, "
+            why = (f"anti-dilution: {adj.cause}; A={plain(adj.a)}, "
                    f"B={plain(adj.b or ZERO)}, C={plain(adj.c or ZERO)}, price per common "
                    f"{plain(adj.price or ZERO)} below the threshold "
                    f"{plain(adj.threshold or ZERO)}")
         else:
-            why = f"{adj.cause} (SPEC.md §6)"
+            why = adj.cause
         return {
             "object_type": "TX_STOCK_CLASS_CONVERSION_RATIO_ADJUSTMENT",
             "id": self.new_id(f"{base}/ratio-{s.name}"),
@@ -568,7 +569,7 @@ class Exporter:
             "comments": [f"Common outstanding as of {self.as_of}: "
                          f"{plain(self.st.common_outstanding)}; prefledger keeps common as one "
                          "total and does not track its authorized shares",
-                         f"Liquidation order (SPEC.md §8): {order_words}",
+                         f"Liquidation order, most senior first: {order_words}",
                          *self.notes[COMMON]],
         }
         out = [common]
@@ -614,13 +615,13 @@ class Exporter:
                                + (" when short" if c.when_short else "")
                                + (f" ({c.section})" if c.section else "")
                                for c in t.seniority_claims)
-            lines.append(f"Seniority {obj['seniority']} from the resolved order {order_words} "
-                         f"(SPEC.md §8); certificate claims: {claims or 'none'}")
+            lines.append(f"Seniority {obj['seniority']} from the resolved order {order_words}"
+                         f" (higher is paid first); certificate claims: {claims or 'none'}")
             if t.redeemable:
                 lines.append(f"Redeemable at the company's option on "
                              f"{t.redemption_notice_days} days' notice"
                              + (" from the closing date" if t.redemption_from_closing else "")
-                             + " at stated value plus accrued unpaid dividends (SPEC.md §7); "
+                             + " at stated value plus accrued unpaid dividends; "
                              f"redemption price per share as of {self.as_of}: "
                              f"{row['redemption_price_per_share']}")
             machines = [machine("terms", t.model_dump(mode="json"))]
@@ -651,8 +652,8 @@ class Exporter:
                 if win is not None:
                     lines.append(f"Conversion window opens {win}")
             if t.votes == "as_converted":
-                lines.append("Votes as converted: floor(shares x conversion rate) per holder "
-                             "(SPEC.md §6, §11); votes_per_share is the rate as of "
+                lines.append("Votes as converted: floor(shares x conversion rate) per holder; "
+                             "votes_per_share is the rate as of "
                              f"{self.as_of}, to 10 decimals, rounded down")
             else:
                 lines.append("No votes (votes_per_share 0)")
@@ -769,7 +770,7 @@ def build_package(records: Iterable[Record], issuer: str, as_of: dt.date, *,
             "payments, redemption notices, approvals or tie-outs: they are in the comments of "
             "the stock class or transaction, in words and as prefledger: JSON lines",
             f"{ex.reversed} reversed event(s) and their reversals are left out: the package "
-            "is the view after corrections (SPEC.md §3 EventReversed)",
+            "is the view after corrections (EventReversed)",
             machine("manifest", {"issuer": issuer, "as_of_date": as_of.isoformat(),
                                  "effective_date": ex.last_date.isoformat()
                                  if ex.last_date else None, "events": ex.k}),

@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from ledger.ocf import safejson
 from ledger.values import CONTEXT, plain
 
 OCF_VERSION = "1.2.0"
@@ -142,8 +143,8 @@ def read_machine(comment: object) -> tuple[str, Any] | None:
     if not head:
         raise ValueError("a prefledger: line needs a kind")
     try:
-        return head, json.loads(body)
-    except (ValueError, RecursionError) as exc:
+        return head, safejson.loads(body)
+    except ValueError as exc:
         raise ValueError(f"prefledger:{head} line is not valid JSON: {exc}") from None
 
 
