@@ -4,6 +4,11 @@ A lot keeps, per share, the *rate-days* (rate × 30/360 days) of its closed piec
 keyed by the payment date they fall due on, plus the start of its open piece. Money is
 ``shares × stated × rate-days / 360``, computed once when an amount falls due, so a
 20-year history costs one multiplication per lot per period, never a loop over days.
+
+SPEC.md §12 ``day_count``: with another basis the rate-days are rate × the basis' units
+(``ledger.daycount.units``) and the 360 is the basis' denominator; ``basis`` defaults to
+30/360 everywhere. A series' basis never changes while it accrues (an amendment of
+``day_count`` is refused then), so one lot's rate-days are always in one unit.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ledger.daycount import days360
+from ledger.daycount import DENOMINATOR, days360, units
 from ledger.values import CONTEXT, ZERO, money
 
 
@@ -41,36 +46,55 @@ class Lot:
         return part
 
 
-def cut(lot: Lot, at: dt.date, rate: Decimal, new_due: dt.date | None = None) -> None:
+def _units(basis: str, start: dt.date, end: dt.date) -> int:
+    return days360(start, end) if basis == "30/360" else units(basis, start, end)
+
+
+#: the denominators as Decimals (SPEC.md §12 day_count)
+_DENOM = {k: Decimal(v) for k, v in DENOMINATOR.items()}
+
+
+def cut(lot: Lot, at: dt.date, rate: Decimal, new_due: dt.date | None = None,
+        basis: str = "30/360") -> None:
     """Close the lot's open piece at ``at`` (exclusive) at ``rate`` (SPEC.md §11 Accrual).
 
     ``new_due``: when ``at`` is a period start, the payment date of the new period.
     """
     if lot.open_due is not None and at > lot.piece_start:
-        rd = rate * days360(lot.piece_start, at)
+        rd = rate * _units(basis, lot.piece_start, at)
         lot.pending[lot.open_due] = lot.pending.get(lot.open_due, ZERO) + rd
     lot.piece_start = max(lot.piece_start, at)
     if new_due is not None:
         lot.open_due = new_due
 
 
-def amount(shares: Decimal, stated: Decimal, rate_days: Decimal) -> Decimal:
-    """Unrounded dividend: shares × stated × rate-days / 360 (SPEC.md §5 Accrual)."""
-    return CONTEXT.divide(shares * stated * rate_days, Decimal(360))
+def amount(shares: Decimal, stated: Decimal, rate_days: Decimal, basis: str = "30/360"
+           ) -> Decimal:
+    """Unrounded dividend: shares × stated × rate-days / 360 (SPEC.md §5 Accrual; §12:
+    the basis' denominator)."""
+    return CONTEXT.divide(shares * stated * rate_days, _DENOM[basis])
 
 
-def take_due(lots: list[Lot], due: dt.date, stated: Decimal) -> dict[str, Decimal]:
-    """Amounts falling due on ``due``, per holder, rounded half-up (SPEC.md §2, §5)."""
+def take_due_raw(lots: list[Lot], due: dt.date, stated: Decimal, basis: str = "30/360"
+                 ) -> dict[str, Decimal]:
+    """Amounts falling due on ``due``, per holder, unrounded (``take_due`` rounds)."""
     raw: dict[str, Decimal] = {}
     for lot in lots:
         rd = lot.pending.pop(due, None)
         if rd is not None:
-            raw[lot.holder] = raw.get(lot.holder, ZERO) + amount(lot.shares, stated, rd)
-    return {h: money(v) for h, v in raw.items()}
+            raw[lot.holder] = raw.get(lot.holder, ZERO) + amount(lot.shares, stated, rd, basis)
+    return raw
+
+
+def take_due(lots: list[Lot], due: dt.date, stated: Decimal, basis: str = "30/360"
+             ) -> dict[str, Decimal]:
+    """Amounts falling due on ``due``, per holder, rounded half-up (SPEC.md §2, §5)."""
+    return {h: money(v) for h, v in take_due_raw(lots, due, stated, basis).items()}
 
 
 def not_yet_due(lots: list[Lot], through: dt.date, rate: Decimal, stated: Decimal,
-                open_rd: dict[dt.date, Decimal] | None = None) -> dict[dt.date, Decimal]:
+                open_rd: dict[dt.date, Decimal] | None = None, basis: str = "30/360"
+                ) -> dict[dt.date, Decimal]:
     """Accrual not yet due of ``lots`` up to ``through`` (exclusive), per due date, unrounded.
 
     Pure: the open piece is priced at ``rate`` without mutating the lots. ``open_rd``:
@@ -82,12 +106,13 @@ def not_yet_due(lots: list[Lot], through: dt.date, rate: Decimal, stated: Decima
     out: dict[dt.date, Decimal] = {}
     for lot in lots:
         for due, rd in lot.pending.items():
-            out[due] = out.get(due, ZERO) + amount(lot.shares, stated, rd)
+            out[due] = out.get(due, ZERO) + amount(lot.shares, stated, rd, basis)
         if lot.open_due is not None and through > lot.piece_start:
             rd = open_rd.get(lot.piece_start)  # type: ignore[assignment]
             if rd is None:
-                rd = open_rd[lot.piece_start] = rate * days360(lot.piece_start, through)
-            out[lot.open_due] = out.get(lot.open_due, ZERO) + amount(lot.shares, stated, rd)
+                rd = open_rd[lot.piece_start] = rate * _units(basis, lot.piece_start, through)
+            out[lot.open_due] = out.get(lot.open_due, ZERO) + amount(lot.shares, stated, rd,
+                                                                     basis)
     return out
 
 
@@ -96,7 +121,8 @@ def rounded_total(parts: dict[dt.date, Decimal]) -> Decimal:
     return sum((money(v) for v in parts.values()), ZERO)
 
 
-def settle(lots: list[Lot], at: dt.date, rate: Decimal, stated: Decimal) -> Decimal:
+def settle(lots: list[Lot], at: dt.date, rate: Decimal, stated: Decimal,
+           basis: str = "30/360") -> Decimal:
     """Close ``lots`` at ``at`` (exclusive) and return their accrual not yet due.
 
     SPEC.md §5 On conversion, §11 Accrual: converted (or redeemed) shares accrue to the
@@ -105,9 +131,9 @@ def settle(lots: list[Lot], at: dt.date, rate: Decimal, stated: Decimal) -> Deci
     The lots must already be detached from the series (they stop accruing).
     """
     for lot in lots:
-        cut(lot, at, rate)
+        cut(lot, at, rate, basis=basis)
         lot.open_due = None
-    return rounded_total(not_yet_due(lots, at, rate, stated))
+    return rounded_total(not_yet_due(lots, at, rate, stated, basis=basis))
 
 
 def merge_alike(lots: list[Lot]) -> None:

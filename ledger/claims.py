@@ -11,18 +11,33 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ledger import accrual
+from ledger.redemption import base_price
 from ledger.schedule import ONE_DAY
 from ledger.state import SeriesState
 from ledger.values import CONTEXT, ZERO, money
 
 
+def declared_owed(s: SeriesState) -> dict[str, Decimal]:
+    """SPEC.md §12: per holder, declared amounts whose record date has passed and whose
+    payment date has not come (owed, not yet due; once due they are arrears)."""
+    out: dict[str, Decimal] = {}
+    for d in s.declarations:
+        for h, amt in (d.owed or {}).items():
+            out[h] = out.get(h, ZERO) + amt
+    return out
+
+
 def holder_accrued(s: SeriesState, through: dt.date,
                    holders: Collection[str] | None = None) -> dict[str, Decimal]:
     """Per holder: arrears plus accrual not yet due to ``through`` (SPEC.md §5), rounded
-    per holder per period (§2). ``holders``: only these (each one listed, owed or not),
-    at the cost of their own lots and dues (a report about a few holders)."""
+    per holder per period (§2); §12: plus declared amounts not yet due. ``holders``: only
+    these (each one listed, owed or not), at the cost of their own lots and dues (a report
+    about a few holders)."""
     out: dict[str, Decimal] = (s.unpaid_by_holder() if holders is None
                                else {h: s.unpaid(h) for h in holders})
+    for h, amt in declared_owed(s).items():
+        if holders is None or h in holders:
+            out[h] = out.get(h, ZERO) + amt
     if s.rate is not None:
         by_holder: dict[str, list[accrual.Lot]] = getattr(s.lots, "by_holder", None) or {}
         if not by_holder:
@@ -32,7 +47,8 @@ def holder_accrued(s: SeriesState, through: dt.date,
             by_holder = {h: by_holder[h] for h in holders if by_holder.get(h)}
         open_rd: dict[dt.date, Decimal] = {}  # shared: the same rate and ``through``
         for h, lots in by_holder.items():
-            pending = accrual.not_yet_due(lots, through, s.rate, s.terms.stated_value, open_rd)
+            pending = accrual.not_yet_due(lots, through, s.rate, s.terms.stated_value, open_rd,
+                                          s.terms.day_count)
             out[h] = out.get(h, ZERO) + accrual.rounded_total(pending)
     return out
 
@@ -48,7 +64,8 @@ class SeriesClaims:
     #: the series' total §8 claim: stated value of the outstanding shares, plus what is
     #: owed when the terms include accrued dividends, plus dividends payable
     liquidation_preference: Decimal
-    #: stated + accrued unpaid ÷ outstanding, to the cent (§7); None if not redeemable
+    #: stated (× the §12 premium) + accrued unpaid ÷ outstanding, to the cent (§7); None
+    #: if not redeemable (by the company or, §12, at the holder's option)
     redemption_price_per_share: Decimal | None
 
     @property
@@ -84,6 +101,7 @@ def series_claims(s: SeriesState, as_of: dt.date) -> SeriesClaims:
     if t.liquidation_includes_accrued:
         preference += series_accrued
     redemption = None
-    if t.redeemable and outstanding > 0:
-        redemption = t.stated_value + money(CONTEXT.divide(series_accrued, outstanding))
+    if (t.redeemable or t.holder_redemption_from is not None) and outstanding > 0:
+        # SPEC.md §12: premium × stated value (the stated value with the default premium)
+        redemption = base_price(s) + money(CONTEXT.divide(series_accrued, outstanding))
     return SeriesClaims(accrued, payable, preference, redemption)

@@ -298,7 +298,8 @@ def _do_convert(st: IssuerState, s: SeriesState, holder: str, shares: Decimal,
     payable = ZERO
     if s.rate is not None:
         # SPEC.md §5 On conversion: one call closes the lots and prices their accrual
-        payable = accrual.settle(parts, when, s.rate, s.terms.stated_value)
+        payable = accrual.settle(parts, when, s.rate, s.terms.stated_value,
+                                 s.terms.day_count)
         if payable > 0:
             s.dues.setdefault(holder, []).append(Due(when, payable, "payable"))
     exact = CONTEXT.multiply(shares, rate)
@@ -472,7 +473,10 @@ def date_triggers(st: IssuerState, day: dt.date) -> None:
 
 
 def votes(s: SeriesState, shares: Decimal) -> Decimal:
-    """SPEC.md §6, §11: floor(shares × rate) as converted; a non-voting series has 0."""
+    """SPEC.md §6, §11: floor(shares × rate) as converted; a non-voting series has 0.
+    §12 ``per_share``: floor(shares × votes_per_share) per holder."""
+    if s.terms.votes == "per_share":
+        return floor_int(CONTEXT.multiply(shares, s.terms.votes_per_share))
     if s.terms.votes == "none" or s.conversion_rate is None:
         return ZERO
     return floor_int(CONTEXT.multiply(shares, s.conversion_rate))
@@ -562,12 +566,17 @@ def listing(st: IssuerState, series: str) -> dict[str, Any]:
                 "arrears": money_str(r.arrears),
                 "paid": money_str(r.paid),
                 "event_id": r.event_id,
+                # SPEC.md §12: only for a series with a premium or a holder put
+                **({"premium": money_str(r.premium), "by": r.by}
+                   if r.premium or r.by != "company" or s.terms.redemption_premium != 1
+                   else {}),
             }
             for r in st.redemptions if r.series == s.name
         ],
         "notices": [
             {"holder": h, "notice_date": n.notice_date.isoformat(),
-             "redemption_date": n.redemption_date.isoformat(), "shares": plain(n.shares)}
+             "redemption_date": n.redemption_date.isoformat(), "shares": plain(n.shares),
+             **({"by": n.by} if t.holder_redemption_from is not None else {})}
             for h, n in sorted(s.notices.items())
         ],
     }

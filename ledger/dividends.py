@@ -13,7 +13,7 @@ from ledger.events import DividendPaid
 from ledger.problems import Rejected
 from ledger.schedule import ONE_DAY
 from ledger.state import Due, IssuerState, Payment, RateChange, SeriesState
-from ledger.values import ZERO, allocate, money, money_str, plain
+from ledger.values import CONTEXT, ZERO, allocate, floor_int, money, money_str, plain
 
 __all__ = ["RateChange", "change_rate", "fall_due", "end_of_day", "pay", "arrears_on",
            "rates_report"]
@@ -23,14 +23,15 @@ def change_rate(s: SeriesState, at: dt.date, rate: Decimal, cause: str) -> None:
     """Cut every lot's open piece at ``at``, then accrue at ``rate`` (§11 Accrual)."""
     assert s.rate is not None
     for lot in s.lots:
-        accrual.cut(lot, at, s.rate)
+        accrual.cut(lot, at, s.rate, basis=s.terms.day_count)
     s.rate = rate
     s.rate_history.append(RateChange(at, rate, cause))
 
 
 def fall_due(s: SeriesState, payment_date: dt.date) -> None:
     """SPEC.md §5 Periods: what accrued in the closed period falls due, rounded per holder."""
-    for holder, amt in accrual.take_due(s.lots, payment_date, s.terms.stated_value).items():
+    for holder, amt in accrual.take_due(s.lots, payment_date, s.terms.stated_value,
+                                                 s.terms.day_count).items():
         s.dues.setdefault(holder, []).append(Due(payment_date, amt))
     s.last_payment = payment_date
     accrual.merge_alike(s.lots)  # keeps the lot count near the holder count (performance)
@@ -80,12 +81,29 @@ def pay(st: IssuerState, s: SeriesState, ev: DividendPaid) -> None:
     Series-wide: arrears only, pro rata to what each holder is owed inside one due
     date (floored to the cent, leftover cents by largest remainder). Cash is whole cents
     (§2). The arrears of the other series at this moment are kept on the ``Payment`` for
-    the §5 Priority check.
+    the §5 Priority check. In kind (§12 ``form: "shares"``): see ``_in_kind``.
     """
     if ev.amount != money(ev.amount):
         raise Rejected("amount", f"{ev.amount} is not a whole number of cents")
     others = tuple((o.name, o.unpaid()) for o in st.series.values()
                    if o is not s and not o.extinguished and o.unpaid() > 0)
+    plan = _plan(s, ev)
+    amount = ev.amount
+    in_kind: tuple[tuple[str, Decimal], ...] = ()
+    if ev.form == "shares":
+        amount, in_kind, plan = _in_kind(s, ev, plan)
+    for _h, d, take in plan:
+        d.paid += take
+    if in_kind:
+        _issue_in_kind(s, ev.effective_date, dict(in_kind))
+    st.payments.append(Payment(ev.effective_date, s.name, amount, ev.holder, ev.id, others,
+                               ev.form or "cash", in_kind))
+    return None
+
+
+def _plan(s: SeriesState, ev: DividendPaid) -> list[tuple[str, Due, Decimal]]:
+    """What ``ev`` pays on which amount due (SPEC.md §11 Payments), without paying it."""
+    out: list[tuple[str, Due, Decimal]] = []
     if ev.holder is not None:
         dues = sorted((d for d in s.dues.get(ev.holder, []) if d.unpaid > 0),
                       key=lambda d: d.due_date)
@@ -97,33 +115,76 @@ def pay(st: IssuerState, s: SeriesState, ev: DividendPaid) -> None:
         left = ev.amount
         for d in dues:
             take = min(left, d.unpaid)
-            d.paid += take
+            out.append((ev.holder, d, take))
             left -= take
             if left <= 0:
                 break
-    else:
-        owed = s.unpaid()
-        if ev.amount > owed:
-            raise Rejected("amount", f"{money_str(ev.amount)} is more than the Series {s.name} "
-                           f"arrears of {money_str(owed)} on {ev.effective_date}")
-        left = ev.amount
-        open_ = s.open_arrears()  # due date -> {holder: Due}, unpaid > 0 (live index)
-        for day in sorted(open_):
-            if left <= 0:
-                break
-            per_holder = dict(open_.get(day, {}))
-            total = sum((d.unpaid for d in per_holder.values()), ZERO)
-            if left >= total:
-                for d in per_holder.values():
-                    d.paid += d.unpaid
-                left -= total
-            else:
-                parts = allocate(left, {h: d.unpaid for h, d in per_holder.items()})
-                for h, part in parts.items():
-                    per_holder[h].paid += part
-                left = ZERO
-    st.payments.append(Payment(ev.effective_date, s.name, ev.amount, ev.holder, ev.id, others))
-    return None
+        return out
+    owed = s.unpaid()
+    if ev.amount > owed:
+        raise Rejected("amount", f"{money_str(ev.amount)} is more than the Series {s.name} "
+                       f"arrears of {money_str(owed)} on {ev.effective_date}")
+    left = ev.amount
+    open_ = s.open_arrears()  # due date -> {holder: Due}, unpaid > 0 (live index)
+    for day in sorted(open_):
+        if left <= 0:
+            break
+        per_holder = dict(open_.get(day, {}))
+        total = sum((d.unpaid for d in per_holder.values()), ZERO)
+        if left >= total:
+            out += [(h, d, d.unpaid) for h, d in per_holder.items()]
+            left -= total
+        else:
+            parts = allocate(left, {h: d.unpaid for h, d in per_holder.items()})
+            out += [(h, per_holder[h], part) for h, part in parts.items() if part > 0]
+            left = ZERO
+    return out
+
+
+def _in_kind(s: SeriesState, ev: DividendPaid, plan: list[tuple[str, Due, Decimal]]
+             ) -> tuple[Decimal, tuple[tuple[str, Decimal], ...], list[tuple[str, Due, Decimal]]]:
+    """SPEC.md §12 paid in kind: each holder's part of the amount (split as §11) buys
+    floor(part ÷ pik_price) whole shares; only those shares' value (shares × pik_price) is
+    applied to what the holder is owed, oldest first; the cents that buy no whole share
+    stay owed. PIK shares count against ``authorized_shares``. Returns the value applied,
+    the shares per holder and the plan cut to the value applied."""
+    price = s.terms.pik_price_in_force
+    part: dict[str, Decimal] = {}
+    for h, _d, take in plan:
+        part[h] = part.get(h, ZERO) + take
+    shares = {h: floor_int(CONTEXT.divide(v, price)) for h, v in sorted(part.items())}
+    shares = {h: n for h, n in shares.items() if n > 0}
+    if not shares:
+        raise Rejected("amount", f"{money_str(ev.amount)} in kind at the pik_price of "
+                       f"{money_str(price)} buys no whole Series {s.name} share")
+    total = sum(shares.values(), ZERO)
+    after = s.issued_total + total
+    if after > s.terms.authorized_shares:
+        raise Rejected("amount", f"paying in kind issues {plain(total)} Series {s.name} "
+                       f"shares, bringing the series to {plain(after)} issued, more than the "
+                       f"{plain(s.terms.authorized_shares)} authorized")
+    value = {h: n * price for h, n in shares.items()}
+    cut: list[tuple[str, Due, Decimal]] = []
+    for h, d, take in plan:
+        left = value.get(h, ZERO)
+        use = min(left, take)
+        if use > 0:
+            cut.append((h, d, use))
+            value[h] = left - use
+    applied = sum((n * price for n in shares.values()), ZERO)
+    return applied, tuple(shares.items()), cut
+
+
+def _issue_in_kind(s: SeriesState, day: dt.date, shares: dict[str, Decimal]) -> None:
+    """SPEC.md §12: PIK shares are a new lot per holder, issued on the payment day and
+    accruing from that day (its period's payment date as for any new lot)."""
+    open_due = s.schedule.due_date(day) if s.rate is not None else None
+    seq = max((lot.seq for lot in s.lots), default=-1) + 1
+    for k, (holder, n) in enumerate(sorted(shares.items())):
+        s.lots.append(accrual.Lot(holder, n, day, seq + k, day, open_due))
+    total = sum(shares.values(), ZERO)
+    s.issued_total += total
+    s.pik_shares += total
 
 
 def rates_report(st: IssuerState, series: str) -> dict[str, object]:
@@ -142,6 +203,7 @@ def rates_report(st: IssuerState, series: str) -> dict[str, object]:
         rows.append({"effective_date": when.isoformat(), "rate": plain(rate), "cause": cause,
                      "scheduled": True})
     pays = s.rate is not None
+    owes = pays or not s.terms.cumulative  # SPEC.md §12: declared dividends fall due
     return {
         "issuer": st.issuer,
         "as_of": st.day.isoformat() if st.day else None,
@@ -149,7 +211,13 @@ def rates_report(st: IssuerState, series: str) -> dict[str, object]:
         "base_rate": None if s.terms.dividend_rate is None else plain(s.terms.dividend_rate),
         "dividend_rate": None if s.rate is None else plain(s.rate),
         "missed_streak": s.missed_streak if pays else None,
-        "arrears": money_str(s.unpaid()) if pays else None,
+        "arrears": money_str(s.unpaid()) if owes else None,
         "missed_dates": [d.isoformat() for d in s.missed_dates],
         "rates": rows,
+        # SPEC.md §12 Amendments: every TermsAmended of the series, as of the state's day
+        "amendments": [
+            {"effective_date": a.effective.isoformat(), "event_id": a.event_id,
+             "changes": dict(a.changes), "changed_fields": list(a.changed)}
+            for a in s.amendments
+        ],
     }

@@ -22,7 +22,7 @@ from pydantic import (
 
 from ledger.names import shown, text_problem
 from ledger.problems import Problem
-from ledger.terms import Terms
+from ledger.terms import MAX_PERIOD_STARTS, Terms
 from ledger.values import Dec, IsoDate, non_negative, positive
 
 
@@ -108,6 +108,8 @@ class DividendPaid(Event):
     series: Name
     amount: PositiveAmount
     holder: Name | None = None
+    #: SPEC.md §12: ``cash`` (default; left out of the payload) or ``shares`` (in kind)
+    form: Literal["cash", "shares"] | None = None
 
 
 class DividendMissed(Event):
@@ -147,6 +149,8 @@ class RedemptionNoticed(Event):
     series: Name
     redemption_date: IsoDate
     holders: dict[Name, Shares] = Field(min_length=1)
+    #: SPEC.md §12: ``company`` (default; left out of the payload) or ``holder`` (a put)
+    by: Literal["company", "holder"] | None = None
 
 
 class SharesRedeemed(Event):
@@ -187,6 +191,33 @@ class BalanceAsserted(Event):
     shares: Amount
 
 
+# -- SPEC.md §12 General terms: dividends block --------------------------------------------
+
+class DividendDeclared(Event):
+    """SPEC.md §12: the board declares ``amount_per_share`` on a non-cumulative series; each
+    holder of record at the end of ``record_date`` is owed shares × amount, due on
+    ``payment_date`` (``effective_date <= record_date <= payment_date``)."""
+
+    type: Literal["DividendDeclared"]
+    series: Name
+    amount_per_share: PositiveAmount
+    record_date: IsoDate
+    payment_date: IsoDate
+
+
+# -- SPEC.md §12 General terms: redemption and votes block (amendments) -------------------
+
+class TermsAmended(Event):
+    """SPEC.md §12 Amendments: from ``effective_date`` the series has its terms with
+    ``changes`` (term field -> new value) applied, validated as the whole new terms."""
+
+    type: Literal["TermsAmended"]
+    series: Name
+    changes: dict[Name, Any] = Field(min_length=1, max_length=100)
+
+
+# -- end of the §12 dividends / redemption and votes blocks ---------------------------------
+
 class EventReversed(Event):
     type: Literal["EventReversed"]
     target_id: Name
@@ -211,6 +242,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         BalanceAsserted,
         EventReversed,
         PublicOffering,
+        DividendDeclared,
+        TermsAmended,
     )
 }
 
@@ -229,7 +262,9 @@ AnyEvent = Annotated[
     | Liquidation
     | BalanceAsserted
     | EventReversed
-    | PublicOffering,
+    | PublicOffering
+    | DividendDeclared
+    | TermsAmended,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
@@ -247,9 +282,8 @@ MAX_HOLDERS = 10_000
 MAX_DEPTH = 16
 #: problems reported for one line (then one saying how many more there are)
 MAX_LINE_PROBLEMS = 10
-#: dividend period starts of one series (SPEC.md §4 ``period_starts``): at most monthly
-#: periods; a daily schedule would make every replay walk hundreds of periods a year
-MAX_PERIOD_STARTS = 12
+#: ``MAX_PERIOD_STARTS``, the dividend period starts of one series, is kept with the other
+#: limits of the terms (``ledger.terms``)
 
 
 class _DuplicateKey(ValueError):
@@ -364,6 +398,19 @@ def parse_object(obj: Any, line: int = 0, strict: bool = False) -> Event | list[
             return [Problem(line, where, "terms.period_starts",
                             f"{len(ev.terms.period_starts)} period starts; at most "
                             f"{MAX_PERIOD_STARTS} (monthly dividends) are allowed")]
+    if isinstance(ev, DividendDeclared):  # SPEC.md §12: declared on or before the record date
+        if ev.record_date < ev.effective_date:
+            return [Problem(line, where, "record_date", f"{ev.record_date} is before the "
+                            f"declaration ({ev.effective_date}); the record date may not be "
+                            "earlier than the effective date")]
+        if ev.payment_date < ev.record_date:
+            return [Problem(line, where, "payment_date", f"{ev.payment_date} is before the "
+                            f"record date {ev.record_date}")]
+    if isinstance(ev, TermsAmended):
+        unknown = sorted(k for k in ev.changes if k not in Terms.model_fields)
+        if unknown:
+            return [Problem(line, where, f"changes.{shown(k)}", "unknown term field")
+                    for k in unknown]
     return ev
 
 

@@ -24,14 +24,20 @@ def notice(s: SeriesState, ev: RedemptionNoticed) -> None:
 
     M: a notice may be given from the closing date on (§11). A holder has at most one
     pending notice per series: a second one, before the first is redeemed, is rejected.
+    §12 ``by: "holder"``: a holder requires redemption (a put), from
+    ``holder_redemption_from`` on, for its own shares only, on the same notice.
     """
     t = s.terms
-    if not t.redeemable or t.redemption_notice_days is None:
+    by = ev.by or "company"
+    if by == "holder":
+        _holder_request(s, ev)
+    elif not t.redeemable or t.redemption_notice_days is None:
         raise Rejected("series", f"Series {s.name} is not redeemable at the company's option")
-    if t.redemption_from_closing and (s.closing_date is None
-                                      or ev.effective_date < s.closing_date):
+    if by == "company" and t.redemption_from_closing and (
+            s.closing_date is None or ev.effective_date < s.closing_date):
         raise Rejected("effective_date", f"Series {s.name} may be called only from its "
                        f"closing date ({s.closing_date or 'no shares issued yet'})")
+    assert t.redemption_notice_days is not None  # terms validation: a put needs notice days
     days = (ev.redemption_date - ev.effective_date).days
     if days < t.redemption_notice_days:
         raise Rejected("redemption_date", f"{days} days of notice; Series {s.name} needs at least "
@@ -43,8 +49,33 @@ def notice(s: SeriesState, ev: RedemptionNoticed) -> None:
                            f"{holder!r} are still under the notice of {prior.notice_date} "
                            f"(redemption date {prior.redemption_date}); redeem them first")
     for holder, shares in ev.holders.items():
-        s.notices[holder] = Notice(ev.effective_date, ev.redemption_date, shares)
+        s.notices[holder] = Notice(ev.effective_date, ev.redemption_date, shares, by)
     return None
+
+
+def _holder_request(s: SeriesState, ev: RedemptionNoticed) -> None:
+    """SPEC.md §12 ``holder_redemption_from``: from that date a holder may require the
+    redemption of its shares with ``RedemptionNoticed`` ``by: "holder"`` listing only
+    that holder, with ``redemption_notice_days`` notice."""
+    t = s.terms
+    if t.holder_redemption_from is None:
+        raise Rejected("by", f"Series {s.name} gives its holders no right to require "
+                       "redemption (holder_redemption_from is not set)")
+    if len(ev.holders) != 1:
+        raise Rejected("holders", "a holder's redemption request lists only that holder "
+                       f"({len(ev.holders)} listed)")
+    if ev.effective_date < t.holder_redemption_from:
+        raise Rejected("effective_date", f"Series {s.name} holders may require redemption "
+                       f"from {t.holder_redemption_from}, not on {ev.effective_date}")
+
+
+def base_price(s: SeriesState) -> Decimal:
+    """SPEC.md §12 ``redemption_premium``: premium × stated value per share, to the cent
+    (the stated value itself with the default premium of 1)."""
+    t = s.terms
+    if t.redemption_premium == 1:
+        return t.stated_value
+    return money(t.redemption_premium * t.stated_value)
 
 
 def accrued_unpaid(s: SeriesState, holder: str, through: dt.date) -> Decimal:
@@ -54,16 +85,18 @@ def accrued_unpaid(s: SeriesState, holder: str, through: dt.date) -> Decimal:
     pending = ZERO
     if s.rate is not None:
         pending = accrual.rounded_total(accrual.not_yet_due(
-            lots, through, s.rate, s.terms.stated_value))
+            lots, through, s.rate, s.terms.stated_value, basis=s.terms.day_count))
     return s.unpaid(holder) + pending
 
 
 def price_per_share(s: SeriesState, holder: str, on: dt.date) -> Decimal:
-    """Stated value plus the holder's accrued unpaid per share, to the cent (§7, §11)."""
+    """Stated value (× the §12 premium) plus the holder's accrued unpaid per share, each
+    to the cent (§7, §11)."""
     held = s.held(holder)
+    base = base_price(s)
     if held == 0:
-        return s.terms.stated_value
-    return s.terms.stated_value + money(CONTEXT.divide(accrued_unpaid(s, holder, on), held))
+        return base
+    return base + money(CONTEXT.divide(accrued_unpaid(s, holder, on), held))
 
 
 def _quote(s: SeriesState, holder: str, shares: Decimal, on: dt.date
@@ -86,7 +119,7 @@ def _quote(s: SeriesState, holder: str, shares: Decimal, on: dt.date
             taken.append(replace(lot, shares=n, pending=dict(lot.pending)))
             left -= n
         accrued = accrual.rounded_total(accrual.not_yet_due(
-            taken, on, s.rate, s.terms.stated_value))
+            taken, on, s.rate, s.terms.stated_value, basis=s.terms.day_count))
     arrears = sum((money(CONTEXT.divide(d.unpaid * shares, held))
                    for d in s.dues.get(holder, []) if d.kind == "arrears" and d.unpaid > 0),
                   ZERO)
@@ -137,5 +170,6 @@ def redeem(st: IssuerState, s: SeriesState, ev: SharesRedeemed) -> None:
         del s.notices[ev.holder]
     st.redemptions.append(Redemption(
         ev.effective_date, s.name, ev.holder, shares, price, shares * s.terms.stated_value,
-        accrued, arrears, ev.shares, funds, ev.id))
+        accrued, arrears, ev.shares, funds, ev.id,
+        shares * (base_price(s) - s.terms.stated_value), n.by))
     return None

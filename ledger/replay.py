@@ -10,14 +10,16 @@ an event with a problem is reported and skipped, and replay goes on.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
-from ledger import accrual, conversion, dividends, redemption, waterfall
+from ledger import accrual, amendments, conversion, dividends, redemption, waterfall
 from ledger.events import (
     BalanceAsserted,
     CommonStockIssued,
     CommonStockSplit,
+    DividendDeclared,
     DividendMissed,
     DividendPaid,
     EventReversed,
@@ -30,11 +32,12 @@ from ledger.events import (
     SharesIssued,
     SharesRedeemed,
     SharesTransferred,
+    TermsAmended,
 )
 from ledger.problems import Problem, Rejected
 from ledger.schedule import ONE_DAY, Schedule
-from ledger.state import IssuerState, Record, SeriesState
-from ledger.terms import Terms, load_terms_ref
+from ledger.state import Declaration, IssuerState, Record, SeriesState
+from ledger.terms import SENIORITY_KEYWORDS, Terms, known_terms_refs, load_terms_ref
 from ledger.values import ZERO, plain
 
 TermsResolver = Callable[[str], Terms]
@@ -135,6 +138,10 @@ class Replayer:
         self.problems: list[Problem] = []
         #: every designation in the log, to explain an event dated before its series
         self.designations: dict[str, dt.date] = {}
+        #: whether the event applying is input (a line of a load) rather than stored
+        #: history: rules added later check input only, so stored history replays as it
+        #: was stored (SPEC.md §12 Validation: designation date, seniority references)
+        self.checking_input = True
 
     # -- the calendar ---------------------------------------------------------------
     def _next_point(self, s: SeriesState) -> dt.date | None:
@@ -178,7 +185,7 @@ class Replayer:
             if s.next_boundary == t:
                 new_due = s.schedule.due_date(t)
                 for lot in s.lots:
-                    accrual.cut(lot, t, s.rate, new_due)
+                    accrual.cut(lot, t, s.rate, new_due, s.terms.day_count)
                 s.next_boundary = s.schedule.next_boundary(t)
                 boundaries.append(s)
             if s.next_payment == t:
@@ -205,6 +212,7 @@ class Replayer:
         ev = rec.event
         st = self.state
         handler = _HANDLERS.get(type(ev))
+        self.checking_input = rec.line > 0
         accepted = False
         try:
             self.advance(ev.effective_date)
@@ -279,8 +287,15 @@ def _designate(r: Replayer, ev: SeriesDesignated) -> None:
         if terms.series != ev.series:
             raise Rejected("terms_ref", f"terms {ev.terms_ref!r} are for series "
                            f"{terms.series!r}, not {ev.series!r}")
+    if r.checking_input and terms.designated != ev.effective_date:  # §12 Validation
+        raise Rejected("terms.designated" if ev.terms is not None else "terms_ref",
+                       f"the terms say Series {terms.series} is designated on "
+                       f"{terms.designated}, but this SeriesDesignated is dated "
+                       f"{ev.effective_date}; they must be the same day")
+    if r.checking_input:
+        _check_claims(r, terms, "terms.seniority_claims", ev.terms_ref)
     s = SeriesState(terms=terms, schedule=Schedule(terms), designated_seq=len(r.state.series))
-    if terms.pays_dividends:
+    if terms.accrues:  # SPEC.md §12: a non-cumulative series accrues nothing
         s.rate = terms.dividend_rate
         assert s.rate is not None
         s.rate_history.append(dividends.RateChange(ev.effective_date, s.rate, "designation"))
@@ -291,6 +306,34 @@ def _designate(r: Replayer, ev: SeriesDesignated) -> None:
     s.threshold = terms.antidilution_threshold
     s.closing_date = terms.closing_date
     r.state.series[ev.series] = s
+
+
+def _check_claims(r: Replayer, terms: Terms, field: str, ref: str | None = None) -> None:
+    """SPEC.md §12 Validation: a seniority claim names a keyword or a series designated in
+    the issuer's log (any effective date, before or after this one; reversed designations
+    do not count), never the series itself. Checked where the terms take effect (the
+    designation, an amendment); a load that reverses the only designation of a named
+    series therefore fails too, since the timeline from then on must still validate.
+    Shipped terms (``terms_ref``) may also name the series shipped beside them (``nstor/K``
+    names H): a certificate family is checked as a whole when it ships."""
+    siblings = _shipped_beside(ref.split("/")[0]) if ref is not None and "/" in ref else ()
+    for i, c in enumerate(terms.seniority_claims):
+        if c.to in SENIORITY_KEYWORDS or (c.to in siblings and c.to != terms.series):
+            continue
+        if c.to == terms.series:
+            raise Rejected(f"{field}.{i}.to", f"Series {terms.series} cannot rank against "
+                           "itself")
+        if c.to not in r.designations and c.to not in r.state.series:
+            raise Rejected(f"{field}.{i}.to", f"{c.to!r} is neither one of "
+                           f"{', '.join(sorted(SENIORITY_KEYWORDS))} nor a series designated "
+                           f"in issuer {r.state.issuer!r}'s log")
+
+
+@functools.lru_cache(maxsize=32)
+def _shipped_beside(family: str) -> frozenset[str]:
+    """The series names of the terms shipped as ``family/NAME``."""
+    return frozenset(k[len(family) + 1:] for k in known_terms_refs()
+                     if k.startswith(family + "/"))
 
 
 def _issue(r: Replayer, ev: SharesIssued) -> None:
@@ -328,11 +371,20 @@ def _transfer(r: Replayer, ev: SharesTransferred) -> None:
     r.state.holders.add(ev.to_holder)
 
 
+#: SPEC.md §12 dividend_form: the ``DividendPaid`` forms each value allows
+_FORMS = {"cash": ("cash",), "cash_or_shares": ("cash", "shares"), "shares": ("shares",)}
+
+
 def _paid(r: Replayer, ev: DividendPaid) -> None:
-    """SPEC.md §3 DividendPaid, §11 Payments (see ``dividends.pay``)."""
+    """SPEC.md §3 DividendPaid, §11 Payments (see ``dividends.pay``); §12 ``form``."""
     s = r.series(ev.series)
-    if s.rate is None:
+    if s.rate is None and s.terms.cumulative:
         raise Rejected("series", f"Series {s.name} pays no dividends")
+    form = ev.form or "cash"
+    if form not in _FORMS[s.terms.dividend_form]:
+        raise Rejected("form", f"Series {s.name} dividends are paid in "
+                       f"{' or '.join(_FORMS[s.terms.dividend_form])} (dividend_form "
+                       f"{s.terms.dividend_form!r}), not in {form}")
     if ev.holder is not None and ev.holder not in r.state.holders:
         raise Rejected("holder", f"unknown holder {ev.holder!r}")
     dividends.pay(r.state, s, ev)
@@ -341,6 +393,10 @@ def _paid(r: Replayer, ev: DividendPaid) -> None:
 def _missed(r: Replayer, ev: DividendMissed) -> None:
     """SPEC.md §3 DividendMissed: the board's record of a missed payment date."""
     s = r.series(ev.series)
+    if not s.terms.cumulative:
+        raise Rejected("series", f"Series {s.name} is non-cumulative: nothing falls due by "
+                       "itself, so no payment date can be missed (unpaid declared dividends "
+                       "show as arrears)")
     if s.rate is None:
         raise Rejected("series", f"Series {s.name} pays no dividends")
     if ev.payment_date > ev.effective_date:
@@ -434,6 +490,26 @@ def _assert_balance(r: Replayer, ev: BalanceAsserted) -> None:
                        f"{plain(ev.shares)}, actual {what} {plain(actual)}")
 
 
+def _declare(r: Replayer, ev: DividendDeclared) -> None:
+    """SPEC.md §12 DividendDeclared: only on a non-cumulative series. The holders of
+    record and their amounts are fixed at the end of ``record_date``; the amounts fall
+    due at the start of ``payment_date`` (``dividends.record_holders``, ``fall_due``)."""
+    s = r.series(ev.series)
+    if s.terms.cumulative:
+        raise Rejected("series", f"Series {s.name} is cumulative: its dividends accrue and "
+                       "fall due by themselves; DividendDeclared is only for a non-cumulative "
+                       "series (cumulative false)")
+    s.declarations.append(Declaration(ev.effective_date, ev.record_date, ev.payment_date,
+                                      ev.amount_per_share, ev.id))
+
+
+def _amend(r: Replayer, ev: TermsAmended) -> None:
+    """SPEC.md §12 Amendments (see ``ledger.amendments``)."""
+    s = r.series(ev.series)
+    owes = bool(s.declarations) or s.unpaid() != 0 or s.unpaid(kind="payable") != 0
+    amendments.amend(s, ev, lambda t, field: _check_claims(r, t, field), owes)
+
+
 _HANDLERS: dict[type, Callable[[Replayer, object], None]] = {
     SeriesDesignated: _designate,  # type: ignore[dict-item]
     SharesIssued: _issue,  # type: ignore[dict-item]
@@ -449,6 +525,8 @@ _HANDLERS: dict[type, Callable[[Replayer, object], None]] = {
     Liquidation: _liquidate,  # type: ignore[dict-item]
     BalanceAsserted: _assert_balance,  # type: ignore[dict-item]
     PublicOffering: _offering,  # type: ignore[dict-item]
+    TermsAmended: _amend,  # type: ignore[dict-item]
+    DividendDeclared: _declare,  # type: ignore[dict-item]
 }
 
 

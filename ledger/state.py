@@ -370,6 +370,8 @@ class Notice:
     notice_date: dt.date
     redemption_date: dt.date
     shares: Decimal
+    #: SPEC.md §12: ``company`` (a call) or ``holder`` (a put)
+    by: str = "company"
 
 
 @dataclass(frozen=True)
@@ -402,6 +404,9 @@ class Redemption:
     requested: Decimal | None = None
     funds_available: Decimal | None = None
     event_id: str | None = None
+    #: SPEC.md §12: (redemption_premium − 1) × stated value × shares, in the price
+    premium: Decimal = ZERO
+    by: str = "company"
 
     @property
     def paid(self) -> Decimal:
@@ -419,6 +424,42 @@ class Payment:
     #: arrears of every other dividend series at the moment of payment, for the
     #: SPEC.md §5 Priority check: ``((series, arrears), ...)``, only those above zero
     others_arrears: tuple[tuple[str, Decimal], ...] = ()
+    #: SPEC.md §12: ``shares`` when paid in kind; ``amount`` is then the value applied
+    #: (whole shares × pik_price) and ``shares`` the shares issued, per holder
+    form: str = "cash"
+    in_kind: tuple[tuple[str, Decimal], ...] = ()
+
+
+# -- SPEC.md §12 General terms: dividends, redemption and votes, amendments ------------------
+
+@dataclass(frozen=True)
+class Amendment:
+    """One ``TermsAmended`` applied to a series (SPEC.md §12 Amendments)."""
+
+    effective: dt.date
+    event_id: str | None
+    #: term field -> new value, as the event gave them (JSON values)
+    changes: tuple[tuple[str, Any], ...]
+    #: the fields whose value the amendment changed (a no-op change is not listed)
+    changed: tuple[str, ...]
+
+
+@dataclass
+class Declaration:
+    """A ``DividendDeclared`` on a non-cumulative series (SPEC.md §12 Dividends): each
+    holder of record at the end of ``record_date`` is owed shares × ``amount_per_share``
+    (half-up to the cent), due on ``payment_date``. ``owed`` is filled at the end of the
+    record date and cleared when the amounts fall due (they become ``Due`` rows)."""
+
+    declared: dt.date
+    record_date: dt.date
+    payment_date: dt.date
+    amount_per_share: Decimal
+    event_id: str | None = None
+    owed: dict[str, Decimal] | None = None
+
+
+# -- end of the §12 state block ---------------------------------------------------------------
 
 
 @dataclass
@@ -452,6 +493,12 @@ class SeriesState:
     #: the day a mandatory conversion (K's approval, SPEC.md §12 triggers) converted it
     converted_on: dt.date | None = None
     extinguished: bool = False
+    # SPEC.md §12 General terms (dividends; redemption and votes; amendments)
+    #: shares issued in kind (``DividendPaid`` form ``shares``), part of ``issued_total``
+    pik_shares: Decimal = ZERO
+    #: declarations not yet fallen due (non-cumulative series)
+    declarations: list[Declaration] = field(default_factory=list)
+    amendments: list[Amendment] = field(default_factory=list)
 
     @property
     def name(self) -> str:

@@ -17,14 +17,107 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
 )
 
+from ledger.names import text_problem
 from ledger.values import Dec, IsoDate
 
 _PERIOD_RE = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+# -- SPEC.md §12 Validation of terms as a whole: limits as data -------------------------
+#: the highest dividend rate or step-up (a fraction of the stated value a year: 100%)
+MAX_RATE = Decimal(1)
+#: the highest stated value, par value or in-kind price per share
+MAX_PER_SHARE = Decimal(10) ** 9
+#: the most shares a series may authorize
+MAX_SHARES = Decimal(10) ** 12
+#: the most dividend periods a year (monthly)
+MAX_PERIOD_STARTS = 12
+#: the longest run of years a term may count (conversion window after closing)
+MAX_YEARS = 100
+#: the longest notice period, in calendar days (ten years)
+MAX_NOTICE_DAYS = 3650
+#: the longest payment lag after a period's end, in days
+MAX_PAYMENT_LAG_DAYS = 31
+#: the most consecutive missed payment dates one step-up may wait for
+MAX_EVERY_MISSED = 100
+#: the highest redemption premium (a multiple of the stated value)
+MAX_REDEMPTION_PREMIUM = Decimal(10)
+#: the most votes one preferred share may carry
+MAX_VOTES_PER_SHARE = Decimal(10) ** 6
+
+#: field -> (lowest, whether the lowest itself is allowed, highest): every numeric term
+#: of a series checked against its range, with a message that states the range
+RANGES: dict[str, tuple[Decimal, bool, Decimal]] = {
+    "authorized_shares": (Decimal(0), False, MAX_SHARES),
+    "stated_value": (Decimal(0), False, MAX_PER_SHARE),
+    "par_value": (Decimal(0), False, MAX_PER_SHARE),
+    "dividend_rate": (Decimal(0), True, MAX_RATE),
+    "payment_lag_days": (Decimal(0), True, Decimal(MAX_PAYMENT_LAG_DAYS)),
+    "conversion_after_closing_years": (Decimal(0), True, Decimal(MAX_YEARS)),
+    "notice_conversion_days": (Decimal(0), True, Decimal(MAX_NOTICE_DAYS)),
+    "redemption_notice_days": (Decimal(0), True, Decimal(MAX_NOTICE_DAYS)),
+    "pik_price": (Decimal(0), False, MAX_PER_SHARE),
+    "redemption_premium": (Decimal(0), False, MAX_REDEMPTION_PREMIUM),
+    "votes_per_share": (Decimal(0), False, MAX_VOTES_PER_SHARE),
+}
+#: the same for the fields of ``step_up``
+STEP_UP_RANGES: dict[str, tuple[Decimal, bool, Decimal]] = {
+    "increment": (Decimal(0), True, MAX_RATE),
+    "every_missed": (Decimal(1), True, Decimal(MAX_EVERY_MISSED)),
+    "cap": (Decimal(0), False, MAX_RATE),
+}
+
+
+def _in_range(value: Decimal | int | None, bounds: tuple[Decimal, bool, Decimal]
+              ) -> Decimal | int | None:
+    """``value`` if within ``bounds``, else a message that names the allowed range."""
+    if value is None or isinstance(value, bool):
+        return value
+    lo, lo_ok, hi = bounds
+    if value < lo or (value == lo and not lo_ok) or value > hi:
+        if lo_ok:
+            raise ValueError(f"{value} is out of range: must be from {lo:,} to {hi:,}")
+        raise ValueError(f"{value} is out of range: must be greater than {lo:,} and at most "
+                         f"{hi:,}")
+    return value
+
+
+def _strict(info: ValidationInfo) -> bool:
+    """Input is checked by every rule below; terms read back from the store
+    (``parse_object(..., strict=False)``) by the rules they were stored under, so stored
+    history always reads back (``ledger.names``)."""
+    ctx = info.context
+    return True if ctx is None else bool(ctx.get("strict", True))
+
+
+def _term_name(value: str, strict: bool = True) -> str:
+    """Names in terms: the event name hygiene of ``ledger.names`` (no control, format,
+    invisible, private-use or unassigned character; SPEC.md §12 Validation) and no
+    surrounding whitespace."""
+    why = text_problem(value, strict=strict)
+    if why is not None:
+        raise ValueError(why)
+    if strict and value != value.strip():
+        raise ValueError("must not start or end with whitespace")
+    return value
+
+
+def _term_text(value: str, strict: bool = True) -> str:
+    """Free text in terms (citations, sections): one line, nothing that does not show."""
+    why = text_problem(value, strict=strict)
+    if why is not None:
+        raise ValueError(why)
+    return value
+
+
+#: SPEC.md §8: the words a seniority claim's ``to`` may use instead of a series name
+SENIORITY_KEYWORDS = frozenset({"common", "all", "issued_after", "outstanding_on_designation"})
+# -- end of the §12 limits -----------------------------------------------------------------
 
 
 class Strict(BaseModel):
@@ -35,8 +128,17 @@ class StepUp(Strict):
     """Series G §2(b): +1% of stated value per two consecutive missed quarters, cap 15%."""
 
     increment: Dec
-    every_missed: int = Field(2, ge=1)
+    every_missed: int = 2
     cap: Dec
+
+    @field_validator(*STEP_UP_RANGES)
+    @classmethod
+    def _range(cls, v: Decimal | int, info: ValidationInfo) -> Decimal | int | None:
+        """SPEC.md §12 Validation: a negative increment, a cap above 100%, …"""
+        assert info.field_name is not None
+        if info.field_name == "every_missed" and not _strict(info):
+            return v if v >= 1 else _in_range(v, STEP_UP_RANGES["every_missed"])
+        return _in_range(v, STEP_UP_RANGES[info.field_name]) if _strict(info) else v
 
 
 class SeniorityClaim(Strict):
@@ -52,6 +154,16 @@ class SeniorityClaim(Strict):
     to: str
     when_short: bool = False
     section: str = ""
+
+    @field_validator("to")
+    @classmethod
+    def _to_name(cls, v: str, info: ValidationInfo) -> str:
+        return _term_name(v, _strict(info))
+
+    @field_validator("section")
+    @classmethod
+    def _section_text(cls, v: str, info: ValidationInfo) -> str:
+        return _term_text(v, _strict(info))
 
 
 def general(default: Any) -> Any:
@@ -163,10 +275,11 @@ class Terms(Strict):
     dividend_rate: Dec | None = None
     cumulative: bool = True
     period_starts: tuple[str, ...] = ()
-    payment_lag_days: int = Field(0, ge=0, le=31)
+    payment_lag_days: int = 0
     first_payment_date: IsoDate | None = None
     step_up: StepUp | None = None
-    day_count: Literal["30/360"] = "30/360"
+    #: SPEC.md §12 Dividends: year fraction of an accrual piece (30/360 is §5)
+    day_count: Literal["30/360", "ACT/365F", "ACT/360", "ACT/ACT"] = "30/360"
     #: SPEC.md §5 Priority: whose dividends this series' arrears must precede. ``all``:
     #: every other class now or hereafter outstanding (G §2(a), M §2);
     #: ``outstanding_on_designation``: classes designated before this series (H §2);
@@ -206,7 +319,23 @@ class Terms(Strict):
     participation: Participation = general("none")
     #: with ``capped``: preference (without dividends) + participation ≤ cap × stated
     participation_cap: Dec | None = general(None)
-    votes: Literal["none", "as_converted"] = "none"
+    votes: Literal["none", "as_converted", "per_share"] = "none"
+    # -- SPEC.md §12 General terms: dividends block (defaults: the nStor behaviour) ----
+    #: ``payment_date``: an amount still unpaid at the end of its payment date joins the
+    #: holder's accrual base from the next day
+    compounding: Literal["none", "payment_date"] = general("none")
+    #: which ``form`` a ``DividendPaid`` may have (``shares``: paid in kind)
+    dividend_form: Literal["cash", "cash_or_shares", "shares"] = general("cash")
+    #: price of one share paid in kind; ``None``: the stated value
+    pik_price: Dec | None = general(None)
+    # -- SPEC.md §12 General terms: redemption and votes block ---------------------------
+    #: redemption price per share = premium × stated value + dividends owed
+    redemption_premium: Dec = general(Decimal("1"))
+    #: from this date a holder may require redemption (``RedemptionNoticed`` by holder)
+    holder_redemption_from: IsoDate | None = general(None)
+    #: with ``votes: "per_share"``: votes per preferred share, floored per holder
+    votes_per_share: Dec = general(Decimal("1"))
+    # -- end of the §12 dividends / redemption and votes blocks ---------------------------
     citations: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("period_starts")
@@ -246,7 +375,7 @@ class Terms(Strict):
     def _consistent(self) -> Terms:
         if self.authorized_shares <= 0:
             raise ValueError("authorized_shares must be greater than zero")
-        if self.dividend_rate is not None and not self.period_starts:
+        if self.dividend_rate is not None and self.cumulative and not self.period_starts:
             raise ValueError("a series with a dividend_rate needs period_starts")
         if self.conversion != "none" and self.base_conversion_rate is None:
             raise ValueError("a convertible series needs conversion_rate or conversion_price")
@@ -416,6 +545,102 @@ class Terms(Strict):
         if self.conversion == "automatic" and self.conversion_trigger:
             out = (ApprovalTrigger(approval=self.conversion_trigger),)
         return out + self.mandatory_conversion
+
+    # -- SPEC.md §12 Validation of terms as a whole (dividends, redemption, votes) ---------
+    @field_validator(*RANGES)
+    @classmethod
+    def _range(cls, v: Decimal | int | None, info: ValidationInfo) -> Decimal | int | None:
+        """Every numeric term within its range (``RANGES``: limits as data); terms read
+        back from the store only as they were stored (``_strict``)."""
+        assert info.field_name is not None
+        return _in_range(v, RANGES[info.field_name]) if _strict(info) else v
+
+    @field_validator("period_starts")
+    @classmethod
+    def _period_count(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if _strict(info) and len(v) > MAX_PERIOD_STARTS:
+            raise ValueError(f"{len(v)} period starts; at most {MAX_PERIOD_STARTS} (monthly "
+                             "dividends) are allowed")
+        return v
+
+    @field_validator("series", "name", "conversion_trigger")
+    @classmethod
+    def _names(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return None if v is None else _term_name(v, _strict(info))
+
+    @field_validator("citations")
+    @classmethod
+    def _citations(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        for key, text in v.items():
+            try:
+                _term_name(key, _strict(info))
+                _term_text(text, _strict(info))
+            except ValueError as exc:
+                raise ValueError(f"citation {key[:40]!r}: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _general(self, info: ValidationInfo) -> Terms:
+        """SPEC.md §12: a general term that the ledger accepts must change the figures, so
+        one that could not (its series has nothing for it to act on) is refused (input
+        only: stored terms read back as they were stored)."""
+        if not _strict(info):
+            return self
+        # a rate of 0 still accrues (an amendment may set it, §12 Amendments)
+        accrues = self.dividend_rate is not None and self.cumulative
+        if self.step_up is not None:
+            if not accrues:
+                raise ValueError("step_up needs cumulative dividends at a dividend_rate")
+            assert self.dividend_rate is not None
+            if self.step_up.cap < self.dividend_rate:
+                raise ValueError(f"step_up.cap {self.step_up.cap} is below the dividend_rate "
+                                 f"{self.dividend_rate}: the cap must be at least the base "
+                                 "rate")
+        if not self.cumulative:
+            for name, given in (("period_starts", bool(self.period_starts)),
+                                ("payment_lag_days", self.payment_lag_days != 0),
+                                ("first_payment_date", self.first_payment_date is not None)):
+                if given:
+                    raise ValueError(f"{name}: a non-cumulative series (cumulative false) has "
+                                     "no payment schedule; its dividends fall due only on the "
+                                     "payment dates of DividendDeclared events")
+        if self.day_count != "30/360" and not accrues:
+            raise ValueError(f"day_count {self.day_count!r} needs cumulative dividends at a "
+                             "dividend_rate (nothing else accrues)")
+        if self.compounding != "none" and not accrues:
+            raise ValueError("compounding needs cumulative dividends at a dividend_rate")
+        if self.dividend_form != "cash" and not (self.pays_dividends or not self.cumulative):
+            raise ValueError(f"dividend_form {self.dividend_form!r} needs a series that pays "
+                             "dividends (a dividend_rate above 0, or cumulative false)")
+        if self.pik_price is not None and self.dividend_form == "cash":
+            raise ValueError("pik_price needs dividend_form 'cash_or_shares' or 'shares'")
+        if self.holder_redemption_from is not None:
+            if self.redemption_notice_days is None:
+                raise ValueError("holder_redemption_from needs redemption_notice_days (the "
+                                 "notice a holder's redemption request must give)")
+            if self.holder_redemption_from < self.designated:
+                raise ValueError(f"holder_redemption_from {self.holder_redemption_from} is "
+                                 f"before the designation date {self.designated}")
+        if self.redemption_premium != 1 and not (self.redeemable
+                                                 or self.holder_redemption_from is not None):
+            raise ValueError("redemption_premium needs a redeemable series (redeemable true "
+                             "or holder_redemption_from)")
+        if self.votes_per_share != 1 and self.votes != "per_share":
+            raise ValueError("votes_per_share needs votes 'per_share'")
+        return self
+
+    @property
+    def accrues(self) -> bool:
+        """Dividends accrue day by day and fall due on the schedule (SPEC.md §5); a
+        non-cumulative series owes only what is declared (§12)."""
+        return self.pays_dividends and self.cumulative
+
+    @property
+    def pik_price_in_force(self) -> Decimal:
+        """SPEC.md §12: the price of one share paid in kind (default the stated value)."""
+        return self.pik_price if self.pik_price is not None else self.stated_value
+
+    # -- end of the §12 validation block ---------------------------------------------------
 
     @property
     def base_conversion_price(self) -> Decimal | None:

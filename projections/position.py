@@ -21,7 +21,11 @@ def series_row(s: SeriesState, as_of: dt.date) -> tuple[dict[str, Any], list[dic
     claims = series_claims(s, as_of)
     accrued, payable = claims.accrued, claims.payable
     holdings = s.holdings()
-    pays = s.rate is not None
+    # SPEC.md §12: a non-cumulative series owes what is declared, though nothing accrues
+    pays = s.rate is not None or not t.cumulative
+    accrues = s.rate is not None
+    rate = s.rate if accrues or t.cumulative else t.dividend_rate
+    declared = None if t.cumulative else _declared_unpaid(s, accrued)
     outstanding = s.outstanding
     holder_votes = {h: votes(s, n) for h, n in holdings.items()}
     row = {
@@ -31,19 +35,25 @@ def series_row(s: SeriesState, as_of: dt.date) -> tuple[dict[str, Any], list[dic
         "outstanding": plain(outstanding),
         "converted_total": plain(s.converted_total),
         "redeemed_total": plain(s.redeemed_total),
-        "dividend_rate": _opt(s.rate),
+        "dividend_rate": _opt(rate),
         "accrued_unpaid": money_str(claims.accrued_total) if pays else None,
         "arrears": money_str(s.unpaid()) if pays else None,
         "dividends_payable": money_str(claims.payable_total),
-        "missed_streak": s.missed_streak if pays else None,
+        "missed_streak": s.missed_streak if accrues else None,
         "conversion_rate": _opt(s.conversion_rate),
         # SPEC.md §12: the conversion price in force, stated ÷ rate
         "conversion_price": _opt(conversion_price(s)),
         "votes": plain(sum(holder_votes.values(), ZERO)),
         "redemption_price_per_share": _opt(claims.redemption_price_per_share, money_str),
         "liquidation_preference": money_str(claims.liquidation_preference),
+        # SPEC.md §12: declared and unpaid (non-cumulative only), shares paid in kind
+        "declared_unpaid": None if declared is None else money_str(sum(declared.values(),
+                                                                       ZERO)),
+        "pik_shares": (plain(s.pik_shares) if s.pik_shares or t.dividend_form != "cash"
+                       else None),
     }
-    names = sorted(set(holdings) | {h for h in s.dues if accrued.get(h) or payable.get(h)})
+    names = sorted(set(holdings) | {h for h in s.dues if accrued.get(h) or payable.get(h)}
+                   | {h for h, v in accrued.items() if v})
     holders = [
         {
             "holder": h,
@@ -52,10 +62,17 @@ def series_row(s: SeriesState, as_of: dt.date) -> tuple[dict[str, Any], list[dic
             "accrued_unpaid": money_str(accrued.get(h, ZERO)) if pays else None,
             "dividends_payable": money_str(payable.get(h, ZERO)),
             "votes": plain(holder_votes.get(h, ZERO)),
+            "declared_unpaid": None if declared is None else money_str(declared.get(h, ZERO)),
         }
         for h in names
     ]
     return row, holders
+
+
+def _declared_unpaid(s: SeriesState, accrued: dict[str, Decimal]) -> dict[str, Decimal]:
+    """SPEC.md §12: on a non-cumulative series everything owed (``accrued``: arrears plus
+    declared amounts not yet due) is declared and unpaid."""
+    return {h: v for h, v in accrued.items() if v}
 
 
 def position(st: IssuerState, as_of: dt.date, as_recorded: str | None = None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ more checks plug into ``ledger.checks.CHECKS``); exit code 1 when there are find
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -48,9 +49,16 @@ def rates(
 
 
 def print_rates(rep: dict[str, Any]) -> None:
-    if rep["base_rate"] is None:
+    if rep["base_rate"] is None and rep["arrears"] is None:
         out.print(f"Series {rep['series']} ({rep['issuer']}) pays no dividends",
                   highlight=False)
+        print_amendments(rep)
+        return
+    if rep["dividend_rate"] is None:  # non-cumulative: only declared dividends are owed
+        out.print(f"Series {rep['series']} ({rep['issuer']}) as of {rep['as_of']}: "
+                  f"non-cumulative, declared dividends in arrears {rep['arrears']}",
+                  highlight=False)
+        print_amendments(rep)
         return
     out.print(f"Series {rep['series']} ({rep['issuer']}) as of {rep['as_of']}: rate "
               f"{rep['dividend_rate']} (base {rep['base_rate']}), arrears {rep['arrears']}, "
@@ -61,6 +69,21 @@ def print_rates(rep: dict[str, Any]) -> None:
     for r in rep["rates"]:
         cause = r["cause"] + (" (scheduled)" if r["scheduled"] else "")
         t.add_row(r["effective_date"], r["rate"], cause)
+    out.print(t)
+    print_amendments(rep)
+
+
+def print_amendments(rep: dict[str, Any]) -> None:
+    """The series' term amendments: effective date, event, the fields changed."""
+    if not rep.get("amendments"):
+        return
+    t = Table(title="term amendments")
+    for label in ("effective", "event", "changed", "changes"):
+        t.add_column(label)
+    for a in rep["amendments"]:
+        changes = ", ".join(f"{k}={json.dumps(v)}" for k, v in a["changes"].items())
+        t.add_row(a["effective_date"], a["event_id"] or "—",
+                  ", ".join(a["changed_fields"]) or "(none)", changes)
     out.print(t)
 
 
