@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ledger import accrual
+from ledger.dividends import compound_not_yet_due
 from ledger.redemption import base_price
 from ledger.schedule import ONE_DAY
 from ledger.state import SeriesState
@@ -49,8 +50,19 @@ def holder_accrued(s: SeriesState, through: dt.date,
         for h, lots in by_holder.items():
             pending = accrual.not_yet_due(lots, through, s.rate, s.terms.stated_value, open_rd,
                                           s.terms.day_count)
+            if h in s.compound:  # §12 compounding: with what the arrears accrued
+                _add(pending, compound_not_yet_due(s, h, through))
             out[h] = out.get(h, ZERO) + accrual.rounded_total(pending)
+        for h in s.compound:
+            if h not in by_holder:  # a former holder whose arrears still compound
+                pending = compound_not_yet_due(s, h, through)
+                out[h] = out.get(h, ZERO) + accrual.rounded_total(pending)
     return out
+
+
+def _add(into: dict[dt.date, Decimal], more: dict[dt.date, Decimal]) -> None:
+    for k, v in more.items():
+        into[k] = into.get(k, ZERO) + v
 
 
 @dataclass(frozen=True)
@@ -103,5 +115,7 @@ def series_claims(s: SeriesState, as_of: dt.date) -> SeriesClaims:
     redemption = None
     if (t.redeemable or t.holder_redemption_from is not None) and outstanding > 0:
         # SPEC.md §12: premium × stated value (the stated value with the default premium)
-        redemption = base_price(s) + money(CONTEXT.divide(series_accrued, outstanding))
+        # declared amounts not yet due stay owed to the holders of record (§12)
+        owed = series_accrued - sum(declared_owed(s).values(), ZERO)
+        redemption = base_price(s) + money(CONTEXT.divide(owed, outstanding))
     return SeriesClaims(accrued, payable, preference, redemption)

@@ -13,7 +13,7 @@ from ledger.events import DividendPaid
 from ledger.problems import Rejected
 from ledger.schedule import ONE_DAY
 from ledger.state import Due, IssuerState, Payment, RateChange, SeriesState
-from ledger.values import CONTEXT, ZERO, allocate, floor_int, money, money_str, plain
+from ledger.values import CONTEXT, ONE, ZERO, allocate, floor_int, money, money_str, plain
 
 __all__ = ["RateChange", "change_rate", "fall_due", "end_of_day", "pay", "arrears_on",
            "rates_report"]
@@ -24,15 +24,19 @@ def change_rate(s: SeriesState, at: dt.date, rate: Decimal, cause: str) -> None:
     assert s.rate is not None
     for lot in s.lots:
         accrual.cut(lot, at, s.rate, basis=s.terms.day_count)
+    cut_compound(s, at)
     s.rate = rate
     s.rate_history.append(RateChange(at, rate, cause))
 
 
 def fall_due(s: SeriesState, payment_date: dt.date) -> None:
-    """SPEC.md §5 Periods: what accrued in the closed period falls due, rounded per holder."""
-    for holder, amt in accrual.take_due(s.lots, payment_date, s.terms.stated_value,
-                                                 s.terms.day_count).items():
-        s.dues.setdefault(holder, []).append(Due(payment_date, amt))
+    """SPEC.md §5 Periods: what accrued in the closed period falls due, rounded per holder
+    (§12 compounding: with what the holder's arrears accrued in it)."""
+    raw = accrual.take_due_raw(s.lots, payment_date, s.terms.stated_value, s.terms.day_count)
+    if s.compound:
+        _compound_due(s, payment_date, raw)
+    for holder, amt in raw.items():
+        s.dues.setdefault(holder, []).append(Due(payment_date, money(amt)))
     s.last_payment = payment_date
     accrual.merge_alike(s.lots)  # keeps the lot count near the holder count (performance)
 
@@ -185,6 +189,145 @@ def _issue_in_kind(s: SeriesState, day: dt.date, shares: dict[str, Decimal]) -> 
     total = sum(shares.values(), ZERO)
     s.issued_total += total
     s.pik_shares += total
+
+
+# -- SPEC.md §12 General terms: declared dividends (non-cumulative series) ----------------
+
+def _add_due(s: SeriesState, holder: str, day: dt.date, amount: Decimal) -> None:
+    """An amount falling due to ``holder`` on ``day``: added to the holder's amount of
+    that day if there is one (one amount per holder and payment date, SPEC.md §11)."""
+    ds = s.dues.setdefault(holder, [])
+    for d in reversed(ds):
+        if d.due_date == day and d.kind == "arrears":
+            d.amount += amount
+            return
+        if d.due_date < day:
+            break
+    ds.append(Due(day, amount))
+
+
+def record_holders(s: SeriesState, t: dt.date) -> bool:
+    """End of day ``t`` (SPEC.md §12 DividendDeclared): each holder of record at the end of
+    a declaration's record date is owed shares × amount per share, half-up to the cent.
+    A declaration whose payment date is its record date falls due right then. Returns
+    whether anything fell due."""
+    for d in s.declarations:
+        if d.owed is None and d.record_date <= t:
+            d.owed = {h: money(n * d.amount_per_share)
+                      for h, n in sorted(s.holdings().items()) if n > 0}
+    return declared_fall_due(s, t)
+
+
+def declared_fall_due(s: SeriesState, t: dt.date) -> bool:
+    """Start of day ``t``: declared amounts whose payment date has come fall due (they are
+    arrears from then on, until paid). Returns whether anything fell due."""
+    due = [d for d in s.declarations if d.owed is not None and d.payment_date <= t]
+    if not due:
+        return False
+    s.declarations[:] = [d for d in s.declarations if all(d is not x for x in due)]
+    for d in due:
+        assert d.owed is not None
+        for h, amt in d.owed.items():
+            if amt > 0:
+                _add_due(s, h, d.payment_date, amt)
+    return True
+
+
+def declared_points(s: SeriesState) -> list[dt.date]:
+    """The days the calendar must visit for ``s``'s declarations: the end of each record
+    date not yet passed, the start of each payment date."""
+    return [d.record_date if d.owed is None else d.payment_date for d in s.declarations]
+
+
+# -- SPEC.md §12 General terms: compounding (``compounding: payment_date``) -------------------
+
+def _cut_one(s: SeriesState, holder: str, lot: accrual.Lot, at: dt.date,
+             new_due: dt.date | None = None) -> None:
+    assert s.rate is not None
+    base = s.compound_base.get(holder, ZERO)
+    if base and s.rate:
+        accrual.cut(lot, at, s.rate * base, new_due, s.terms.day_count)
+    else:  # nothing accrues: move the piece on without a zero amount
+        lot.piece_start = max(lot.piece_start, at)
+        if new_due is not None:
+            lot.open_due = new_due
+
+
+def cut_compound(s: SeriesState, at: dt.date, new_due: dt.date | None = None) -> None:
+    """Close every holder's compounding piece at ``at`` (a rate change, a period start)."""
+    for h, lot in s.compound.items():
+        _cut_one(s, h, lot, at, new_due)
+
+
+def compound(s: SeriesState, day: dt.date) -> None:
+    """SPEC.md §12 compounding: from ``day`` each holder's accrual base is its arrears
+    that fell due before ``day`` and are still unpaid; where it changes, the holder's
+    piece is cut (an amount unpaid at the end of its payment date joins from the next
+    day; a payment, in cash or in kind, or a redemption lowers it from its own day).
+    Without ``compounding`` (or after an amendment removed it) the base is zero."""
+    if s.rate is None or s.extinguished:
+        return
+    on = s.terms.compounding == "payment_date"
+    if not on and not s.compound_base:
+        return
+    target: dict[str, Decimal] = {}
+    if on:
+        for due_date, per_holder in s.open_arrears().items():
+            if due_date < day:
+                for h, d in per_holder.items():
+                    target[h] = target.get(h, ZERO) + d.unpaid
+    for h in sorted(set(target) | set(s.compound_base)):
+        new = target.get(h, ZERO)
+        if new == s.compound_base.get(h, ZERO):
+            continue
+        lot = s.compound.get(h)
+        if lot is None:
+            lot = s.compound[h] = accrual.Lot(h, ONE, day, 0, day, s.schedule.due_date(day))
+        else:
+            _cut_one(s, h, lot, day)
+        if new:
+            s.compound_base[h] = new
+        else:
+            s.compound_base.pop(h, None)
+
+
+def _compound_due(s: SeriesState, payment_date: dt.date, raw: dict[str, Decimal]) -> None:
+    """What each holder's arrears accrued in the period closing on ``payment_date``, added
+    to the holder's amount before rounding (rounded per holder per period, §2)."""
+    for h in list(s.compound):
+        lot = s.compound[h]
+        for holder, v in accrual.take_due_raw([lot], payment_date, ONE,
+                                              s.terms.day_count).items():
+            raw[holder] = raw.get(holder, ZERO) + v
+        if not lot.pending and h not in s.compound_base:
+            del s.compound[h]  # nothing accrues and nothing is pending: forget it
+
+
+def compound_not_yet_due(s: SeriesState, holder: str, through: dt.date
+                         ) -> dict[dt.date, Decimal]:
+    """The accrual of ``holder``'s arrears not yet due, to ``through`` (exclusive), per
+    due date, unrounded."""
+    lot = s.compound.get(holder)
+    if lot is None or s.rate is None:
+        return {}
+    rate = s.rate * s.compound_base.get(holder, ZERO)
+    return accrual.not_yet_due([lot], through, rate, ONE, basis=s.terms.day_count)
+
+
+def settle_compound(s: SeriesState, holder: str, at: dt.date, part: Decimal) -> Decimal:
+    """A redemption of ``part`` (a fraction) of ``holder``'s shares settles that part of
+    the accrual on its arrears not yet due, each due date rounded half-up (§11: arrears
+    travel with redeemed shares pro rata); the rest stays with the holder."""
+    lot = s.compound.get(holder)
+    if lot is None or part <= 0:
+        return ZERO
+    _cut_one(s, holder, lot, at)
+    out = ZERO
+    for due, rd in list(lot.pending.items()):
+        taken = CONTEXT.multiply(rd, part)
+        out += money(accrual.amount(ONE, ONE, taken, s.terms.day_count))
+        lot.pending[due] = rd - taken
+    return out
 
 
 def rates_report(st: IssuerState, series: str) -> dict[str, object]:

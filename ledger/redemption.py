@@ -13,6 +13,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from ledger import accrual
+from ledger.dividends import compound_not_yet_due, settle_compound
 from ledger.events import RedemptionNoticed, SharesRedeemed
 from ledger.problems import Rejected
 from ledger.state import IssuerState, Notice, Redemption, SeriesState
@@ -84,8 +85,11 @@ def accrued_unpaid(s: SeriesState, holder: str, through: dt.date) -> Decimal:
     lots = [lot for lot in s.lots if lot.holder == holder]
     pending = ZERO
     if s.rate is not None:
-        pending = accrual.rounded_total(accrual.not_yet_due(
-            lots, through, s.rate, s.terms.stated_value, basis=s.terms.day_count))
+        due = accrual.not_yet_due(lots, through, s.rate, s.terms.stated_value,
+                                  basis=s.terms.day_count)
+        for k, v in compound_not_yet_due(s, holder, through).items():  # §12 compounding
+            due[k] = due.get(k, ZERO) + v
+        pending = accrual.rounded_total(due)
     return s.unpaid(holder) + pending
 
 
@@ -160,6 +164,8 @@ def redeem(st: IssuerState, s: SeriesState, ev: SharesRedeemed) -> None:
         if shares <= 0:
             return None
     accrued, arrears = _quote(s, ev.holder, shares, ev.effective_date)
+    # §12 compounding: the redeemed part of what the holder's arrears accrued goes too
+    accrued += settle_compound(s, ev.holder, ev.effective_date, CONTEXT.divide(shares, held))
     s.lots.take(ev.holder, shares)  # oldest lots first; detached lots stop accruing
     for d in s.dues.get(ev.holder, []):
         if d.kind == "arrears" and d.unpaid > 0:

@@ -148,11 +148,16 @@ class Replayer:
         """The next day ``s`` needs a start of day; none once it no longer accrues
         (an extinguished series would otherwise stall the calendar forever)."""
         trigger = conversion.next_trigger_date(s)  # SPEC.md §12 {"date": D}
-        if s.extinguished or s.rate is None:
+        if s.extinguished:
             return trigger
-        pts = [p for p in (s.next_boundary, s.next_payment, trigger) if p is not None]
-        if s.pending_rate is not None:
-            pts.append(s.pending_rate[0])
+        pts: list[dt.date] = [trigger] if trigger is not None else []
+        if s.rate is not None:
+            pts += [p for p in (s.next_boundary, s.next_payment) if p is not None]
+            if s.pending_rate is not None:
+                pts.append(s.pending_rate[0])
+        if s.declarations:  # SPEC.md §12: record dates (their end), payment dates
+            day = self.state.day
+            pts += [p for p in dividends.declared_points(s) if day is None or p > day]
         return min(pts) if pts else None
 
     def advance(self, to: dt.date) -> None:
@@ -177,7 +182,11 @@ class Replayer:
         boundaries: list[SeriesState] = []
         payments: list[SeriesState] = []
         for s in self.state.series.values():
-            if s.extinguished or s.rate is None:
+            if s.extinguished:
+                continue
+            if s.declarations and dividends.declared_fall_due(s, t):  # SPEC.md §12
+                payments.append(s)
+            if s.rate is None:
                 continue
             if s.pending_rate is not None and s.pending_rate[0] == t:
                 dividends.change_rate(s, t, s.pending_rate[1], s.pending_rate[2])
@@ -186,6 +195,8 @@ class Replayer:
                 new_due = s.schedule.due_date(t)
                 for lot in s.lots:
                     accrual.cut(lot, t, s.rate, new_due, s.terms.day_count)
+                if s.compound:  # SPEC.md §12 compounding: the arrears' pieces too
+                    dividends.cut_compound(s, t, new_due)
                 s.next_boundary = s.schedule.next_boundary(t)
                 boundaries.append(s)
             if s.next_payment == t:
@@ -201,8 +212,15 @@ class Replayer:
         for h in self.hooks:
             h.day_ending(self, t)
         for s in self.state.series.values():
-            if s.rate is not None and not s.extinguished:
+            if s.extinguished:
+                continue
+            if s.declarations:  # SPEC.md §12: holders of record at the end of the day
+                dividends.record_holders(s, t)
+            if s.rate is not None:
                 dividends.end_of_day(s, t)
+                # SPEC.md §12 compounding: what is unpaid at the end of its payment date
+                # accrues from the next day
+                dividends.compound(s, t + ONE_DAY)
         for h in self.hooks:
             h.day_ended(self, t)
 
@@ -223,6 +241,9 @@ class Replayer:
                                f"{st.liquidated_on}; no event may follow a Liquidation")
             if handler is not None:
                 handler(self, ev)
+                for s in st.series.values():  # SPEC.md §12: arrears changed today
+                    if s.compound_base or s.terms.compounding != "none":
+                        dividends.compound(s, ev.effective_date)
             accepted = True
         except Rejected as rej:
             self.problems.append(rej.at(rec.line, rec.where()))
@@ -465,6 +486,9 @@ def _liquidate(r: Replayer, ev: Liquidation) -> None:
         s.lots.clear()
         s.notices.clear()
         s.dues.clear()  # the claims were settled by the distribution
+        s.compound.clear()
+        s.compound_base.clear()
+        s.declarations.clear()
     r.state.common_outstanding = ZERO
 
 

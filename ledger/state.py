@@ -499,6 +499,11 @@ class SeriesState:
     #: declarations not yet fallen due (non-cumulative series)
     declarations: list[Declaration] = field(default_factory=list)
     amendments: list[Amendment] = field(default_factory=list)
+    #: ``compounding: payment_date``: per holder, the accrual on its arrears, as a lot of
+    #: one unit whose rate-days are rate × base × days (``ledger.dividends.compound``)
+    compound: dict[str, Lot] = field(default_factory=dict)
+    #: per holder, the arrears accruing now (amounts due before today, unpaid)
+    compound_base: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ledger.events import Liquidation, SharesIssued, SharesTransferred
+from ledger.events import DividendPaid, Liquidation, SharesIssued, SharesTransferred
 from ledger.replay import Replayer, ReplayHooks, TermsResolver, replay, reversed_targets
 from ledger.state import Conversion, Due, IssuerState, Record, SeriesState
 from ledger.terms import load_terms_ref
@@ -57,7 +57,8 @@ TABLES: tuple[str, ...] = (
 
 #: the event types that move shares (positions are re-read after them)
 _MOVES_SHARES = {"SharesIssued", "SharesTransferred", "SharesConverted", "SharesRedeemed",
-                 "ShareholderApproval", "Liquidation", "PublicOffering"}
+                 "ShareholderApproval", "Liquidation", "PublicOffering",
+                 "DividendPaid"}  # SPEC.md §12: paid in kind issues shares
 #: of those, the ones that may move every holder's shares of a series (automatic
 #: conversion, liquidation): their series are diffed whole at the end of the day
 _MOVES_ALL = {"ShareholderApproval", "Liquidation", "PublicOffering"}
@@ -424,6 +425,15 @@ class _Activity:
         elif isinstance(ev, SharesTransferred):
             row(ev.series, ev.from_holder, "transfer_out")["shares"] -= ev.shares
             row(ev.series, ev.to_holder, "transfer_in")["shares"] += ev.shares
+        elif isinstance(ev, DividendPaid) and ev.form == "shares" and st.payments:
+            # SPEC.md §12 paid in kind: new shares, carried at what they paid (no cash)
+            price = st.series[ev.series].terms.pik_price_in_force
+            for h, n in st.payments[-1].in_kind:
+                r = row(ev.series, h, "issued")
+                r["shares"] += n
+                r["carrying_amount"] += money(n * price)
+                self.carrying[ev.series] += money(n * price)
+                self.units[ev.series] += n
         for c in st.conversions[n_conv:]:
             r = row(c.series, c.holder, "converted")
             r["shares"] -= c.shares
@@ -457,6 +467,10 @@ class _Activity:
             for h, d, new, paid in self.dividends.look(s):
                 k = kind if kind not in (None, "transfer") else ev.type
                 self.dividends.note(row(s.name, h, k), ev.effective_date, d, new, paid)
+        if isinstance(ev, DividendPaid) and ev.form == "shares":
+            for (_s, _h, k), r in out.items():  # paid in shares, not in cash
+                if k == "dividend_paid":
+                    r["cash_paid"] = ZERO
         self.out.rows["activity"].extend(out.values())
         return list(out)
 
@@ -504,12 +518,13 @@ class _Balances:
                    activity: _Activity, dividends: _Dividends) -> None:
         for name, s in st.series.items():
             pays = s.rate is not None
+            owes = pays or not s.terms.cumulative  # SPEC.md §12: declared dividends
             values = {
                 "outstanding": positions.outstanding[name],
                 "holders": len(positions.holdings[name]),
                 "carrying_amount": activity.carrying[name],
                 "dividend_rate": s.rate,
-                "arrears": dividends.arrears[name] if pays else None,
+                "arrears": dividends.arrears[name] if owes else None,
                 "dividends_payable": dividends.payable[name],
                 "missed_streak": s.missed_streak if pays else None,
                 "conversion_rate": s.conversion_rate,
@@ -601,6 +616,11 @@ class _Walk(ReplayHooks):
                         touched[sname] = who
 
     def day_ended(self, rp: Replayer, day: dt.date) -> None:
+        for s in rp.state.series.values():  # SPEC.md §12: declared amounts whose payment
+            if not s.terms.cumulative and s.name in self.dividends.watch:  # date is the
+                for h, d, new, paid in self.dividends.look(s):  # record date fall due now
+                    r = self.activity.new_row(day, None, s.name, h, "dividend_due")
+                    self.dividends.note(r, day, d, new, paid)
         self.positions.end_of_day(rp.state, day, self.touched)
         self.balances.end_of_day(rp.state, day, self.positions, self.activity,
                                  self.dividends)
