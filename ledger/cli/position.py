@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from decimal import Decimal
 from typing import Annotated, Any
@@ -19,6 +20,7 @@ from ledger.cli.options import (
     choose_issuer,
     emit_csv,
     emit_json,
+    fail,
     load_path,
     open_ledger,
     out,
@@ -74,6 +76,10 @@ def print_position(rep: dict[str, Any]) -> None:
             ("payable", "dividends_payable"), ("missed", "missed_streak"),
             ("conv. rate", "conversion_rate"), ("votes", "votes"),
             ("liq. preference", "liquidation_preference")]
+    # SPEC.md §12: shown only where a series has them (declared dividends, shares in kind)
+    for label, key in (("declared", "declared_unpaid"), ("in kind", "pik_shares")):
+        if any(s.get(key) is not None for s in rep["series"]):
+            cols.insert(-2, (label, key))
     for label, _ in cols:
         t.add_column(label, justify="left" if label == "series" else "right")
     for s in rep["series"]:
@@ -84,8 +90,9 @@ def print_position(rep: dict[str, Any]) -> None:
                 v = f"{Decimal(v):.4f}"
             row.append("—" if v is None else str(v))
         t.add_row(*row)
-    t.add_row("common", rep["common_outstanding"], "", "", "", "", "", "", "", "",
-              rep["common_votes"], "")
+    common = ["common", rep["common_outstanding"]] + [""] * (len(cols) - 2)
+    common[-2] = rep["common_votes"]
+    t.add_row(*common)
     out.print(t)
     h = Table(title="holders")
     for label in ("holder", "series", "shares", "accrued unpaid", "payable", "votes"):
@@ -96,24 +103,66 @@ def print_position(rep: dict[str, Any]) -> None:
     out.print(h)
 
 
-@COMMANDS()
-def demo(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="default: 2005-12-31")] = None,
-) -> None:
-    """Load the nStor fixtures into a fresh ledger and print a position."""
+#: the example ``demo`` loads unless told otherwise, and the day its position is printed for
+DEFAULT_EXAMPLE = "nstor"
+NSTOR_DAY = "2005-12-31"
+
+
+def examples() -> list[str]:
+    """The shipped examples: every ``fixtures/<name>/history.jsonl``."""
     from importlib import resources
 
+    base = resources.files("fixtures")
+    return sorted(d.name for d in base.iterdir()
+                  if d.is_dir() and not d.name.startswith(("_", "."))
+                  and d.joinpath("history.jsonl").is_file())
+
+
+def _issuers_and_last_day(path: Any) -> tuple[list[str], str | None]:
+    """The issuers a history names (``default`` when an event names none) and its last
+    effective date."""
+    issuers: set[str] = set()
+    last: str | None = None
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            issuers.add(obj.get("issuer", "default"))
+            day = obj.get("effective_date")
+            if isinstance(day, str) and (last is None or day > last):
+                last = day
+    return sorted(issuers), last
+
+
+@COMMANDS()
+def demo(
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="default: 2005-12-31 for nstor, else the example's last date")] = None,
+    example: Annotated[str, typer.Option(
+        "--example", help="a shipped example: nstor (default), mezzanine, …")] = DEFAULT_EXAMPLE,
+) -> None:
+    """Load a shipped example (the nStor fixtures by default) into a fresh ledger and
+    print a position."""
+    from importlib import resources
+
+    known = examples()
+    if example not in known:
+        raise fail(2, f"error: --example {example!r}: no such example; one of "
+                   + ", ".join(known))
     if CTX.db is None and CTX.database_url is None:
         CTX.db = "prefledger-demo.db"
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(CTX.db + suffix):
                 os.remove(CTX.db + suffix)
-    history = resources.files("fixtures").joinpath("nstor", "history.jsonl")
-    day = parse_day(as_of or "2005-12-31", "--as-of")
+    history = resources.files("fixtures").joinpath(example, "history.jsonl")
     with open_ledger(create=True) as lg, resources.as_file(history) as path:
+        issuers, last = _issuers_and_last_day(path)
+        default_day = NSTOR_DAY if example == "nstor" else (last or NSTOR_DAY)
+        day = parse_day(as_of or default_day, "--as-of")
+        words = "nStor" if example == "nstor" else example
         out.print(f"ledger: {CTX.db or CTX.database_url}; loading {path.name} "
-                  "(illustrative nStor history)", highlight=False)
+                  f"(illustrative {words} history)", highlight=False)
         load_path(lg, path)
-        print_position(lg.position(day))
-
-
+        for issuer in issuers:
+            print_position(lg.position(day, issuer))
