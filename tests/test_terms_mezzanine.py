@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,21 @@ def test_demo_example(tmp_path: Path) -> None:
     assert "mezzanine as of 2025-07-01" in r.stdout and "33707" in r.stdout
     r = runner.invoke(app, ["--db", str(tmp_path / "x.db"), "demo", "--example", "nope"])
     assert r.exit_code == 2 and "no such example" in r.stderr and "mezzanine" in r.stderr
+
+
+def test_open_cap_format_round_trip_keeps_the_shares_paid_in_kind(tmp_path: Path) -> None:
+    # the 6,178 shares paid in kind are exported as securities marked derived; import-ocf
+    # replays the carried payments in kind and issues them once: 56,178 issued, 33,707
+    # outstanding after Keel's 22,471 are redeemed
+    runner = CliRunner()
+    a, b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    assert runner.invoke(app, ["--db", a, "load", str(HISTORY)]).exit_code == 0
+    r = runner.invoke(app, ["--db", a, "export-ocf", "--issuer", "mezzanine", "--as-of",
+                            "2025-12-31", "--to", str(tmp_path / "pkg")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["--db", b, "import-ocf", str(tmp_path / "pkg")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["--db", b, "position", "--issuer", "mezzanine", "--as-of",
+                            "2025-12-31", "--json"])
+    [s] = json.loads(r.stdout)["series"]
+    assert (s["issued_total"], s["outstanding"], s["pik_shares"]) == ("56178", "33707", "6178")

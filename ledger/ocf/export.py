@@ -371,7 +371,11 @@ class Exporter:
             self._liquidation(ev, base)
         elif isinstance(ev, DividendPaid):
             to = f"to {ev.holder}" if ev.holder else "to the holders pro rata, oldest first"
-            self.carry(ev.series, f"Dividend paid on {d}: {money_str(ev.amount)} {to}", ev)
+            kind = " in kind" if ev.form == "shares" else ""
+            self.carry(ev.series, f"Dividend paid{kind} on {d}: {money_str(ev.amount)} {to}",
+                       ev)
+            if ev.form == "shares" and self.st.payments:
+                self._in_kind(ev, base)
         elif isinstance(ev, DividendMissed):
             self.carry(ev.series, f"Dividend due on {ev.payment_date} recorded as missed on "
                        f"{d}", ev)
@@ -386,6 +390,19 @@ class Exporter:
         else:  # pragma: no cover - every event type is handled above
             self.carry(COMMON, f"{ev.type} on {d}", ev)
         self._adjustments(n_adj, base)
+
+    def _in_kind(self, ev: DividendPaid, base: str) -> None:
+        """SPEC.md §12: the shares a payment in kind issued, one security per holder, marked
+        as derived: import-ocf replays the carried DividendPaid, which issues them again."""
+        price = self.st.series[ev.series].terms.pik_price_in_force
+        derived = machine("derived", {"seq": self.k, "cause": "DividendPaid"})
+        for holder, n in self.st.payments[-1].in_kind:
+            self.new_sec(ev.series, holder, n, (ev.effective_date, self.k), monetary(price),
+                         ev.effective_date, f"{base}/in-kind-{slug(holder)}",
+                         [f"Series {ev.series}: {plain(n)} shares paid in kind to {holder} at "
+                          f"{money_str(price)} a share", "Derived by prefledger from the "
+                          "dividend paid in kind (carried in the class comments); import-ocf "
+                          "derives it again and does not apply it twice", derived])
 
     def _transfer(self, ev: SharesTransferred, base: str) -> None:
         """SPEC.md §3: oldest lots first; one OCF transfer per source security."""
@@ -617,13 +634,19 @@ class Exporter:
                                for c in t.seniority_claims)
             lines.append(f"Seniority {obj['seniority']} from the resolved order {order_words}"
                          f" (higher is paid first); certificate claims: {claims or 'none'}")
+            at = ("stated value" if t.redemption_premium == 1 else
+                  f"{plain(t.redemption_premium)} x stated value")
             if t.redeemable:
                 lines.append(f"Redeemable at the company's option on "
                              f"{t.redemption_notice_days} days' notice"
                              + (" from the closing date" if t.redemption_from_closing else "")
-                             + " at stated value plus accrued unpaid dividends; "
+                             + f" at {at} plus accrued unpaid dividends; "
                              f"redemption price per share as of {self.as_of}: "
                              f"{row['redemption_price_per_share']}")
+            if t.holder_redemption_from is not None:  # SPEC.md §12: a holder put
+                lines.append(f"Each holder may require redemption from "
+                             f"{t.holder_redemption_from} on {t.redemption_notice_days} days' "
+                             f"notice, at {at} plus accrued unpaid dividends (SPEC.md §12)")
             machines = [machine("terms", t.model_dump(mode="json"))]
             if t.conversion != "none" and t.base_conversion_rate is not None:
                 right = {"type": "STOCK_CLASS_CONVERSION_RIGHT",
@@ -655,6 +678,10 @@ class Exporter:
                 lines.append("Votes as converted: floor(shares x conversion rate) per holder; "
                              "votes_per_share is the rate as of "
                              f"{self.as_of}, to 10 decimals, rounded down")
+            elif t.votes == "per_share":  # SPEC.md §12
+                obj["votes_per_share"] = numeric_round(t.votes_per_share, down=True)
+                lines.append(f"Votes: {plain(t.votes_per_share)} per share, floored per "
+                             "holder")
             else:
                 lines.append("No votes (votes_per_share 0)")
             seq, dev = self.designations[name]

@@ -158,6 +158,10 @@ class Transactions:
         o = it.obj
         ot = str(o.get("object_type"))
         lines = machine_lines(self.ctx, it.file, it.id, o.get("comments"))
+        if ot == "TX_STOCK_ISSUANCE" and any(
+                isinstance(obj, dict) and obj.get("cause") == "DividendPaid"
+                for _, obj in lines.get("derived", [])):
+            return  # SPEC.md §12: shares paid in kind come again from the carried payment
         seq, partial, unset = ref(lines)
         date = o.get("date")
         if not isinstance(date, str) or day(date) == dt.date.min:
