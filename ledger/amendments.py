@@ -105,6 +105,8 @@ def amend(s: SeriesState, ev: TermsAmended, check_claims: Callable[[Terms, str],
             target = min(target + earned, new.step_up.cap)
         if target != s.rate:
             dividends.change_rate(s, at, target, cause)
+    if s.designated_terms is None:
+        s.designated_terms = old
     s.terms = new
     s.schedule = Schedule(new)
     if not accruing and new.accrues:

@@ -499,6 +499,9 @@ class SeriesState:
     #: declarations not yet fallen due (non-cumulative series)
     declarations: list[Declaration] = field(default_factory=list)
     amendments: list[Amendment] = field(default_factory=list)
+    #: the terms as designated, once an amendment has replaced them (``terms`` are the
+    #: terms in force)
+    designated_terms: Terms | None = None
     #: ``compounding: payment_date``: per holder, the accrual on its arrears, as a lot of
     #: one unit whose rate-days are rate × base × days (``ledger.dividends.compound``)
     compound: dict[str, Lot] = field(default_factory=dict)

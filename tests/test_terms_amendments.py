@@ -5,11 +5,14 @@ terms from its effective date. Every expected figure is hand arithmetic written 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
+from typer.testing import CliRunner
 
+from ledger.cli import app
 from ledger.conversion import listing
 from ledger.dividends import rates_report
 from tests.conftest import Cli
@@ -185,3 +188,23 @@ def test_cli_rates_lists_amendments(cli: Cli, jsonl: Any) -> None:
     assert rep["amendments"][0]["changed_fields"] == ["dividend_rate"]
     text = cli("rates", "--series", "P").stdout
     assert "term amendments" in text and "2024-05-16" in text and "a1" in text
+
+
+def test_open_cap_format_round_trip_carries_amendments(tmp_path: Any, jsonl: Any) -> None:
+    # the class is exported as designated (8%, 10,000 authorized) and the amendment as an
+    # event, so the imported ledger owes the same: 20,000.00 + 22,500.00 by 2024-07-01
+    run = CliRunner().invoke
+    a, b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    evs = [*BASE, amend("2024-05-16", id="a1", dividend_rate="0.10",
+                        authorized_shares="20000")]
+    assert run(app, ["--db", a, "load", str(jsonl(evs))]).exit_code == 0
+    r = run(app, ["--db", a, "export-ocf", "--as-of", "2024-07-01", "--to",
+                  str(tmp_path / "pkg")])
+    assert r.exit_code == 0, r.output
+    r = run(app, ["--db", b, "import-ocf", str(tmp_path / "pkg")])
+    assert r.exit_code == 0, r.output
+    for db in (a, b):
+        r = run(app, ["--db", db, "position", "--as-of", "2024-07-01", "--json"])
+        [s] = json.loads(r.stdout)["series"]
+        assert (s["arrears"], s["authorized"], s["dividend_rate"]) == ("42500.00", "20000",
+                                                                       "0.1"), db

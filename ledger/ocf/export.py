@@ -591,7 +591,9 @@ class Exporter:
         }
         out = [common]
         for name, s in self.st.series.items():
-            t = s.terms
+            # the class as designated; amendments ride as events (SPEC.md §12), figures
+            # as of the date come from the position row
+            t = s.designated_terms or s.terms
             row, _ = series_row(s, self.as_of)
             cid = class_id(name)
             obj: dict[str, Any] = {
