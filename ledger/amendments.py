@@ -13,11 +13,12 @@ re-applies every later event under the new terms, and a load that breaks one is 
   additive across a 31st, so a needless cut would move a figure);
 - a series that accrued nothing (no rate, a rate of 0 at designation, or
   non-cumulative) starts accruing from the effective date when the new terms give it a
-  cumulative rate above 0; only such a series may change its payment schedule
-  (``cumulative``, ``period_starts``, ``payment_lag_days``, ``first_payment_date``,
-  ``day_count``), since those shape accrual already running. A rate of ``null`` on a
-  series that accrues is refused (amend it to ``"0"`` to stop the dividends: amounts
-  already accrued still fall due on their payment dates);
+  cumulative rate above 0; only such a series (owing nothing) may change its payment
+  schedule (``cumulative``, ``period_starts``, ``payment_lag_days``,
+  ``first_payment_date``, ``day_count``) or its ``stated_value``, since those shape
+  accrual already running. A rate of ``null`` on a series that accrues is refused (amend
+  it to ``"0"`` to stop the dividends: amounts already accrued still fall due on their
+  payment dates);
 - a lower ``authorized_shares`` than the shares issued so far is refused;
 - a new ``conversion_rate`` / ``conversion_price`` sets the rate in force (recorded as an
   adjustment, so ``conversions`` shows it) and a new ``antidilution_threshold`` the
@@ -44,8 +45,9 @@ from ledger.values import CONTEXT, ZERO, plain
 #: the fields no amendment may change: the series' identity
 IDENTITY = ("series", "designated")
 #: the fields that shape the accrual already running: amendable only while nothing accrues
+#: (the stated value prices the whole open period when it falls due)
 SCHEDULE = ("cumulative", "period_starts", "payment_lag_days", "first_payment_date",
-            "day_count")
+            "day_count", "stated_value")
 
 
 def new_terms(s: SeriesState, ev: TermsAmended) -> Terms:
@@ -111,11 +113,11 @@ def amend(s: SeriesState, ev: TermsAmended, check_claims: Callable[[Terms, str],
     s.schedule = Schedule(new)
     if not accruing and new.accrues:
         _start_accrual(s, at, cause)
-    if new.base_conversion_rate != old.base_conversion_rate and new.base_conversion_rate:
+    if new.base_conversion_rate != old.base_conversion_rate:
         before = s.conversion_rate
         after = new.base_conversion_rate
-        s.conversion_rate = after
-        if before:
+        s.conversion_rate = after  # None: no longer convertible
+        if before and after:
             s.adjustments.append(Adjustment(at, cause, ev.id, CONTEXT.divide(after, before),
                                             before, after))
     if "antidilution_threshold" in changed:

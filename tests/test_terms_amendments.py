@@ -208,3 +208,16 @@ def test_open_cap_format_round_trip_carries_amendments(tmp_path: Any, jsonl: Any
         [s] = json.loads(r.stdout)["series"]
         assert (s["arrears"], s["authorized"], s["dividend_rate"]) == ("42500.00", "20000",
                                                                        "0.1"), db
+
+
+def test_amended_to_not_convertible() -> None:
+    # convertible at 10, votes as converted: from 2024-05-16 not convertible, so no rate
+    # and no votes (1,000 x 10 = 10,000 before)
+    t = terms(conversion="elective", conversion_rate="10", votes="as_converted")
+    evs = [designate(t), issue("Ann", "1000", "2024-01-01"),
+           amend("2024-05-16", conversion="none", conversion_rate=None)]
+    assert holder(pos(evs, "2024-05-15"), "Ann")["votes"] == "10000"
+    after = pos(evs, "2024-05-16")
+    assert row(after)["conversion_rate"] is None and holder(after, "Ann")["votes"] == "0"
+    refused([*evs, ev("SharesConverted", "2024-06-01", series="P", holder="Ann",
+                      shares="100")], "series", "not convertible")

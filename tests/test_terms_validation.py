@@ -210,6 +210,7 @@ def amend(date: str, **changes: Any) -> dict[str, Any]:
     ({"designated": "2024-02-01"}, "changes.designated", "never amended"),
     ({"day_count": "ACT/365F"}, "changes.day_count", "accrues dividends"),
     ({"period_starts": ["01-01", "07-01"]}, "changes.period_starts", "accrues dividends"),
+    ({"stated_value": "1500"}, "changes.stated_value", "accrues dividends"),
     ({"dividend_rate": None}, "changes.dividend_rate", "amend its dividend_rate to \"0\""),
     ({"seniority_claims": [{"relation": "senior_to", "to": "Z"}]},
      "changes.seniority_claims.0.to", "nor a series designated"),
