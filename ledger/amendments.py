@@ -21,8 +21,9 @@ re-applies every later event under the new terms, and a load that breaks one is 
   payment dates);
 - a lower ``authorized_shares`` than the shares issued so far is refused;
 - a new ``conversion_rate`` / ``conversion_price`` sets the rate in force (recorded as an
-  adjustment, so ``conversions`` shows it) and a new ``antidilution_threshold`` the
-  threshold in force; later adjustments apply to them;
+  adjustment, so ``conversions`` shows it) and the conversion price with it (stated ÷
+  rate), and a new ``antidilution_threshold`` the threshold in force; later adjustments
+  apply to them;
 - ``series`` and ``designated`` are the series' identity and are never amended.
 """
 
@@ -117,6 +118,7 @@ def amend(s: SeriesState, ev: TermsAmended, check_claims: Callable[[Terms, str],
         before = s.conversion_rate
         after = new.base_conversion_rate
         s.conversion_rate = after  # None: no longer convertible
+        s.conversion_price = new.base_conversion_price  # the CP in force with it
         if before and after:
             s.adjustments.append(Adjustment(at, cause, ev.id, CONTEXT.divide(after, before),
                                             before, after))

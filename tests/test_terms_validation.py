@@ -72,7 +72,7 @@ def test_limits_are_data() -> None:
 def test_at_most_twelve_period_starts() -> None:
     thirteen = [f"{m:02d}-01" for m in range(1, 13)] + ["12-15"]
     refused([designate(period_starts=thirteen)], "terms.period_starts",
-            "13 period starts: at most 12 a year")
+            "13 period starts; at most 12 (monthly dividends) are allowed")
     # twelve (monthly) is fine
     assert problems_of([designate(period_starts=thirteen[:12])]) == []
 
@@ -182,13 +182,13 @@ def test_control_and_invisible_characters_in_names(field: str, where: str, bad: 
 
 def test_invisible_characters_in_citations_and_sections() -> None:
     refused([designate(citations={"dividend_rate": "Art. 4\u200d(a)"})], "terms.citations",
-            "citation 'dividend_rate'", "invisible character U+200D")
+            "citation 'dividend_rate'", "zero-width character U+200D")
     claims = [{"relation": "senior_to", "to": "common", "section": "§3\x00"}]
     refused([designate(seniority_claims=claims)], "terms.seniority_claims.0.section",
             "control character U+0000")
     claims = [{"relation": "senior_to", "to": "comm\u2060on"}]
     refused([designate(seniority_claims=claims)], "terms.seniority_claims.0.to",
-            "invisible character U+2060")
+            "zero-width character U+2060")
 
 
 # -- amendments are validated as the whole new terms ---------------------------------------
@@ -247,3 +247,21 @@ def test_cli_refuses_bad_terms_and_leaves_the_ledger_unchanged(cli: Cli, jsonl: 
     assert r.exit_code == 2
     assert "changes.authorized_shares" in r.stderr and "already issued" in r.stderr
     assert store.content() == before
+
+
+def test_stored_history_reads_back_by_the_rules_it_was_stored_under() -> None:
+    # a designation stored before these rules (line 0, parsed as stored): a stated value
+    # above the limit, a date that differs from `designated`, a claim naming no series;
+    # it still replays, while the same line as input is refused
+    from ledger.events import parse_object
+    from ledger.replay import replay
+    from ledger.state import Record
+
+    t = terms(stated_value="2000000000", seniority_claims=[{"relation": "senior_to",
+                                                            "to": "Q"}])
+    obj = ev("SeriesDesignated", "2024-01-02", series="P", terms=t)
+    stored = parse_object(obj)
+    assert not isinstance(stored, list)
+    st, problems = replay("default", [Record(stored, 1, 0)], None)
+    assert problems == [] and st.series["P"].terms.stated_value == 2_000_000_000
+    assert {p.field for p in problems_of([obj])} == {"terms.stated_value"}
