@@ -54,7 +54,8 @@ def holder_accrued(s: SeriesState, through: dt.date,
                 _add(pending, compound_not_yet_due(s, h, through))
             out[h] = out.get(h, ZERO) + accrual.rounded_total(pending)
         for h in s.compound:
-            if h not in by_holder:  # a former holder whose arrears still compound
+            if h not in by_holder and (holders is None or h in holders):
+                # a former holder whose arrears still compound
                 pending = compound_not_yet_due(s, h, through)
                 out[h] = out.get(h, ZERO) + accrual.rounded_total(pending)
     return out

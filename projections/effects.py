@@ -63,8 +63,9 @@ Snapshot = dict[Key, Value]
 
 
 def _pays(s: SeriesState) -> bool:
-    """Dividend figures apply (SPEC.md §11 Reports: ``null`` where they do not)."""
-    return s.rate is not None
+    """Dividend figures apply (SPEC.md §11 Reports: ``null`` where they do not; §12: a
+    non-cumulative series owes what is declared)."""
+    return s.rate is not None or not s.terms.cumulative
 
 
 # -- the figures ------------------------------------------------------------------------
@@ -141,7 +142,7 @@ SERIES_FIGURES: tuple[SeriesFigure, ...] = (
     SeriesFigure("redeemed_total", "shares", lambda s: s.redeemed_total),
     SeriesFigure("dividend_rate", "rate", _scheduled_rate, _rate_from),
     SeriesFigure("missed_streak", "count",
-                 lambda s: Decimal(s.missed_streak) if _pays(s) else None),
+                 lambda s: Decimal(s.missed_streak) if s.rate is not None else None),
     SeriesFigure("conversion_rate", "rate", lambda s: s.conversion_rate),
     SeriesFigure("arrears", "money", lambda s: s.unpaid() if _pays(s) else None),
     SeriesFigure("dividends_payable", "money", lambda s: s.unpaid(kind="payable")),
