@@ -7,7 +7,8 @@ Each command module holds the commands of one capability and imports only
 
 from __future__ import annotations
 
-from typing import Annotated
+import warnings
+from typing import Annotated, Any
 
 import typer
 
@@ -21,7 +22,7 @@ from ledger.cli import (
     reporting,
     waterfall,
 )
-from ledger.cli.options import CTX
+from ledger.cli.options import CTX, err
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="prefledger: an event-sourced ledger of preferred stock.")
@@ -37,6 +38,27 @@ def main(
 ) -> None:
     CTX.db = db
     CTX.database_url = database_url
+    _show_store_warnings()
+
+
+def _show_store_warnings() -> None:
+    """A ``CheckpointWarning`` (a checkpoint ignored, the answer from the full log) is
+    one line on stderr, ``warning: …``; other warnings show as Python shows them."""
+    from ledger.store.checkpoints import CheckpointWarning
+
+    shown = warnings.showwarning
+    if getattr(shown, "prefledger", False):
+        return
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if issubclass(category, CheckpointWarning):
+            err.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    show.prefledger = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
 
 
 for _module in (loading, position, waterfall, dividends, conversions, audit, reporting, ocf):

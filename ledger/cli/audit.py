@@ -227,7 +227,7 @@ def verify() -> None:
         n = sum(lg.store.version(i) for i in lg.issuers())
     if problems:
         for p in problems:
-            err.print(f"broken: {p}", markup=False, highlight=False)
+            err.print(f"broken: {p}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     out.print(f"ok: {n} events, hash chain intact", highlight=False)
 

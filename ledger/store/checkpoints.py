@@ -8,49 +8,88 @@ already happens: the validation replay of every load, or ``rebuild``. It lives i
 side table of the same database (``prefledger_checkpoints``; SQLite or PostgreSQL) and
 records:
 
-- ``version`` V: the stream length it was built from;
+- ``version`` V: the stream length it was built from, and ``head``: the hash-chain
+  hash of the stream's event at V;
 - ``lo``: the smallest stream position (<= V) of an event dated after D, and ``hi``:
   the largest position (<= V) of an event dated on or before D. A query as of D' uses
   the latest checkpoint with D <= D' and reads only positions ``lo .. hi(next
   checkpoint)`` plus everything after V, never the whole stream;
-- ``reversed``: the targets of every reversal in positions <= V.
+- ``state``: the replayed state as plain data (``ledger.store.codec``: JSON, zlib
+  compressed; encrypted like the events when ``PREFLEDGER_CIPHER_KEY`` is set), never
+  a pickled object graph, so reading a row cannot run code;
+- ``body``: the SHA-256 of the state bytes, and ``digest``: the SHA-256 of (issuer,
+  D, V, lo, hi, head, body), binding the row to the log it summarises.
 
-Validity is checked on every use, so a stale checkpoint is never trusted: an event
-recorded after V with an effective date before D (back-dated), or any reversal
-recorded after V, makes the query fall back to a full replay (and the load that
-stored such an event has already rebuilt the issuer's checkpoints from its own replay).
-Bitemporal queries (``as_recorded``) always replay in full.
+Every use checks the row first (``Checkpoints.check``): its size, its digest
+recomputed from its content, the hash of the stream's own event at V against
+``head``, and the strict decoding of the state. A row that fails (edited, forged,
+written for another log or another stream version, malformed, oversized), or that is
+stale (an event recorded after V with an effective date before D, or any reversal
+recorded after V) is ignored with a ``CheckpointWarning`` and the answer comes from a
+full replay of the log; ``position`` then rebuilds the issuer's checkpoints, and
+``verify`` names every row whose digest or head does not match. The digest is a plain
+SHA-256, not a keyed MAC: it catches damage, stale rows and rows copied from elsewhere,
+not a writer who recomputes it (with ``PREFLEDGER_CIPHER_KEY`` set, AES-GCM
+authenticates the state itself). Bitemporal queries (``as_recorded``) always replay in
+full.
 
 A checkpoint keeps only what the going-forward replay and the SPEC.md §9 position
 need: the history lists (``applied``, ``payments``, ``conversions``, ``redemptions``,
 ``notes``; per series ``adjustments``, ``rate_history``, ``missed_dates``,
 ``missed_arrears``, ``recorded_misses``) are left out and amounts due that are paid in
-full are dropped, so a
-resumed state answers ``position``, not history reports (those use ``Ledger.state``).
+full are dropped, so a resumed state answers ``position``, not history reports (those
+use ``Ledger.state``).
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import pickle
+import hashlib
+import json
 import sqlite3
+import time
+import warnings
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.bulk import bulk
 from ledger.events import EventReversed, parse_object
+from ledger.problems import Problem
 from ledger.replay import Replayer, ReplayHooks, TermsResolver, replay, reversed_targets
 from ledger.state import DueMap, IssuerState, Record
+from ledger.store import chain
+from ledger.store.codec import Codec, CodecError, UnsupportedType
 from ledger.store.eventstore import Store, StoredEvent, issuer_id
 
 TABLE = "prefledger_checkpoints"
+COLUMNS = ("issuer", "day", "version", "lo", "hi", "head", "body", "digest", "state")
 #: a checkpoint at a month end at least MIN_GAP events after the last one, or at the
 #: first day change MAX_GAP events after it (a query replays at most about MAX_GAP events)
 MIN_GAP = 64
 MAX_GAP = 128
+#: the layout of the state bytes (with the codec's fingerprint of the state's types)
+FORMAT = 1
+#: the largest row read (stored bytes) and the largest state it may inflate to: a
+#: bigger row is refused before it is decompressed or parsed
+MAX_ROW_BYTES = 32 * 2**20
+MAX_STATE_BYTES = 256 * 2**20
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint row was ignored (damaged, forged, stale, malformed or oversized);
+    the answer came from a full replay of the log instead."""
+
+
+class CheckpointError(Exception):
+    """Why a checkpoint row cannot be used."""
+
+
+class OtherFormat(CheckpointError):
+    """Written by another version of the code (other state types): not damage; the
+    issuer's checkpoints are rebuilt without a warning."""
 
 
 @dataclass
@@ -61,6 +100,23 @@ class Checkpoint:
     lo: int
     hi: int
     blob: bytes
+    #: hash of the stream's event at ``version``, SHA-256 of ``blob``, and the binding
+    #: digest (``binding``); filled in when the row is written or read
+    head: str = ""
+    body: str = ""
+    digest: str = ""
+
+
+def binding(issuer: str, day: dt.date, version: int, lo: int, hi: int, head: str,
+            body: str) -> str:
+    """The digest that binds a checkpoint row to the log it summarises."""
+    return hashlib.sha256(chain.canonical({
+        "issuer": issuer, "day": day.isoformat(), "version": version, "lo": lo, "hi": hi,
+        "head": head, "state": body})).hexdigest()
+
+
+def body_of(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
 
 
 def compact(st: IssuerState) -> IssuerState:
@@ -85,41 +141,105 @@ def compact(st: IssuerState) -> IssuerState:
             owed = s.dues.sync().unpaid_dues()
         else:
             owed = {h: [d for d in ds if d.unpaid != 0] for h, ds in s.dues.items()}
-        # the same Due objects: pickled, each is a plain (date, amount, kind, paid) tuple
         s2.dues = DueMap({h: ds for h, ds in owed.items() if ds})
         out.series[name] = s2
     return out
 
 
+@dataclass
+class Frozen:
+    """What a checkpoint holds: the state, the designations seen and the reversed ids."""
+
+    state: IssuerState
+    designations: dict[str, dt.date]
+    reversed: frozenset[str]
+
+
+_codec: Codec | None = None
+_codec_error: str | None = None
+_warned: set[str] = set()
+
+
+def codec() -> Codec:
+    """The codec of ``Frozen`` (built on first use; ``UnsupportedType`` if a state field
+    has a type the codec cannot represent)."""
+    global _codec, _codec_error
+    if _codec is None:
+        if _codec_error is not None:
+            raise UnsupportedType(_codec_error)
+        try:
+            _codec = Codec(Frozen)
+        except UnsupportedType as exc:
+            _codec_error = str(exc)
+            raise
+    return _codec
+
+
+def _warn_once(text: str) -> None:
+    if text not in _warned:
+        _warned.add(text)
+        warnings.warn(text, CheckpointWarning, stacklevel=2)
+
+
 def freeze(st: IssuerState, designations: dict[str, dt.date], reversed_ids: frozenset[str]
            ) -> bytes:
-    return zlib.compress(pickle.dumps((compact(st), designations, reversed_ids),
-                                      protocol=pickle.HIGHEST_PROTOCOL), 1)
+    """The state bytes of a checkpoint; ``b""`` (no checkpoint kept, warned once) when
+    the state cannot be represented (never fails the replay that takes it)."""
+    try:
+        c = codec()
+        data = c.encode(Frozen(compact(st), dict(designations), frozenset(reversed_ids)))
+        raw = json.dumps({"format": FORMAT, "schema": c.fingerprint, "data": data},
+                         ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except (UnsupportedType, CodecError, TypeError, ValueError) as exc:
+        _warn_once(f"checkpoints are not kept (queries replay the whole log): {exc}")
+        return b""
+    blob = zlib.compress(raw, 1)
+    if len(raw) > MAX_STATE_BYTES or len(blob) > MAX_ROW_BYTES - 4096:
+        _warn_once("checkpoints are not kept for a state larger than "
+                   f"{MAX_STATE_BYTES // 2**20} MiB (queries replay the whole log)")
+        return b""
+    return blob
 
 
-class _Unpickler(pickle.Unpickler):
-    """Only the ledger's own state classes and plain values may come back from a
-    checkpoint row: a row written by anyone else cannot make ``position`` run code."""
-
-    _MODULES = ("ledger.", "datetime", "decimal", "builtins", "collections", "copyreg",
-                "functools", "pydantic")
-    _BUILTINS = {"set", "frozenset", "dict", "list", "tuple", "str", "int", "bool",
-                 "bytes", "object"}
-
-    def find_class(self, module: str, name: str) -> Any:
-        allowed = module.startswith("ledger.") or (
-            module in self._MODULES and (module != "builtins" or name in self._BUILTINS))
-        if not allowed:
-            raise pickle.UnpicklingError(f"checkpoint refers to {module}.{name}")
-        return super().find_class(module, name)
+def _refuse(_: str) -> Any:
+    raise ValueError("a float or a non-finite number")
 
 
 def thaw(blob: bytes) -> tuple[IssuerState, dict[str, dt.date], frozenset[str]]:
-    """Unpickle a checkpoint with an allow-list of classes (``_Unpickler``)."""
-    import io
-
-    st, designations, reversed_ids = _Unpickler(io.BytesIO(zlib.decompress(blob))).load()
-    return st, designations, reversed_ids
+    """Decode state bytes strictly; ``CheckpointError`` (``OtherFormat`` for bytes of
+    another version of the code) when they do not decode to the state's types."""
+    if len(blob) > MAX_ROW_BYTES:
+        raise CheckpointError(f"it is oversized ({len(blob):,} bytes; the limit is "
+                              f"{MAX_ROW_BYTES:,})")
+    z = zlib.decompressobj()
+    try:
+        raw = z.decompress(blob, MAX_STATE_BYTES + 1)
+    except zlib.error as exc:
+        raise CheckpointError(f"its state is malformed (not zlib data: {exc})") from None
+    if len(raw) > MAX_STATE_BYTES or z.unconsumed_tail:
+        raise CheckpointError(f"it is oversized (its state inflates beyond "
+                              f"{MAX_STATE_BYTES:,} bytes)")
+    if not z.eof or z.unused_data:
+        raise CheckpointError("its state is malformed (truncated or trailing zlib data)")
+    try:
+        doc = json.loads(raw, parse_float=_refuse, parse_constant=_refuse)
+    except (ValueError, RecursionError) as exc:
+        raise CheckpointError(f"its state is malformed (not JSON: {str(exc)[:80]})") from None
+    if type(doc) is not dict or doc.keys() != {"format", "schema", "data"}:
+        raise CheckpointError("its state is malformed (not a checkpoint document)")
+    try:
+        c = codec()
+    except UnsupportedType as exc:
+        raise OtherFormat(str(exc)) from None
+    if doc["format"] != FORMAT or doc["schema"] != c.fingerprint:
+        raise OtherFormat("written by another version of prefledger")
+    try:
+        fr = c.decode(doc["data"])
+    except CodecError as exc:
+        raise CheckpointError(f"its state is malformed ({str(exc)[:160]})") from None
+    except RecursionError:
+        raise CheckpointError("its state is malformed (nested too deeply)") from None
+    return fr.state, fr.designations, frozenset(fr.reversed)
 
 
 class Capture(ReplayHooks):
@@ -219,72 +339,158 @@ class SideTable:
     def _connect(self) -> Any:
         if self.conn is not None:
             return self.conn
+        conn: Any
         if self.pg:
             import psycopg
 
             e = self.env
-            self.conn = psycopg.connect(
+            conn = psycopg.connect(
                 dbname=e["POSTGRES_DBNAME"], host=e["POSTGRES_HOST"],
                 port=e["POSTGRES_PORT"], user=e["POSTGRES_USER"],
-                password=e.get("POSTGRES_PASSWORD") or None, autocommit=True)
+                password=e.get("POSTGRES_PASSWORD") or None, autocommit=True,
+                connect_timeout=int(e.get("POSTGRES_CONNECT_TIMEOUT") or 30))
+            # a cache never waits long for a lock: a failed write is skipped, a failed
+            # read answers from the log
+            conn.execute("SET lock_timeout = '30s'")
             blob = "BYTEA"
         else:
-            self.conn = sqlite3.connect(self.env["SQLITE_DBNAME"], timeout=30,
-                                        isolation_level=None)
+            conn = sqlite3.connect(self.env["SQLITE_DBNAME"], timeout=30,
+                                   isolation_level=None)
             blob = "BLOB"
-        self.conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.table} (issuer TEXT NOT NULL, day TEXT NOT NULL,"
-            f" version INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
-            f" state {blob} NOT NULL, PRIMARY KEY (issuer, day))")
-        return self.conn
+        try:
+            self._ensure(conn, blob)
+        except BaseException:
+            conn.close()
+            raise
+        self.conn = conn
+        return conn
+
+    def _ensure(self, conn: Any, blob: str) -> None:
+        """Create the table; one of an older layout (pickled states, no digest) is a
+        cache that can no longer be read: it is dropped and rebuilt on use."""
+        for attempt in range(3):
+            try:
+                try:
+                    cur = conn.execute(f"SELECT * FROM {self.table} WHERE 1 = 0")
+                    names = tuple(d[0] for d in cur.description)
+                except Exception:  # noqa: BLE001 - no table yet
+                    names = COLUMNS
+                if names != COLUMNS:
+                    conn.execute(f"DROP TABLE IF EXISTS {self.table}")
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {self.table} (issuer TEXT NOT NULL, "
+                    f"day TEXT NOT NULL, version INTEGER NOT NULL, lo INTEGER NOT NULL, "
+                    f"hi INTEGER NOT NULL, head TEXT NOT NULL, body TEXT NOT NULL, "
+                    f"digest TEXT NOT NULL, state {blob} NOT NULL, PRIMARY KEY (issuer, day))")
+                return
+            except Exception:  # noqa: BLE001 - a concurrent opener created it just now
+                if attempt == 2:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
 
-    def _tx(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
+    def _tx(self, work: Callable[[Any], Any]) -> Any:
+        """Run ``work(connection)`` in one write transaction."""
         c = self._connect()
         if self.pg:
             with c.transaction():
-                for sql, args in statements:
-                    c.execute(sql, args)
-        else:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, args in statements:
-                    c.execute(sql, args)
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-            c.execute("COMMIT")
+                return work(c)
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            out = work(c)
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        c.execute("COMMIT")
+        return out
 
     def write(self, issuer: str, rows: list[Checkpoint], since: dt.date | None,
-              version: int, first_new: int) -> None:
+              version: int, first_new: int, head: str,
+              hash_at: Callable[[int], str | None], stream_version: Callable[[], int]
+              ) -> bool:
         """Replace ``issuer``'s checkpoints from ``since`` on (all if ``None``) with
-        ``rows``; re-stamp the earlier ones to ``version`` (the events after them are
-        all dated on or after ``since``; ``first_new`` is the first new position)."""
+        ``rows``, built from the stream's first ``version`` events (``head``: the hash
+        of event ``version``); re-stamp the earlier ones, built from the stream as it
+        was before this load (``first_new - 1`` events, their head checked with
+        ``hash_at``) to ``version``: the events after them are all dated on or after
+        ``since``. Nothing is written when the stream has moved on since (another
+        writer's rows are newer): returns whether the rows were written."""
         m = self.mark
-        stmts: list[tuple[str, tuple[Any, ...]]] = []
-        if since is None:
-            stmts.append((f"DELETE FROM {self.table} WHERE issuer = {m}", (issuer,)))
-        else:
-            stmts.append((f"DELETE FROM {self.table} WHERE issuer = {m} AND day >= {m}",
-                          (issuer, since.isoformat())))
-            stmts.append((f"UPDATE {self.table} SET lo = CASE WHEN lo > version THEN {m} "
-                          f"ELSE lo END, version = {m} WHERE issuer = {m}",
-                          (first_new, version, issuer)))
-        for r in rows:
-            stmts.append((f"INSERT INTO {self.table} (issuer, day, version, lo, hi, state) "
-                          f"VALUES ({m}, {m}, {m}, {m}, {m}, {m})",
-                          (r.issuer, r.day.isoformat(), r.version, r.lo, r.hi,
-                           self.cipher.encrypt(r.blob) if self.cipher else r.blob)))
-        self._tx(stmts)
+        old_version = first_new - 1
+
+        def work(c: Any) -> bool:
+            if stream_version() != version:
+                return False
+            if since is None:
+                c.execute(f"DELETE FROM {self.table} WHERE issuer = {m}", (issuer,))
+            else:
+                c.execute(f"DELETE FROM {self.table} WHERE issuer = {m} AND day >= {m}",
+                          (issuer, since.isoformat()))
+                old = c.execute(
+                    f"SELECT day, lo, hi, head, body, digest FROM {self.table} "
+                    f"WHERE issuer = {m} AND version = {m}", (issuer, old_version)).fetchall()
+                prev = hash_at(old_version) if old else None
+                stamps = []
+                for day_text, lo, hi, h0, body, digest in old:
+                    try:
+                        day = dt.date.fromisoformat(day_text)
+                        ok = (h0 == prev and digest == binding(
+                            issuer, day, old_version, int(lo), int(hi), h0, body))
+                    except (TypeError, ValueError):
+                        ok = False
+                    if not ok:  # damaged: left as it is, for verify to name
+                        continue
+                    lo2 = first_new if int(lo) > old_version else int(lo)
+                    stamps.append((version, lo2, head,
+                                   binding(issuer, day, version, lo2, int(hi), head, body),
+                                   issuer, day_text))
+                if stamps:
+                    c.cursor().executemany(f"UPDATE {self.table} SET version = {m}, lo = {m}, "
+                                  f"head = {m}, digest = {m} WHERE issuer = {m} AND day = {m}",
+                                  stamps)
+            ins = []
+            for r in rows:
+                if not r.blob:
+                    continue  # the state could not be represented (``freeze``)
+                body = body_of(r.blob)
+                ins.append((r.issuer, r.day.isoformat(), r.version, r.lo, r.hi, head, body,
+                            binding(r.issuer, r.day, r.version, r.lo, r.hi, head, body),
+                            self.cipher.encrypt(r.blob) if self.cipher else r.blob))
+            if ins:
+                c.cursor().executemany(f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES "
+                              f"({', '.join([m] * len(COLUMNS))})", ins)
+            return True
+
+        return bool(self._tx(work))
 
     def count(self, issuer: str) -> int:
         cur = self._connect().execute(
             f"SELECT COUNT(*) FROM {self.table} WHERE issuer = {self.mark}", (issuer,))
         return int(cur.fetchone()[0])
+
+    def _checkpoint(self, issuer: str, row: Any) -> Checkpoint:
+        """A row as a ``Checkpoint`` (``CheckpointError`` if its columns are malformed
+        or its state cannot be decrypted)."""
+        day, version, lo, hi, head, body, digest, state = row
+        try:
+            cp = Checkpoint(issuer, dt.date.fromisoformat(day), _int(version), _int(lo),
+                            _int(hi), bytes(state), str(head), str(body), str(digest))
+        except (TypeError, ValueError):
+            raise CheckpointError("its columns are malformed") from None
+        if len(cp.blob) > MAX_ROW_BYTES + 1024:
+            raise CheckpointError(f"it is oversized ({len(cp.blob):,} bytes; the limit is "
+                                  f"{MAX_ROW_BYTES:,})")
+        if self.cipher:
+            try:
+                cp.blob = self.cipher.decrypt(cp.blob)
+            except Exception:  # noqa: BLE001 - AES-GCM: edited, or another key's row
+                raise CheckpointError("its state cannot be decrypted (edited, or "
+                                      "written with another key)") from None
+        return cp
 
     def nearest(self, issuer: str, day: dt.date) -> tuple[Checkpoint, int | None] | None:
         """The latest checkpoint on or before ``day``, and the ``hi`` of the next one
@@ -292,18 +498,52 @@ class SideTable:
         m = self.mark
         c = self._connect()
         row = c.execute(
-            f"SELECT day, version, lo, hi, state FROM {self.table} WHERE issuer = {m} AND "
-            f"day <= {m} ORDER BY day DESC LIMIT 1", (issuer, day.isoformat())).fetchone()
+            f"SELECT day, version, lo, hi, head, body, digest, state FROM {self.table} "
+            f"WHERE issuer = {m} AND day <= {m} ORDER BY day DESC LIMIT 1",
+            (issuer, day.isoformat())).fetchone()
         if row is None:
             return None
-        blob = bytes(row[4])
-        cp = Checkpoint(issuer, dt.date.fromisoformat(row[0]), int(row[1]), int(row[2]),
-                        int(row[3]), self.cipher.decrypt(blob) if self.cipher else blob)
+        try:
+            cp = self._checkpoint(issuer, row)
+        except CheckpointError as exc:
+            raise Unusable(issuer, str(row[0])[:20], exc) from None
         nxt = c.execute(
             f"SELECT version, hi FROM {self.table} WHERE issuer = {m} AND day > {m} "
             f"ORDER BY day LIMIT 1", (issuer, day.isoformat())).fetchone()
-        hi2 = int(nxt[1]) if nxt is not None and int(nxt[0]) == cp.version else None
+        try:
+            hi2 = int(nxt[1]) if nxt is not None and _int(nxt[0]) == cp.version else None
+        except (TypeError, ValueError):
+            hi2 = None
         return cp, hi2
+
+    def every(self) -> Iterator[tuple[str, Any, Checkpoint | CheckpointError]]:
+        """Every row of the table: ``(issuer, day as stored, checkpoint or why not)``."""
+        c = self._connect()
+        cur = c.execute(f"SELECT issuer, day, version, lo, hi, head, body, digest, state "
+                        f"FROM {self.table} ORDER BY issuer, day")
+        for row in cur:
+            issuer = str(row[0])
+            try:
+                yield issuer, row[1], self._checkpoint(issuer, row[1:])
+            except CheckpointError as exc:
+                yield issuer, row[1], exc
+
+
+class Unusable(Exception):
+    """A checkpoint row that failed its checks (``reason``)."""
+
+    def __init__(self, issuer: str, day: str, reason: CheckpointError) -> None:
+        super().__init__(str(reason))
+        self.issuer = issuer
+        self.day = day
+        self.reason = reason
+
+
+def _int(value: Any) -> int:
+    """An integer column (SQLite keeps whatever was written: refuse anything else)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("not an integer")
+    return value
 
 
 def _persistent(store: Store) -> bool:
@@ -332,6 +572,23 @@ def _read(store: Store, issuer: str, gt: int, lte: int | None) -> list[tuple[int
                                                                               **kw)]
 
 
+def check(cp: Checkpoint, head: str | None) -> None:
+    """Raise ``CheckpointError`` unless ``cp`` is a sound checkpoint of a stream whose
+    event at ``cp.version`` has hash ``head`` (``None``: the stream is shorter)."""
+    body = body_of(cp.blob)
+    if body != cp.body or cp.digest != binding(cp.issuer, cp.day, cp.version, cp.lo, cp.hi,
+                                               cp.head, body):
+        raise CheckpointError("its digest does not match its content (edited or damaged)")
+    if head is None:
+        raise CheckpointError(f"it was built from a stream of {cp.version} events, longer "
+                              "than this one")
+    if head != cp.head:
+        raise CheckpointError(f"it was not built from this log (event {cp.version} of the "
+                              "stream has another hash)")
+    if not (1 <= cp.lo <= cp.version + 1 and 0 <= cp.hi <= cp.version):
+        raise CheckpointError("its positions are out of range")
+
+
 class Checkpoints:
     """The checkpoints of one store: what a ``Ledger`` owns beside its log. ``side`` is
     the side table, ``None`` for an in-memory SQLite (then nothing is kept and every
@@ -346,13 +603,33 @@ class Checkpoints:
         if self.side is not None:
             self.side.close()
 
+    def hash_at(self, issuer: str, version: int) -> str | None:
+        """The hash of the stream's event at position ``version`` (``None``: no such)."""
+        return _hash_at(self.store, issuer, version)
+
+    @staticmethod
+    def warn(issuer: str, day: object, why: object, then: str) -> None:
+        """One line on what was ignored and what was done instead."""
+        warnings.warn(f"ignored the checkpoint of issuer {issuer!r} at {day}: {why}; {then}",
+                      CheckpointWarning, stacklevel=3)
+
     # -- building --------------------------------------------------------------------
+    def _write(self, issuer: str, rows: list[Checkpoint], since: dt.date | None,
+               version: int, first_new: int, head: str | None = None) -> bool:
+        assert self.side is not None
+        head = head if head is not None else self.hash_at(issuer, version)
+        if head is None:
+            return False
+        return self.side.write(issuer, rows, since, version, first_new, head,
+                               lambda v: self.hash_at(issuer, v),
+                               lambda: self.store.version(issuer))
+
     def save(self, cap: Capture, first_new: int) -> None:
         """After a load: keep the checkpoints ``cap`` took (never fails the load)."""
         if self.side is None:
             return
         try:
-            self.side.write(cap.issuer, cap.rows, cap.since, cap.version, first_new)
+            self._write(cap.issuer, cap.rows, cap.since, cap.version, first_new)
         except Exception:  # noqa: BLE001 - a cache: the events are stored, queries replay
             pass
 
@@ -362,8 +639,9 @@ class Checkpoints:
         records = stored_records(self.store, issuer)
         cap = Capture(issuer, records)
         st, _ = replay(issuer, records, None, self.resolve, hooks=[cap])
-        if self.side is not None:
-            self.side.write(issuer, cap.rows, None, cap.version, cap.version + 1)
+        if self.side is not None and records:
+            self._write(issuer, cap.rows, None, cap.version, cap.version + 1,
+                        records[-1].hash)
         return len(records), st
 
     def rebuild(self) -> int:
@@ -385,42 +663,51 @@ class Checkpoints:
 
         Returns the ``Capture`` of the new checkpoints when the events after the
         checkpoint and ``new`` replay without a problem; ``None`` when there is no usable
-        checkpoint (none before that date, a reversal in the load or after the
-        checkpoint, an event recorded after it with an earlier date), or when a problem is
-        found: the caller then validates in full, which names every problem exactly as a
-        load without checkpoints would (SPEC.md §1 back-dated events). Events before the
-        checkpoint cannot change: a replay puts each event after everything dated before
-        it."""
+        checkpoint (none before that date, a reversal in the load, or a checkpoint that
+        fails its checks or is stale: then with a ``CheckpointWarning``), or when a
+        problem is found: the caller then validates in full, which names every problem
+        exactly as a load without checkpoints would (SPEC.md §1 back-dated events).
+        Events before the checkpoint cannot change: a replay puts each event after
+        everything dated before it."""
         if not new or any(isinstance(r.event, EventReversed) for r in new):
             return None
         if self.side is None:
             return None
         since = min(r.event.effective_date for r in new)
+        then = "validating the load against the whole log"
         try:
             hit = self.side.nearest(issuer, since - dt.timedelta(days=1))
+        except Unusable as exc:
+            self.warn(issuer, exc.day, exc.reason, then)
+            return None
         except Exception:  # noqa: BLE001 - a cache: validate in full
             return None
         if hit is None:
             return None
         cp, _ = hit
-        if cp.version > len(stored) or cp.lo < 1:
-            return None  # written for a longer stream than this one: not this log's
-        records: list[Record] = []
-        for s in stored[cp.lo - 1:]:
-            payload = s.payload
-            day = dt.date.fromisoformat(payload["effective_date"])
-            if s.position > cp.version and (day <= cp.day
-                                            or payload.get("type") == "EventReversed"):
-                return None  # recorded after the checkpoint, dated before it (or a reversal)
-            if day <= cp.day and s.position <= cp.version:
-                continue  # in the checkpoint
-            got = parse_object(payload)
-            if isinstance(got, list):  # pragma: no cover - only validated events are stored
-                return None
-            records.append(Record(got, s.position, 0, s.recorded_at, s.hash))
-        try:  # written by another version of the code (a renamed class): validate in full
+        if cp.version > len(stored) and self.store.version(issuer) > len(stored):
+            return None  # another writer appended since this load read the stream
+        try:
+            check(cp, stored[cp.version - 1].hash if 1 <= cp.version <= len(stored)
+                  else None)
+            records: list[Record] = []
+            for s in stored[cp.lo - 1:]:
+                payload = s.payload
+                day = dt.date.fromisoformat(payload["effective_date"])
+                if s.position > cp.version and (day <= cp.day
+                                                or payload.get("type") == "EventReversed"):
+                    raise CheckpointError(_stale(s.position, payload, day))
+                if day <= cp.day and s.position <= cp.version:
+                    continue  # in the checkpoint
+                got = parse_object(payload)
+                if isinstance(got, list):  # pragma: no cover - only validated events stored
+                    return None
+                records.append(Record(got, s.position, 0, s.recorded_at, s.hash))
             st, designations, reversed_ids = thaw(cp.blob)
-        except Exception:  # noqa: BLE001 - a cache
+        except OtherFormat:
+            return None
+        except CheckpointError as exc:
+            self.warn(issuer, cp.day, exc, then)
             return None
         cap = Capture(issuer, records, new, version=len(stored) + len(new), hi_base=cp.hi,
                       reversed_ids=reversed_ids)
@@ -429,43 +716,121 @@ class Checkpoints:
                           hooks=[cap])
         return None if found else cap
 
-    def state_as_of(self, issuer: str, as_of: dt.date) -> IssuerState | None:
+    def state_as_of(self, issuer: str, as_of: dt.date, heal: bool = True
+                    ) -> IssuerState | None:
         """The state as of the end of ``as_of`` from the nearest valid checkpoint, or
-        ``None`` when there is none (the caller replays in full)."""
+        ``None`` when there is none (the caller replays in full). A checkpoint that
+        fails its checks or is stale is ignored with a ``CheckpointWarning``, and the
+        issuer's checkpoints are rebuilt from the log (``heal``)."""
         store, side = self.store, self.side
         if side is None:
             return None
+        then = "answered from the full log, and the issuer's checkpoints rebuilt"
         try:
             hit = side.nearest(issuer, as_of)
             if hit is None and side.count(issuer) == 0 and store.version(issuer) > 0:
                 self.rebuild_issuer(issuer)
                 hit = side.nearest(issuer, as_of)
+        except Unusable as exc:
+            self.warn(issuer, exc.day, exc.reason, then)
+            return self._heal(issuer, as_of, heal)
         except Exception:  # noqa: BLE001 - a cache: fall back to the full replay
             return None
         if hit is None:
             return None
         cp, hi2 = hit
-        rows = _read(store, issuer, cp.lo - 1, hi2)
-        if hi2 is not None:
-            rows += _read(store, issuer, max(hi2, cp.version), None)
-        records = []
-        for pos, ev in rows:
-            payload = ev.payload
-            day = dt.date.fromisoformat(payload["effective_date"])
-            if pos > cp.version and (day < cp.day or payload.get("type") == "EventReversed"):
-                return None  # back-dated or a reversal after the checkpoint: replay in full
-            if day <= cp.day and pos <= cp.version:
-                continue  # already in the checkpoint
-            if day > as_of:
-                continue
-            got = parse_object(payload)
-            if isinstance(got, list):  # pragma: no cover - only validated events are stored
-                return None
-            records.append(Record(got, pos, 0, ev.recorded_at, ev.hash))
-        try:  # written by another version of the code (a renamed class): replay in full
+        try:
+            check(cp, self.hash_at(issuer, cp.version))
+            rows = _read(store, issuer, cp.lo - 1, hi2)
+            if hi2 is not None:
+                rows += _read(store, issuer, max(hi2, cp.version), None)
+            records = []
+            for pos, ev in rows:
+                payload = ev.payload
+                day = dt.date.fromisoformat(payload["effective_date"])
+                if pos > cp.version and (day < cp.day
+                                         or payload.get("type") == "EventReversed"):
+                    raise CheckpointError(_stale(pos, payload, day))
+                if day <= cp.day and pos <= cp.version:
+                    continue  # already in the checkpoint
+                if day > as_of:
+                    continue
+                got = parse_object(payload)
+                if isinstance(got, list):  # pragma: no cover - only validated events stored
+                    return None
+                records.append(Record(got, pos, 0, ev.recorded_at, ev.hash))
             st, designations, reversed_ids = thaw(cp.blob)
+        except OtherFormat:
+            return self._heal(issuer, as_of, heal)
+        except CheckpointError as exc:
+            self.warn(issuer, cp.day, exc, then)
+            return self._heal(issuer, as_of, heal)
         except Exception:  # noqa: BLE001 - a cache: never fail a query because of it
             return None
         out, _ = replay(issuer, records, as_of, self.resolve, start=st,
                         reversed_ids=reversed_ids, designations=designations)
         return out
+
+    def _heal(self, issuer: str, as_of: dt.date, heal: bool) -> IssuerState | None:
+        """Rebuild ``issuer``'s checkpoints from the log (a full replay, which the answer
+        needs anyway), then answer from them."""
+        if not heal:
+            return None
+        try:
+            self.rebuild_issuer(issuer)
+        except Exception:  # noqa: BLE001 - a cache: the caller replays in full
+            return None
+        return self.state_as_of(issuer, as_of, heal=False)
+
+def damaged_checkpoints(store: Store) -> list[Problem]:
+    """Every checkpoint row whose size, digest or head does not hold against the log,
+    as a problem (``verify``: a damaged cache). Never raises: a table that cannot be
+    read is one problem."""
+    if not _persistent(store):
+        return []
+    side = SideTable(store)
+    known: dict[tuple[str, int], str | None] = {}
+
+    def head(issuer: str, version: int) -> str | None:
+        key = (issuer, version)
+        if key not in known:
+            try:
+                known[key] = _hash_at(store, issuer, version)
+            except Exception:  # noqa: BLE001 - the stream is damaged there: no hash
+                known[key] = None
+        return known[key]
+
+    out = []
+    try:
+        for issuer, day, got in side.every():
+            if not isinstance(got, CheckpointError):
+                try:
+                    check(got, head(issuer, got.version))
+                    continue
+                except CheckpointError as exc:
+                    got = exc
+            out.append(Problem(0, f"checkpoint of issuer {issuer[:80]!r} at {str(day)[:20]}",
+                               "checkpoint", f"damaged cache: {got}; answers do not use it "
+                               "(a query replays the log instead)"))
+    except Exception as exc:  # noqa: BLE001 - a table that cannot be read is damage
+        out.append(Problem(0, "checkpoints", "checkpoint", "damaged cache: the checkpoint "
+                           f"table cannot be read ({str(exc)[:120]})"))
+    finally:
+        side.close()
+    return out
+
+
+def _hash_at(store: Store, issuer: str, version: int) -> str | None:
+    """The hash of the stream's event at position ``version`` (``None``: no such)."""
+    if version < 1:
+        return None
+    for _, ev in _read(store, issuer, version - 1, version):
+        h = getattr(ev, "hash", None)
+        return h if isinstance(h, str) else None
+    return None
+
+
+def _stale(pos: int, payload: dict[str, Any], day: dt.date) -> str:
+    if payload.get("type") == "EventReversed":
+        return f"it is stale (event {pos}, recorded after it, is a reversal)"
+    return f"it is stale (event {pos}, recorded after it, is dated {day}, before it)"

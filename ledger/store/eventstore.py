@@ -8,6 +8,7 @@ optimistic concurrency on each issuer's stream version; ``read`` returns the str
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import sqlite3
 import time
@@ -18,14 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.application import Application, project_aggregate
+from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import (
     IntegrityError,
     InternalError,
+    Mapper,
     OperationalError,
     ProgrammingError,
 )
+from eventsourcing.persistence import StoredEvent as StoredRow
 from eventsourcing.utils import get_topic
 
 from ledger.store import chain
@@ -37,6 +40,12 @@ CIPHER_ENV = "PREFLEDGER_CIPHER_KEY"
 
 class ConcurrencyError(Exception):
     """Another writer appended to the same issuer first (optimistic concurrency)."""
+
+
+class StoreError(ValueError):
+    """The store cannot be opened, or a stored row cannot be read as the ledger's own
+    (not a SQLite file, a URL without a database, a lock not granted in time, a row of
+    an unknown type). A ``ValueError``: exit 2 at the command line, with this message."""
 
 
 def issuer_id(issuer: str) -> uuid.UUID:
@@ -83,6 +92,32 @@ for _cls in (IssuerLedger, IssuerLedger.Opened, IssuerLedger.Recorded):
     _cls.__module__ = "ledger.store"
 
 
+#: the only types a stored row may name: decoding never imports or builds anything else
+OPENED_TOPIC = get_topic(IssuerLedger.Opened)
+RECORDED_TOPIC = get_topic(IssuerLedger.Recorded)
+SNAPSHOT_TOPIC = get_topic(Snapshot)
+AGGREGATE_TOPIC = get_topic(IssuerLedger)
+TOPICS = frozenset({OPENED_TOPIC, RECORDED_TOPIC, SNAPSHOT_TOPIC})
+
+
+class LedgerMapper(Mapper[uuid.UUID]):
+    """The library's mapper, refusing any row whose topic is not one of ``TOPICS`` (and
+    any snapshot of another aggregate type) before the library resolves it: a topic is
+    a module path, and resolving one imports that module, so a forged row could
+    otherwise make any command import (run) code of the attacker's choosing."""
+
+    def to_domain_event(self, stored_event: StoredRow) -> Any:
+        topic = stored_event.topic
+        if topic not in TOPICS:
+            raise StoreError(f"the stored row names the type {str(topic)[:80]!r}, which is "
+                             "not one of the ledger's")
+        ev = super().to_domain_event(stored_event)
+        if topic == SNAPSHOT_TOPIC and getattr(ev, "topic", None) != AGGREGATE_TOPIC:
+            raise StoreError(f"the stored snapshot is of the type "
+                             f"{str(getattr(ev, 'topic', None))[:80]!r}, not the ledger's")
+        return ev
+
+
 class LedgerApplication(Application[uuid.UUID]):
     """Snapshots are taken by ``Store.append`` after every load (not at fixed intervals):
     each records the stream's event count and head hash, so ``verify`` can tell when the
@@ -90,6 +125,10 @@ class LedgerApplication(Application[uuid.UUID]):
 
     name = "prefledger"
     is_snapshotting_enabled = True
+
+    def construct_mapper(self) -> Mapper[uuid.UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(),
+                                   mapper_class=LedgerMapper)
 
 
 @dataclass(frozen=True)
@@ -111,9 +150,15 @@ def env_for(db: str | None = None, database_url: str | None = None) -> dict[str,
         if u.scheme not in ("postgresql", "postgres"):
             raise ValueError(f"unsupported database URL scheme {u.scheme!r}")
         q = parse_qs(u.query)
+        dbname = unquote((u.path or "/").lstrip("/"))
+        if not dbname:
+            # libpq would fall back to a database named like the user ("postgres"):
+            # tables would silently appear there
+            raise StoreError("the URL names no database; add /DBNAME (as in "
+                             "postgresql://USER@HOST:5432/DBNAME)")
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": (u.path or "/").lstrip("/") or "postgres",
+            "POSTGRES_DBNAME": dbname,
             "POSTGRES_HOST": u.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(u.port or 5432),
             "POSTGRES_USER": unquote(u.username or "postgres"),
@@ -168,12 +213,35 @@ def _open_application(env: dict[str, str], tries: int = 8) -> LedgerApplication:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+#: how long opening a PostgreSQL store waits for another process opening the same
+#: database and schema (``_pg_open_lock``) before giving up with ``StoreError``
+OPEN_LOCK_TIMEOUT = 30.0
+
+
+def open_lock_key(env: dict[str, str]) -> int:
+    """The advisory lock key of ``_pg_open_lock``: one per database and schema (a signed
+    64-bit integer from SHA-256), so stores in different schemas never wait on each
+    other."""
+    text = f"prefledger open\0{env.get('POSTGRES_DBNAME', '')}\0{env.get('POSTGRES_SCHEMA', '')}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+def describe_url(env: dict[str, str]) -> str:
+    """The PostgreSQL store of ``env`` as a URL, without the password."""
+    schema = env.get("POSTGRES_SCHEMA")
+    return (f"postgresql://{env.get('POSTGRES_USER')}@{env.get('POSTGRES_HOST')}:"
+            f"{env.get('POSTGRES_PORT')}/{env.get('POSTGRES_DBNAME')}"
+            + (f"?schema={schema}" if schema else ""))
+
+
 @contextmanager
 def _pg_open_lock(env: dict[str, str]) -> Iterator[None]:
     """PostgreSQL: opening runs the library's ``CREATE … IF NOT EXISTS`` / ``CREATE OR
     REPLACE FUNCTION`` every time; many processes opening at once fail with "tuple
     concurrently updated" more often than retries absorb (8 writers at once).
-    A session advisory lock makes the openers of one database take turns (ms each)."""
+    A session advisory lock (``open_lock_key``: per database and schema) makes the
+    openers of one store take turns (ms each); waiting longer than
+    ``OPEN_LOCK_TIMEOUT`` raises ``StoreError``."""
     if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
         yield
         return
@@ -181,16 +249,22 @@ def _pg_open_lock(env: dict[str, str]) -> Iterator[None]:
 
     with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
                          dbname=env["POSTGRES_DBNAME"], user=env["POSTGRES_USER"],
-                         password=env.get("POSTGRES_PASSWORD", ""), autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_OPEN_LOCK,))
+                         password=env.get("POSTGRES_PASSWORD", ""), autocommit=True,
+                         connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT") or 30)
+                         ) as conn:
+        key = open_lock_key(env)
+        conn.execute(f"SET lock_timeout = '{max(1, int(OPEN_LOCK_TIMEOUT * 1000))}ms'")
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        except psycopg.errors.LockNotAvailable:
+            raise StoreError(f"timed out after {OPEN_LOCK_TIMEOUT:g} s waiting for another "
+                             f"process that is opening the ledger at {describe_url(env)}; "
+                             "try again") from None
+        conn.execute("SET lock_timeout = 0")
         try:
             yield
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_OPEN_LOCK,))
-
-
-#: advisory lock key of ``_pg_open_lock`` (any constant; "prefledger" in ASCII, 63 bits)
-_OPEN_LOCK = int.from_bytes(b"prefldgr", "big") >> 1
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 def _create_schema(env: dict[str, str], schema: str) -> None:
@@ -199,12 +273,38 @@ def _create_schema(env: dict[str, str], schema: str) -> None:
 
     with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
                          dbname=env["POSTGRES_DBNAME"], user=env["POSTGRES_USER"],
-                         password=env.get("POSTGRES_PASSWORD", ""), autocommit=True) as conn:
+                         password=env.get("POSTGRES_PASSWORD", ""), autocommit=True,
+                         connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT") or 30)
+                         ) as conn:
         try:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
                 sql.Identifier(schema)))
         except psycopg.IntegrityError:  # created by a concurrent opener just now
             pass
+
+
+#: the first 16 bytes of every SQLite 3 database file
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(path: str) -> None:
+    """Refuse a ``--db`` that names an existing file which is not a SQLite database (a
+    text file, a JSON Lines file given by mistake): ``StoreError``. An empty or missing
+    file is a new store."""
+    if path.startswith("file:") or ":memory:" in path:
+        return
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        raise StoreError(f"cannot open {path}: it is a directory, not a SQLite file") from None
+    except OSError as exc:
+        raise StoreError(f"cannot open {path}: {exc.strerror or exc}") from None
+    if head and head != SQLITE_HEADER:
+        raise StoreError(f"{path} is not a SQLite database (give --db a ledger file, or a "
+                         "new file name)")
 
 
 def now_utc() -> str:
@@ -228,8 +328,15 @@ class Store:
 
     def __init__(self, db: str | None = None, database_url: str | None = None) -> None:
         self.env = env_for(db, database_url)
+        path = self.env.get("SQLITE_DBNAME")
+        if path is not None:
+            _check_sqlite_file(path)
         try:
             self.app = _open_application(self.env)
+        except StoreError:
+            raise
+        except sqlite3.DatabaseError as exc:  # e.g. a file that is not SQLite after all
+            raise StoreError(f"cannot open {path}: {exc}") from None
         except ValueError as exc:  # the AES key: not base64, or not 16/24/32 bytes
             if "CIPHER_KEY" not in self.env:
                 raise
@@ -269,18 +376,37 @@ class Store:
         self.app.close()
 
     def _aggregate(self, issuer: str) -> IssuerLedger | None:
+        """The issuer's aggregate, from its latest snapshot and the events after it; from
+        its events alone when the snapshot does not fit them (tampered snapshots are
+        for ``verify`` to name); ``StoreError`` when the events themselves do not."""
         from eventsourcing.application import AggregateNotFoundError
 
+        oid = issuer_id(issuer)
         try:
-            agg: object = self.app.repository.get(issuer_id(issuer))
+            agg: object = self.app.repository.get(oid)
         except AggregateNotFoundError:
             return None
-        assert isinstance(agg, IssuerLedger)
+        except Exception:  # noqa: BLE001 - try again without the snapshot
+            try:
+                agg = project_aggregate(None, self.app.events.get(oid))
+            except Exception as exc:  # noqa: BLE001 - any failure: the stream is damaged
+                raise StoreError(f"the stored stream of issuer {issuer!r} is damaged "
+                                 f"({str(exc)[:120]}); run verify") from None
+            if agg is None:
+                return None
+        if not isinstance(agg, IssuerLedger):
+            raise StoreError(f"the stored stream of issuer {issuer!r} is damaged (not a "
+                             "ledger stream); run verify")
         return agg
 
     def version(self, issuer: str) -> int:
-        """Number of events stored for ``issuer`` (0 when none)."""
-        agg = self._aggregate(issuer)
+        """Number of events stored for ``issuer`` (0 when none). On a damaged stream
+        (``verify`` names the damage): the number of rows stored after its first."""
+        try:
+            agg = self._aggregate(issuer)
+        except StoreError:
+            rows = self.app.recorder.select_events(issuer_id(issuer))
+            return max(0, len(rows) - 1)
         return 0 if agg is None else agg.count
 
     def issuers(self) -> list[str]:

@@ -2,11 +2,14 @@
 
 ``catch_up`` is incremental: it reads the eventsourcing notification log from the last
 tracked position (``recorder.select_notifications``; the library's subscription is not
-available for SQLite, so it polls), appends the new events to the ``events`` table,
-recomputes the projection rows of each issuer those events belong to (a back-dated event
-or a reversal changes earlier intervals, so the issuer is recomputed whole; other
-issuers are not touched) and writes the rows **and** the new tracked position in one
-SQLite transaction: exactly once, and a crash leaves the previous consistent state.
+available for SQLite, so it polls), and recomputes the projection rows of each issuer
+those notifications belong to from the issuer's stream in the ledger itself (a
+back-dated event or a reversal changes earlier intervals, so the issuer is recomputed
+whole; other issuers are not touched). The reporting database is output only: nothing
+is ever read back from its tables (its ``events`` table included), so an edit there
+cannot spread into the report. The rows **and** the new tracked position are written
+in one SQLite transaction: exactly once, and a crash leaves the previous consistent
+state.
 
 ``rebuild`` recomputes every table from scratch, reading each issuer's stream through the
 event store rather than the notification log; a test asserts both give the same rows.
@@ -17,10 +20,9 @@ notification twice cannot double anything.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,6 @@ import sqlite_utils
 from eventsourcing.utils import get_topic
 
 from ledger.bulk import bulk
-from ledger.events import parse_object
 from ledger.replay import TermsResolver
 from ledger.state import Record
 from ledger.store.eventstore import IssuerLedger, Store, issuer_id
@@ -108,16 +109,6 @@ def _transaction(path: Path) -> Iterator[sqlite_utils.Database]:
             raise
     finally:
         db.close()
-
-
-def _records_of(rows: Iterable[dict[str, Any]]) -> list[Record]:
-    out = []
-    for r in rows:
-        ev = parse_object(json.loads(r["payload"]))
-        if isinstance(ev, list):  # pragma: no cover - only validated events are stored
-            raise ValueError(f"stored event {r['seq']} of {r['issuer']} is invalid: {ev}")
-        out.append(Record(ev, int(r["seq"]), 0, r["recorded_at"], r["hash"]))
-    return out
 
 
 class Projector:
@@ -216,35 +207,30 @@ class Projector:
         summary.position = position
         if not notes:
             return summary
-        names = {issuer_id(r["issuer"]): r["issuer"]
-                 for r in db.query('SELECT issuer FROM "issuers"')}
-        new: dict[str, list[dict[str, Any]]] = {}
+        # stream id -> issuer, from the log's own Opened events (never the report's tables)
+        names = {issuer_id(i): i for i in self.ledger.issuers()}
+        #: issuer -> (the last stream position notified, how many events were notified)
+        last: dict[str, tuple[int, int]] = {}
         for n in notes:
-            ev = app.mapper.to_domain_event(n)
+            oid = uuid.UUID(str(n.originator_id))
             if n.topic == _OPENED:
-                names[ev.originator_id] = ev.issuer  # type: ignore[attr-defined]
-                new.setdefault(ev.issuer, [])  # type: ignore[attr-defined]
+                ev = app.mapper.to_domain_event(n)
+                names[oid] = ev.issuer  # type: ignore[attr-defined]
+                last.setdefault(ev.issuer, (0, 0))  # type: ignore[attr-defined]
                 continue
-            issuer = names.get(ev.originator_id)  # type: ignore[arg-type]
+            issuer = names.get(oid)
             if issuer is None:  # pragma: no cover - Opened always comes first
-                raise ValueError(f"notification {n.id}: no issuer for stream "
-                                 f"{uuid.UUID(str(ev.originator_id))}")
-            new.setdefault(issuer, []).append({
-                "issuer": issuer, "seq": int(ev.originator_version) - 1,  # type: ignore[arg-type]
-                "payload": json.dumps(ev.payload, sort_keys=True,  # type: ignore[attr-defined]
-                                      ensure_ascii=False),
-                "recorded_at": ev.recorded_at,  # type: ignore[attr-defined]
-                "hash": ev.hash,  # type: ignore[attr-defined]
-            })
-        for issuer in sorted(new):
-            stored = {int(r["seq"]): r for r in db.query(
-                'SELECT issuer, seq, payload, recorded_at, hash FROM "events" '
-                'WHERE issuer = ? ORDER BY seq', [issuer])}
-            for r in new[issuer]:
-                stored[r["seq"]] = r
-            records = _records_of(stored[k] for k in sorted(stored))
+                raise ValueError(f"notification {n.id}: no issuer for stream {oid}")
+            seq, k = last.get(issuer, (0, 0))
+            last[issuer] = (max(seq, int(n.originator_version) - 1), k + 1)
+        for issuer in sorted(last):
+            # the issuer's events read from the log itself, never from the report's own
+            # ``events`` table (output only: an edit there must not spread into the
+            # report), up to the last one notified (the tracked position stays exact)
+            upto, k = last[issuer]
+            records = [r for r in self.ledger.records(issuer) if r.seq <= upto]
             self._write(db, issuer, records)
-            summary.events += len(new[issuer])
+            summary.events += k
             summary.issuers.append(issuer)
         export.set_position(db, self.name, position)
         return summary
