@@ -49,9 +49,10 @@ import hashlib
 import json
 import sqlite3
 import time
+import uuid
 import warnings
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -782,10 +783,11 @@ class Checkpoints:
             return None
         return self.state_as_of(issuer, as_of, heal=False)
 
-def damaged_checkpoints(store: Store) -> list[Problem]:
+def damaged_checkpoints(store: Store, skip: Collection[uuid.UUID] = ()) -> list[Problem]:
     """Every checkpoint row whose size, digest or head does not hold against the log,
-    as a problem (``verify``: a damaged cache). Never raises: a table that cannot be
-    read is one problem."""
+    as a problem (``verify``: a damaged cache), except those of the streams in ``skip``
+    (broken streams: their first break is the problem to name). Never raises: a table
+    that cannot be read is one problem."""
     if not _persistent(store):
         return []
     side = SideTable(store)
@@ -803,6 +805,8 @@ def damaged_checkpoints(store: Store) -> list[Problem]:
     out = []
     try:
         for issuer, day, got in side.every():
+            if issuer_id(issuer) in skip:
+                continue
             if not isinstance(got, CheckpointError):
                 try:
                     check(got, head(issuer, got.version))

@@ -377,6 +377,8 @@ class Codec:
             def dec_pairs(x: Any) -> Any:
                 if type(x) is not list:
                     raise _fail("expected a list of [key, value] pairs")
+                if not x:
+                    return {}
                 out = {}
                 for i, pair in enumerate(x):
                     if type(pair) is not list or len(pair) != 2:
@@ -570,6 +572,11 @@ def _inline_dec(tp: Any, factory: Any, value: str, tmp: str, fallback: str) -> s
         if len(rest) == 1 and rest[0] in (str, int, Decimal, dt.date):
             inner = _inline_dec(rest[0], None, tmp, tmp + "_", fallback)
             return f"(None if ({tmp} := {value}) is None else {inner})"
+    origin = typing.get_origin(tp)
+    if origin is list or (origin is dict and _strip(typing.get_args(tp)[0]) is not str):
+        # an empty list (or dict kept as [key, value] pairs): most lots have no pending
+        empty = "[]" if origin is list else "{}"
+        return f"({empty} if ({tmp} := {value}) == [] else {fallback}({tmp}))"
     return f"{fallback}({value})"
 
 

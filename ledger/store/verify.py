@@ -17,9 +17,10 @@ decodes each row with the application's mapper, and checks, per stream:
   topic is never resolved, so no module it names is imported).
 
 Reports the first break per stream (later events of a broken chain cannot be trusted),
-then every checkpoint row (``ledger.store.checkpoints``) whose digest, size or head
-hash does not match the log, as a damaged cache: the answers never depend on it (a
-query ignores such a row and replays the log), but it is damage all the same.
+then every checkpoint row (``ledger.store.checkpoints``) of an intact stream whose
+digest, size or head hash does not match the log, as a damaged cache: the answers
+never depend on it (a query ignores such a row and replays the log), but it is damage
+all the same.
 Nothing here raises on a tampered store: every row that cannot be read is a problem.
 Not detectable from inside the store: deleting a whole stream (every row of an issuer)
 together with its snapshots, or deleting the newest events together with the snapshots
@@ -104,7 +105,8 @@ def verify_counts(store: Store) -> tuple[list[Problem], int]:
         if st.broken is None:
             _check_tail(st)
     problems = [st.broken for st in streams.values() if st.broken is not None]
-    return problems + damaged_checkpoints(store), checked
+    broken = {oid for oid, st in streams.items() if st.broken is not None}
+    return problems + damaged_checkpoints(store, skip=broken), checked
 
 
 def _load_snapshots(store: Store, st: _Stream) -> None:
