@@ -668,3 +668,27 @@ def test_the_store_error_is_a_value_error(tmp_path: Path) -> None:
         Ledger.open(str(path))
     assert isinstance(exc.value, ValueError)
     assert sys.modules.get("ledger.store") is not None
+
+
+def test_a_checkpoint_table_of_the_pickle_era_is_replaced_unread(loaded: StoreSpec,
+                                                                tmp_path: Path) -> None:
+    """A side table in the layout before plain data (pickled states, no digest), holding
+    the ``os.system`` row: verify leaves it alone, the next query drops it unread and
+    rebuilds the checkpoints from the log; nothing runs."""
+    marker = tmp_path / "pwned"
+    side = Side(loaded)
+    blob = "BLOB" if loaded.kind == "sqlite" else "BYTEA"
+    side._run(f"DROP TABLE {side.table}")
+    side._run(f"CREATE TABLE {side.table} (issuer TEXT NOT NULL, day TEXT NOT NULL, "
+              f"version INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, "
+              f"state {blob} NOT NULL, PRIMARY KEY (issuer, day))")
+    side._run(f"INSERT INTO {side.table} VALUES (?, ?, ?, ?, ?, ?)",
+              ("default", "2005-06-10", N, 69, 68,
+               zlib.compress(os_system_pickle(f"touch {marker}"))))
+    assert _verify(loaded).exit_code == 0
+    assert [r["day"] for r in Side(loaded).rows()] == ["2005-06-10"]  # untouched
+    with loaded.open() as lg:
+        assert lg.position(DAY) == full(lg, DAY)
+    assert not marker.exists()
+    rows = Side(loaded).rows()
+    assert {"head", "body", "digest"} <= set(rows[0]) and len(rows) == 2

@@ -321,7 +321,10 @@ class Capture(ReplayHooks):
 class SideTable:
     """``prefledger_checkpoints`` in the store's own database."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, migrate: bool = True) -> None:
+        #: create the table (or replace one of an older layout); ``False`` (verify, which
+        #: writes nothing): a missing or older table reads as no checkpoints at all
+        self.migrate = migrate
         env = store.env
         self.pg = env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
         self.env = env
@@ -375,7 +378,11 @@ class SideTable:
                     cur = conn.execute(f"SELECT * FROM {self.table} WHERE 1 = 0")
                     names = tuple(d[0] for d in cur.description)
                 except Exception:  # noqa: BLE001 - no table yet
+                    if not self.migrate:
+                        raise NoTable from None
                     names = COLUMNS
+                if names != COLUMNS and not self.migrate:
+                    raise NoTable
                 if names != COLUMNS:
                     conn.execute(f"DROP TABLE IF EXISTS {self.table}")
                 conn.execute(
@@ -384,6 +391,8 @@ class SideTable:
                     f"hi INTEGER NOT NULL, head TEXT NOT NULL, body TEXT NOT NULL, "
                     f"digest TEXT NOT NULL, state {blob} NOT NULL, PRIMARY KEY (issuer, day))")
                 return
+            except NoTable:
+                raise
             except Exception:  # noqa: BLE001 - a concurrent opener created it just now
                 if attempt == 2:
                     raise
@@ -528,6 +537,10 @@ class SideTable:
                 yield issuer, row[1], self._checkpoint(issuer, row[1:])
             except CheckpointError as exc:
                 yield issuer, row[1], exc
+
+
+class NoTable(Exception):
+    """No checkpoint table of this layout (``SideTable(migrate=False)``)."""
 
 
 class Unusable(Exception):
@@ -790,7 +803,7 @@ def damaged_checkpoints(store: Store, skip: Collection[uuid.UUID] = ()) -> list[
     that cannot be read is one problem."""
     if not _persistent(store):
         return []
-    side = SideTable(store)
+    side = SideTable(store, migrate=False)
     known: dict[tuple[str, int], str | None] = {}
 
     def head(issuer: str, version: int) -> str | None:
@@ -816,6 +829,8 @@ def damaged_checkpoints(store: Store, skip: Collection[uuid.UUID] = ()) -> list[
             out.append(Problem(0, f"checkpoint of issuer {issuer[:80]!r} at {str(day)[:20]}",
                                "checkpoint", f"damaged cache: {got}; answers do not use it "
                                "(a query replays the log instead)"))
+    except NoTable:  # none kept yet, or of an older layout (replaced on the next use)
+        return []
     except Exception as exc:  # noqa: BLE001 - a table that cannot be read is damage
         out.append(Problem(0, "checkpoints", "checkpoint", "damaged cache: the checkpoint "
                            f"table cannot be read ({str(exc)[:120]})"))

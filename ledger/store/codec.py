@@ -486,7 +486,8 @@ class Codec:
         module, _, name = x["class"].partition(":")
         mod = sys.modules.get(module) if module.startswith("ledger.") else None
         cls = getattr(mod, name, None) if mod is not None and name.isidentifier() else None
-        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)
+                and cls.__module__.startswith("ledger.")):
             raise _fail(f"{x['class'][:80]!r} is not a ledger data class")
         try:
             dec = self.decoder(cls)
