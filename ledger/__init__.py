@@ -26,6 +26,9 @@ _EXPORTS = {
     "Problem": "ledger.problems",
     "Rejected": "ledger.problems",
     "LedgerError": "ledger.problems",
+    # the store: what cannot be opened or read (a ValueError), a checkpoint ignored
+    "StoreError": "ledger.store.eventstore",
+    "CheckpointWarning": "ledger.store.checkpoints",
     # the pure core: events and terms in, the state as of a date out
     "parse_line": "ledger.events",
     "parse_object": "ledger.events",
@@ -43,6 +46,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "CheckpointWarning",
     "IssuerState",
     "Ledger",
     "LedgerError",
@@ -50,6 +54,7 @@ __all__ = [
     "Problem",
     "Record",
     "Rejected",
+    "StoreError",
     "Terms",
     "check",
     "distribute",
@@ -70,6 +75,8 @@ if TYPE_CHECKING:
     from ledger.problems import LedgerError, Problem, Rejected
     from ledger.replay import replay
     from ledger.state import IssuerState, Record
+    from ledger.store.checkpoints import CheckpointWarning
+    from ledger.store.eventstore import StoreError
     from ledger.terms import Terms
     from ledger.waterfall import distribute
     from projections.history import trail

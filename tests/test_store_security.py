@@ -165,6 +165,30 @@ def _warnings_of(fn: Any) -> tuple[Any, list[str]]:
                  if issubclass(w.category, checkpoints.CheckpointWarning)]
 
 
+def refused(spec: StoreSpec, words: str) -> dict[str, Any]:
+    """With a bad checkpoint in place: a load that breaks a rule (1,900 more G) is still
+    rejected and stores nothing, a position equals a full replay, and each warns once,
+    naming ``words``. Returns the position as of ``DAY``."""
+    before = spec.content()
+    with spec.open() as lg:
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            with pytest.raises(LedgerError) as exc:
+                lg.load_lines([json.dumps(OVER)])
+        assert "would bring Series G to 3400 shares issued, more than the 2000 " \
+               "authorized" in str(exc.value.problems[0])
+        seen = [str(w.message) for w in got
+                if issubclass(w.category, checkpoints.CheckpointWarning)]
+        assert len(seen) == 1 and words in seen[0], seen
+        assert "; validating the load against the whole log" in seen[0]
+        rep, seen = _warnings_of(lambda: lg.position(DAY))
+        assert rep == full(lg, DAY)
+        assert len(seen) == 1 and words in seen[0], seen
+        assert "; answered from the full log, and the issuer's checkpoints rebuilt" in seen[0]
+    assert spec.content() == before
+    return rep
+
+
 # -- 1. checkpoints: no code, no changed answer, no broken rule -----------------------------
 
 def test_a_pickled_checkpoint_runs_no_code(loaded: StoreSpec, tmp_path: Path) -> None:
@@ -175,12 +199,9 @@ def test_a_pickled_checkpoint_runs_no_code(loaded: StoreSpec, tmp_path: Path) ->
     evil = zlib.compress(os_system_pickle(f"touch {marker}"))
     for r in side.rows():
         side.set(r["day"], state=evil)
-    with loaded.open() as lg:
-        rep, seen = _warnings_of(lambda: lg.position(DAY))
-        assert not marker.exists()
-        assert rep == full(lg, DAY)
-        assert seen and "ignored the checkpoint of issuer 'default' at 2005-06-10" in seen[0]
-        assert "digest does not match" in seen[0]
+    refused(loaded, "ignored the checkpoint of issuer 'default' at 2005-06-10: its digest "
+                    "does not match its content")
+    assert not marker.exists()
     # even with the binding recomputed (a tamperer who knows the formula), it is not
     # JSON: refused as malformed, never unpickled
     side = Side(loaded)
@@ -246,12 +267,9 @@ def test_a_checkpoint_of_another_log_is_not_used(loaded: StoreSpec, tmp_path: Pa
     foreign = Side(other).rows()
     assert [r["version"] for r in foreign] == [76, 76]  # the same length as this log
     Side(loaded).replace(foreign)
-    with loaded.open() as lg:
-        rep, seen = _warnings_of(lambda: lg.position(DAY))
-        assert rep == full(lg, DAY)
-        assert Decimal(theirs) - Decimal(rep["common_outstanding"]) == 100
-        assert seen and "not built from this log (event 76 of the stream has another " \
-                        "hash)" in seen[0]
+    rep = refused(loaded, "not built from this log (event 76 of the stream has another "
+                          "hash)")
+    assert Decimal(theirs) - Decimal(rep["common_outstanding"]) == 100
 
 
 def test_a_checkpoint_for_another_stream_version_is_not_used(loaded: StoreSpec) -> None:
@@ -260,19 +278,13 @@ def test_a_checkpoint_for_another_stream_version_is_not_used(loaded: StoreSpec) 
     side = Side(loaded)
     last = side.rows()[-1]
     side.set(last["day"], version=75)
-    with loaded.open() as lg:
-        rep, seen = _warnings_of(lambda: lg.position(DAY))
-        assert rep == full(lg, DAY)
-        assert seen and "digest does not match" in seen[0]
+    refused(loaded, "its digest does not match its content (edited or damaged)")
     side = Side(loaded)
     last = side.rows()[-1]
     body, dg = digest("default", last["day"], 90, last["lo"], last["hi"], last["head"],
                       last["state"])
     side.set(last["day"], version=90, body=body, digest=dg)
-    with loaded.open() as lg:
-        rep, seen = _warnings_of(lambda: lg.position(DAY))
-        assert rep == full(lg, DAY)
-        assert seen and "built from a stream of 90 events, longer than this one" in seen[0]
+    refused(loaded, "it was built from a stream of 90 events, longer than this one")
 
 
 @pytest.mark.parametrize("kind", ["not zlib", "not json", "wrong type", "unknown field",
@@ -312,10 +324,7 @@ def test_a_malformed_checkpoint_is_ignored(loaded: StoreSpec, kind: str) -> None
              "out of range": "issued_total: '1E+999' is out of range",
              "a float": "malformed (not JSON: a float", "not a document":
              "malformed (not a checkpoint document)"}[kind]
-    with loaded.open() as lg:
-        rep, seen = _warnings_of(lambda: lg.position(DAY))
-        assert rep == full(lg, DAY)
-        assert len(seen) == 1 and words in seen[0], seen
+    refused(loaded, words)
 
 
 def test_an_oversized_checkpoint_is_refused(loaded: StoreSpec,
@@ -331,18 +340,12 @@ def test_an_oversized_checkpoint_is_refused(loaded: StoreSpec,
     body, dg = digest("default", last["day"], last["version"], last["lo"], last["hi"],
                       last["head"], bomb)
     side.set(last["day"], state=bomb, body=body, digest=dg)
-    with loaded.open() as lg:
-        rep, seen = _warnings_of(lambda: lg.position(DAY))
-        assert rep == full(lg, DAY)
-        assert seen and "oversized (its state inflates beyond 1,048,576 bytes)" in seen[0]
+    refused(loaded, "it is oversized (its state inflates beyond 1,048,576 bytes)")
     side = Side(loaded)
     last = side.rows()[-1]
     big = bytes(range(256)) * (2**20 // 256 + 8)
     side.set(last["day"], state=big)
-    with loaded.open() as lg:
-        rep, seen = _warnings_of(lambda: lg.position(DAY))
-        assert rep == full(lg, DAY)
-        assert seen and "oversized (1,050,624 bytes; the limit is 1,048,576)" in seen[0]
+    refused(loaded, "it is oversized (1,050,624 bytes; the limit is 1,048,576)")
 
 
 def test_a_forged_checkpoint_warns_on_one_line_at_the_command_line(loaded: StoreSpec

@@ -526,17 +526,25 @@ class SideTable:
             hi2 = None
         return cp, hi2
 
-    def every(self) -> Iterator[tuple[str, Any, Checkpoint | CheckpointError]]:
-        """Every row of the table: ``(issuer, day as stored, checkpoint or why not)``."""
-        c = self._connect()
-        cur = c.execute(f"SELECT issuer, day, version, lo, hi, head, body, digest, state "
-                        f"FROM {self.table} ORDER BY issuer, day")
-        for row in cur:
-            issuer = str(row[0])
-            try:
-                yield issuer, row[1], self._checkpoint(issuer, row[1:])
-            except CheckpointError as exc:
-                yield issuer, row[1], exc
+    def every(self, page: int = 64
+              ) -> Iterator[tuple[str, Any, Checkpoint | CheckpointError]]:
+        """Every row of the table: ``(issuer, day as stored, checkpoint or why not)``,
+        read ``page`` rows at a time (a client-side cursor would hold every state)."""
+        c, m = self._connect(), self.mark
+        cols = "issuer, day, version, lo, hi, head, body, digest, state"
+        rows = c.execute(f"SELECT {cols} FROM {self.table} ORDER BY issuer, day LIMIT {m}",
+                         (page,)).fetchall()
+        while rows:
+            for row in rows:
+                issuer = str(row[0])
+                try:
+                    yield issuer, row[1], self._checkpoint(issuer, row[1:])
+                except CheckpointError as exc:
+                    yield issuer, row[1], exc
+            last = rows[-1]
+            rows = c.execute(f"SELECT {cols} FROM {self.table} WHERE issuer > {m} OR "
+                             f"(issuer = {m} AND day > {m}) ORDER BY issuer, day LIMIT {m}",
+                             (last[0], last[0], last[1], page)).fetchall()
 
 
 class NoTable(Exception):
