@@ -695,3 +695,35 @@ def test_a_checkpoint_table_of_the_pickle_era_is_replaced_unread(loaded: StoreSp
     assert not marker.exists()
     rows = Side(loaded).rows()
     assert {"head", "body", "digest"} <= set(rows[0]) and len(rows) == 2
+
+
+# -- 1b. an encrypted store: the digest is keyed ------------------------------------------
+
+def test_an_encrypted_store_binds_its_checkpoints_with_its_key(
+        store: StoreSpec, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``PREFLEDGER_CIPHER_KEY`` set, each state is AES-GCM encrypted and the digest
+    is keyed: moving the (undecryptable) 2000-12-28 state into the 2005-06-10 row, with
+    its ``body`` and a plain SHA-256 digest recomputed as a writer without the key would,
+    is refused; the answers are the log's."""
+    from eventsourcing.cipher import AESCipher
+
+    from ledger.store.eventstore import CIPHER_ENV
+
+    monkeypatch.setenv(CIPHER_ENV, AESCipher.create_key(32))
+    with store.open() as lg:
+        lg.load_file(HISTORY)
+    side = Side(store)
+    first, last = side.rows()
+    assert b"Alder" not in first["state"] and b"Alder" not in last["state"]
+    def plain(row: dict[str, Any], body: str) -> str:  # the unkeyed formula of a plain store
+        text = json.dumps({"issuer": "default", "day": row["day"], "version": row["version"],
+                           "lo": row["lo"], "hi": row["hi"], "head": row["head"],
+                           "state": body}, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    assert plain(last, last["body"]) != last["digest"]  # keyed: not the plain formula
+    side.set(last["day"], state=first["state"], body=first["body"],
+             digest=plain(last, first["body"]))
+    refused(store, "its digest does not match its content")
+    with store.open() as lg:
+        assert lg.verify() == []  # healed by the position above

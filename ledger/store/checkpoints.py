@@ -17,8 +17,9 @@ records:
 - ``state``: the replayed state as plain data (``ledger.store.codec``: JSON, zlib
   compressed; encrypted like the events when ``PREFLEDGER_CIPHER_KEY`` is set), never
   a pickled object graph, so reading a row cannot run code;
-- ``body``: the SHA-256 of the state bytes, and ``digest``: the SHA-256 of (issuer,
-  D, V, lo, hi, head, body), binding the row to the log it summarises.
+- ``body``: the SHA-256 of the state bytes, and ``digest``: the SHA-256 (on an
+  encrypted store: the HMAC-SHA256) of (issuer, D, V, lo, hi, head, body), binding the
+  row to the log it summarises (``binding``).
 
 Every use checks the row first (``Checkpoints.check``): its size, its digest
 recomputed from its content, the hash of the stream's own event at V against
@@ -27,11 +28,12 @@ written for another log or another stream version, malformed, oversized), or tha
 stale (an event recorded after V with an effective date before D, or any reversal
 recorded after V) is ignored with a ``CheckpointWarning`` and the answer comes from a
 full replay of the log; ``position`` then rebuilds the issuer's checkpoints, and
-``verify`` names every row whose digest or head does not match. The digest is a plain
-SHA-256, not a keyed MAC: it catches damage, stale rows and rows copied from elsewhere,
-not a writer who recomputes it (with ``PREFLEDGER_CIPHER_KEY`` set, AES-GCM
-authenticates the state itself). Bitemporal queries (``as_recorded``) always replay in
-full.
+``verify`` names every row whose digest or head does not match. On a store encrypted
+with ``PREFLEDGER_CIPHER_KEY`` the digest is an HMAC under a key derived from it
+(``mac_key``), so nobody without the key can forge a row or move a state to another
+row; on a plain store it is a SHA-256, like the hash chain: it catches damage, stale
+rows and rows copied from another log, not a writer who recomputes it (who could
+rewrite the chain as well). Bitemporal queries (``as_recorded``) always replay in full.
 
 A checkpoint keeps only what the going-forward replay and the SPEC.md §9 position
 need: the history lists (``applied``, ``payments``, ``conversions``, ``redemptions``,
@@ -46,6 +48,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import hmac
 import json
 import sqlite3
 import time
@@ -109,11 +112,25 @@ class Checkpoint:
 
 
 def binding(issuer: str, day: dt.date, version: int, lo: int, hi: int, head: str,
-            body: str) -> str:
-    """The digest that binds a checkpoint row to the log it summarises."""
-    return hashlib.sha256(chain.canonical({
-        "issuer": issuer, "day": day.isoformat(), "version": version, "lo": lo, "hi": hi,
-        "head": head, "state": body})).hexdigest()
+            body: str, key: bytes | None = None) -> str:
+    """The digest that binds a checkpoint row to the log it summarises: SHA-256 of the
+    canonical JSON of (issuer, day, version, lo, hi, head, state: body); with ``key``
+    (an encrypted store, ``mac_key``) HMAC-SHA256 of the same bytes under it."""
+    text = chain.canonical({"issuer": issuer, "day": day.isoformat(), "version": version,
+                            "lo": lo, "hi": hi, "head": head, "state": body})
+    if key is not None:
+        return hmac.new(key, text, hashlib.sha256).hexdigest()
+    return hashlib.sha256(text).hexdigest()
+
+
+def mac_key(env: dict[str, str]) -> bytes | None:
+    """The key of ``binding`` for a store encrypted with ``PREFLEDGER_CIPHER_KEY`` (derived
+    from it, never stored): without it nobody can forge a digest, or move an encrypted
+    state to another row. ``None`` for a plain store (a plain SHA-256 digest)."""
+    key = env.get("CIPHER_KEY")
+    if not key:
+        return None
+    return hashlib.sha256(b"prefledger checkpoint binding\0" + key.encode()).digest()
 
 
 def body_of(blob: bytes) -> str:
@@ -332,6 +349,7 @@ class SideTable:
         #: encryption at rest (README Guarantees): with PREFLEDGER_CIPHER_KEY set, a
         #: checkpoint (holder names, amounts) is encrypted like the events themselves
         self.cipher = getattr(store.app.mapper, "cipher", None)
+        self.key = mac_key(env)
         if self.pg:
             schema = env.get("POSTGRES_SCHEMA")
             self.table = f'"{schema}".{TABLE}' if schema else TABLE
@@ -449,14 +467,15 @@ class SideTable:
                     try:
                         day = dt.date.fromisoformat(day_text)
                         ok = (h0 == prev and digest == binding(
-                            issuer, day, old_version, int(lo), int(hi), h0, body))
+                            issuer, day, old_version, int(lo), int(hi), h0, body, self.key))
                     except (TypeError, ValueError):
                         ok = False
                     if not ok:  # damaged: left as it is, for verify to name
                         continue
                     lo2 = first_new if int(lo) > old_version else int(lo)
                     stamps.append((version, lo2, head,
-                                   binding(issuer, day, version, lo2, int(hi), head, body),
+                                   binding(issuer, day, version, lo2, int(hi), head, body,
+                                           self.key),
                                    issuer, day_text))
                 if stamps:
                     c.cursor().executemany(f"UPDATE {self.table} SET version = {m}, lo = {m}, "
@@ -468,7 +487,8 @@ class SideTable:
                     continue  # the state could not be represented (``freeze``)
                 body = body_of(r.blob)
                 ins.append((r.issuer, r.day.isoformat(), r.version, r.lo, r.hi, head, body,
-                            binding(r.issuer, r.day, r.version, r.lo, r.hi, head, body),
+                            binding(r.issuer, r.day, r.version, r.lo, r.hi, head, body,
+                                    self.key),
                             self.cipher.encrypt(r.blob) if self.cipher else r.blob))
             if ins:
                 c.cursor().executemany(f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES "
@@ -594,12 +614,13 @@ def _read(store: Store, issuer: str, gt: int, lte: int | None) -> list[tuple[int
                                                                               **kw)]
 
 
-def check(cp: Checkpoint, head: str | None) -> None:
+def check(cp: Checkpoint, head: str | None, key: bytes | None = None) -> None:
     """Raise ``CheckpointError`` unless ``cp`` is a sound checkpoint of a stream whose
-    event at ``cp.version`` has hash ``head`` (``None``: the stream is shorter)."""
+    event at ``cp.version`` has hash ``head`` (``None``: the stream is shorter); ``key``:
+    the store's ``mac_key``."""
     body = body_of(cp.blob)
     if body != cp.body or cp.digest != binding(cp.issuer, cp.day, cp.version, cp.lo, cp.hi,
-                                               cp.head, body):
+                                               cp.head, body, key):
         raise CheckpointError("its digest does not match its content (edited or damaged)")
     if head is None:
         raise CheckpointError(f"it was built from a stream of {cp.version} events, longer "
@@ -711,7 +732,7 @@ class Checkpoints:
             return None  # another writer appended since this load read the stream
         try:
             check(cp, stored[cp.version - 1].hash if 1 <= cp.version <= len(stored)
-                  else None)
+                  else None, self.side.key)
             records: list[Record] = []
             for s in stored[cp.lo - 1:]:
                 payload = s.payload
@@ -762,7 +783,7 @@ class Checkpoints:
             return None
         cp, hi2 = hit
         try:
-            check(cp, self.hash_at(issuer, cp.version))
+            check(cp, self.hash_at(issuer, cp.version), side.key)
             rows = _read(store, issuer, cp.lo - 1, hi2)
             if hi2 is not None:
                 rows += _read(store, issuer, max(hi2, cp.version), None)
@@ -830,7 +851,7 @@ def damaged_checkpoints(store: Store, skip: Collection[uuid.UUID] = ()) -> list[
                 continue
             if not isinstance(got, CheckpointError):
                 try:
-                    check(got, head(issuer, got.version))
+                    check(got, head(issuer, got.version), side.key)
                     continue
                 except CheckpointError as exc:
                     got = exc
