@@ -106,6 +106,20 @@ def _dataclass_fields(cls: type) -> list[tuple[str, Any, Any, bool]]:
     return out
 
 
+def _positional(cls: type, names: list[str]) -> bool:
+    """Whether ``cls(a, b, …)`` means ``cls(name_a=a, …)`` for these field names (its
+    ``__init__`` takes exactly them, in order, positionally): a positional call is the
+    faster one (performance)."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return [p.name for p in params] == names and all(
+        p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params)
+
+
 def _model_fields(cls: type[BaseModel]) -> list[tuple[str, Any]]:
     return [(name, info.annotation) for name, info in cls.model_fields.items()]
 
@@ -405,8 +419,9 @@ class Codec:
         fields = _dataclass_fields(cls)
         decs = [self.decoder(t, f) for _, t, f, _ in fields]
         later = [(i, n) for i, (n, _, _, init) in enumerate(fields) if not init]
+        positional = _positional(cls, [n for n, _, _, init in fields if init])
         args = ", ".join(
-            f"{n}=" + _inline_dec(t, f, f"x[{i}]", f"a{i}", f"D[{i}]")
+            ("" if positional else f"{n}=") + _inline_dec(t, f, f"x[{i}]", f"a{i}", f"D[{i}]")
             for i, (n, t, f, init) in enumerate(fields) if init)
         sets = "".join(f"        setattr(o, {n!r}, D[{i}](x[{i}]))\n" for i, n in later)
         ns: dict[str, Any] = {"cls": cls, "D": decs, "N": len(fields), "slow": None,
