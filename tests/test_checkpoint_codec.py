@@ -35,6 +35,17 @@ from tests.conftest import HISTORY
 _n = itertools.count(1)
 
 
+def rich_terms() -> Terms:
+    """The venture Series A terms (SPEC.md §12 general terms set) with one trigger of
+    each kind."""
+    raw = json.loads((HISTORY.parent.parent / "venture" / "A.json").read_text())
+    raw["mandatory_conversion"] = [
+        {"approval": "ipo_vote"}, {"date": "2030-01-01"},
+        {"public_offering": {"min_price": "10.00", "min_gross_proceeds": "50000000"}}]
+    raw.pop("citations", None)
+    return Terms.model_validate(raw)
+
+
 def sample(tp: Any, factory: Any = None) -> Any:
     """A value of type ``tp`` with every part filled in (no empty container, no None,
     no default), distinct from every other sample."""
@@ -80,7 +91,7 @@ def sample(tp: Any, factory: Any = None) -> Any:
         assert isinstance(got, Event)
         return got
     if tp is Terms:
-        return load_terms_ref("nstor/G")
+        return rich_terms()
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return tp.model_validate({n: sample(f.annotation) for n, f in tp.model_fields.items()})
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
@@ -152,15 +163,25 @@ def test_every_field_of_the_state_comes_back_equal() -> None:
         assert b.issued_total.as_tuple() == s.issued_total.as_tuple()  # "N.2500" kept
 
 
-def test_the_states_of_a_real_replay_come_back_equal() -> None:
-    """The nStor history replayed to several dates (whole states, history lists
-    included; and the compacted ones a checkpoint keeps, through freeze and thaw)."""
-    records = [Record(ev, n, 0, None, None) for n, ev in enumerate(
-        (parse_object(json.loads(x)) for x in HISTORY.read_text().splitlines()), start=1)]
-    for day in (dt.date(2001, 4, 10), dt.date(2003, 6, 30), dt.date(2005, 12, 31)):
-        st, problems = replay("default", records, day, load_terms_ref)  # type: ignore[arg-type]
+VENTURE = HISTORY.parent.parent / "venture" / "history.jsonl"
+
+
+@pytest.mark.parametrize("path,days", [
+    (HISTORY, (dt.date(2001, 4, 10), dt.date(2003, 6, 30), dt.date(2005, 12, 31))),
+    (VENTURE, (dt.date(2019, 6, 30), dt.date(2021, 12, 31), dt.date(2030, 12, 31))),
+], ids=["nstor", "venture"])
+def test_the_states_of_a_real_replay_come_back_equal(path: Any, days: Any) -> None:
+    """The nStor and venture histories replayed to several dates (whole states, history
+    lists included; and the compacted ones a checkpoint keeps, through freeze and
+    thaw). The venture terms hold the SPEC.md §12 general terms (triggers, multiples,
+    participation) the nStor ones leave at their defaults."""
+    events = [parse_object(json.loads(x)) for x in path.read_text().splitlines()]
+    issuer = events[0].issuer  # type: ignore[union-attr]
+    records = [Record(ev, n, 0, None, None) for n, ev in enumerate(events, start=1)]  # type: ignore[arg-type]
+    for day in days:
+        st, problems = replay(issuer, records, day, load_terms_ref)
         assert problems == []
-        assert st.applied and st.payments and any(s.lots for s in st.series.values())
+        assert st.applied and (any(s.lots for s in st.series.values()) or day == days[-1])
         back = _round_trip(Frozen(st, {"G": dt.date(2000, 12, 28)}, frozenset()))
         assert back.state == st
         for name, s in st.series.items():
@@ -168,6 +189,20 @@ def test_the_states_of_a_real_replay_come_back_equal() -> None:
         got, des, rev = thaw(freeze(st, {"G": dt.date(2000, 12, 28)}, frozenset({"x"})))
         assert got == checkpoints.compact(st)
         assert des == {"G": dt.date(2000, 12, 28)} and rev == frozenset({"x"})
+
+
+def test_terms_with_every_kind_of_trigger_come_back_equal() -> None:
+    """A union field (``mandatory_conversion``: approval, public offering or date
+    triggers) keeps which member each value is."""
+    terms = rich_terms()
+    assert len(terms.mandatory_conversion) == 3
+    c = Codec(Terms)
+    back = c.decode(json.loads(json.dumps(c.encode(terms))))
+    assert back == terms
+    assert [type(t) for t in back.mandatory_conversion] == [
+        type(t) for t in terms.mandatory_conversion]
+    assert back.mandatory_conversion[2].public_offering.min_price.as_tuple() == \
+        Decimal("10.00").as_tuple()  # "10.00", not "10"
 
 
 def test_a_changed_state_type_changes_the_fingerprint() -> None:

@@ -569,7 +569,8 @@ def test_the_open_lock_is_per_schema_and_times_out(two_schemas: list[str],
         # the same schema waits at most OPEN_LOCK_TIMEOUT, then says so on one line
         monkeypatch.setattr(eventstore, "OPEN_LOCK_TIMEOUT", 1.0)
         t0 = time.monotonic()
-        r = CliRunner().invoke(app, ["--database-url", f"{PG_URL}?schema={a}", "verify"])
+        r = CliRunner().invoke(app, ["--database-url", f"{PG_URL}?schema={a}", "load",
+                                     str(HISTORY)])
         waited = time.monotonic() - t0
         assert r.exit_code == 2, r.output
         assert r.stderr.splitlines() == [
@@ -640,7 +641,7 @@ def test_a_db_that_is_not_sqlite_is_refused_by_every_command(tmp_path: Path) -> 
         ["load", str(HISTORY)], ["position", "--as-of", "2005-12-31"], ["demo"],
         ["waterfall", "--as-of", "2005-12-31", "--proceeds", "1000000"],
         ["rates", "--series", "G"], ["check", "--as-of", "2005-12-31"],
-        ["conversions", "--series", "H"], ["history"], ["verify"],
+        ["conversions", "--series", "H"], ["history"], ["verify"], ["issuers"],
         ["rebuild", "--to", str(tmp_path / "r.db")], ["export", "--to", str(tmp_path / "e.db")],
         ["rollforward", "--from", "2001-01-01", "--to", "2001-12-31"],
         ["chart", "--to", str(tmp_path / "c.png")],

@@ -11,7 +11,7 @@ without touching this module, as long as its type is built from:
 
 - ``str``, ``int``, ``bool``, ``Decimal`` (a JSON string, exactly as ``str`` writes it:
   the exponent is kept), ``datetime.date`` / ``datetime`` (ISO strings), ``None``;
-- ``X | None``, ``Literal[...]``, enums;
+- ``X | None``, ``X | Y | …`` (``[member index, value]``), ``Literal[...]``, enums;
 - ``list[X]``, ``tuple[X, ...]``, ``tuple[X, Y]``, ``set[X]``, ``frozenset[X]``,
   ``dict[K, V]`` (an object when ``K`` is ``str``, else a list of ``[key, value]``);
 - dataclasses and pydantic models (an object with exactly their fields), and events
@@ -120,6 +120,18 @@ def _positional(cls: type, names: list[str]) -> bool:
         p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params)
 
 
+def _runtime_class(tp: Any) -> type | None:
+    """The class a value of ``tp`` is an instance of (``list`` for ``list[int]``);
+    ``None`` for a ``Literal``."""
+    tp = _strip(tp)
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return None
+    if origin is not None:
+        return origin if isinstance(origin, type) else None
+    return tp if isinstance(tp, type) else None
+
+
 def _model_fields(cls: type[BaseModel]) -> list[tuple[str, Any]]:
     return [(name, info.annotation) for name, info in cls.model_fields.items()]
 
@@ -182,10 +194,10 @@ class Codec:
             return self._enc_tagged
         if _is_union(tp):
             rest = [a for a in args if a is not type(None)]
-            if len(rest) != 1 or len(args) != 2:
-                raise UnsupportedType(f"no checkpoint encoding for the union {tp}")
-            inner = self.encoder(rest[0])
-            return lambda v: None if v is None else inner(v)
+            if len(rest) == 1:
+                inner = self.encoder(rest[0])
+                return lambda v: None if v is None else inner(v)
+            return self._union_encoder(rest, len(rest) < len(args))
         if origin is typing.Literal:
             allowed = set(args)
 
@@ -266,6 +278,44 @@ class Codec:
         fn: Fn = ns["enc"]
         return fn
 
+    def _union_encoder(self, members: list[Any], optional: bool) -> Fn:
+        """``A | B | …``: ``[i, value]``, ``i`` the first member the value is exactly an
+        instance of (else the first it is an instance of; a ``Literal`` member: the first
+        whose values hold it); ``None`` when the union admits it."""
+        encs = [self.encoder(m) for m in members]
+        classes = [_runtime_class(m) for m in members]
+
+        def enc(v: Any) -> Any:
+            if v is None and optional:
+                return None
+            for exact in (True, False):
+                for i, c in enumerate(classes):
+                    if c is not None and (type(v) is c if exact else isinstance(v, c)):
+                        return [i, encs[i](v)]
+            for i, c in enumerate(classes):
+                if c is None:
+                    try:
+                        return [i, encs[i](v)]
+                    except CodecError:
+                        continue
+            raise _fail(f"no member of the union takes a {type(v).__name__}")
+        return enc
+
+    def _union_decoder(self, members: list[Any], optional: bool) -> Fn:
+        decs = [self.decoder(m) for m in members]
+        n = len(decs)
+
+        def dec(x: Any) -> Any:
+            if x is None and optional:
+                return None
+            if type(x) is not list or len(x) != 2 or type(x[0]) is not int or not 0 <= x[0] < n:
+                raise _fail(f"expected [member 0-{n - 1}, value] of a union")
+            try:
+                return decs[x[0]](x[1])
+            except CodecError as exc:
+                raise exc.at(f"[{x[0]}]") from None
+        return dec
+
     def _enc_tagged(self, v: Any) -> Any:
         cls = type(v)
         if not (dataclasses.is_dataclass(cls) and cls.__module__.startswith("ledger.")):
@@ -316,10 +366,10 @@ class Codec:
             return self._dec_tagged
         if _is_union(tp):
             rest = [a for a in args if a is not type(None)]
-            if len(rest) != 1 or len(args) != 2:
-                raise UnsupportedType(f"no checkpoint decoding for the union {tp}")
-            inner = self.decoder(rest[0])
-            return lambda x: None if x is None else inner(x)
+            if len(rest) == 1:
+                inner = self.decoder(rest[0])
+                return lambda x: None if x is None else inner(x)
+            return self._union_decoder(rest, len(rest) < len(args))
         if origin is typing.Literal:
             allowed = set(args)
 
