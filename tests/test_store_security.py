@@ -728,3 +728,25 @@ def test_an_encrypted_store_binds_its_checkpoints_with_its_key(
     refused(store, "its digest does not match its content")
     with store.open() as lg:
         assert lg.verify() == []  # healed by the position above
+
+
+def test_a_forged_row_stops_every_command_on_one_line(store: StoreSpec, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command that has to read a row naming another type (here a module that would
+    run code on import) exits 2 with one line, imports nothing and stores nothing."""
+    module, marker = _evil_module(tmp_path, monkeypatch)
+    with store.open() as lg:
+        lg.load_file(HISTORY)
+    Raw(store).set_topic(7, f"{module}:X")
+    before = Raw(store).versions()
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps({**OVER, "shares": "100"}) + "\n")
+    for args in (["load", str(extra)], ["history"], ["rates", "--series", "G"]):
+        r = CliRunner().invoke(app, [*store.args, *args])
+        assert r.exit_code == 2, (args, r.output)
+        assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+        assert r.stderr.splitlines() == [
+            f"error: the stored row names the type '{module}:X', which is not one of the "
+            "ledger's (damaged or forged: run verify)"], (args, r.stderr)
+    assert not marker.exists()
+    assert Raw(store).versions() == before

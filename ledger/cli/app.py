@@ -7,7 +7,9 @@ Each command module holds the commands of one capability and imports only
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -22,7 +24,7 @@ from ledger.cli import (
     reporting,
     waterfall,
 )
-from ledger.cli.options import CTX, err
+from ledger.cli.options import CTX, err, fail
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="prefledger: an event-sourced ledger of preferred stock.")
@@ -61,6 +63,20 @@ def _show_store_warnings() -> None:
     warnings.showwarning = show
 
 
+def _store_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A command that meets a stored row it cannot read as the ledger's own (a forged or
+    damaged store: ``StoreError``) exits 2 with that one line, never a traceback."""
+    from ledger.store import StoreError
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except StoreError as exc:
+            raise fail(2, f"error: {exc}") from None
+    return run
+
+
 for _module in (loading, position, waterfall, dividends, conversions, audit, reporting, ocf):
     for _name, _fn in _module.COMMANDS:
-        app.command(_name)(_fn)
+        app.command(_name)(_store_errors(_fn))

@@ -110,11 +110,12 @@ class LedgerMapper(Mapper[uuid.UUID]):
         topic = stored_event.topic
         if topic not in TOPICS:
             raise StoreError(f"the stored row names the type {str(topic)[:80]!r}, which is "
-                             "not one of the ledger's")
+                             "not one of the ledger's (damaged or forged: run verify)")
         ev = super().to_domain_event(stored_event)
         if topic == SNAPSHOT_TOPIC and getattr(ev, "topic", None) != AGGREGATE_TOPIC:
             raise StoreError(f"the stored snapshot is of the type "
-                             f"{str(getattr(ev, 'topic', None))[:80]!r}, not the ledger's")
+                             f"{str(getattr(ev, 'topic', None))[:80]!r}, not the ledger's "
+                             "(damaged or forged: run verify)")
         return ev
 
 
