@@ -27,7 +27,7 @@ from ledger.events import (
     SharesIssued,
 )
 from ledger.problems import Rejected
-from ledger.state import Adjustment, Conversion, Due, IssuerState, SeriesState
+from ledger.state import UNATTRIBUTED, Adjustment, Conversion, Due, IssuerState, SeriesState
 from ledger.terms import PRICE_BASED, ApprovalTrigger, DateTrigger, OfferingTrigger
 from ledger.values import CONTEXT, ZERO, floor_int, money, money_str, plain
 
@@ -206,20 +206,22 @@ def issue_common(st: IssuerState, ev: CommonStockIssued) -> None:
         raise Rejected("price_per_share", f"a {ev.kind!r} issuance needs price_per_share or "
                        "consideration (only an opening balance may omit it)")
     _issue_common(st, ev.shares, ev.kind, consideration,
-                  f"common {ev.kind} of {plain(ev.shares)} shares", ev.id, ev.effective_date)
+                  f"common {ev.kind} of {plain(ev.shares)} shares", ev.id, ev.effective_date,
+                  ev.holder)
 
 
 def _issue_common(st: IssuerState, shares: Decimal, kind: str, consideration: Decimal | None,
-                  cause: str, event_id: str | None, when: dt.date) -> None:
-    """Issue ``shares`` common; an opening without consideration has no price and never
-    adjusts (SPEC.md §6)."""
+                  cause: str, event_id: str | None, when: dt.date,
+                  holder: str | None = UNATTRIBUTED) -> None:
+    """Issue ``shares`` common to ``holder`` (SPEC.md §13: without one, the unattributed
+    holder); an opening without consideration has no price and never adjusts (§6)."""
     adjs: list[tuple[SeriesState, Adjustment]] = []
     if consideration is not None:
         adjs = _antidilution(st, Issuance(
             cause, event_id, when, st.common_outstanding,
             issuable(st) if _needs_issuable(st) else ZERO, shares, consideration, "common",
             kind))
-    st.common_outstanding = CONTEXT.add(st.common_outstanding, shares)
+    st.add_common(holder, shares)
     _apply(adjs)
 
 
@@ -244,9 +246,9 @@ def issue_convertible(st: IssuerState, s: SeriesState, ev: SharesIssued) -> None
 
 def split(st: IssuerState, ev: CommonStockSplit) -> None:
     """SPEC.md §6 Split: common × r, conversion rates × r, thresholds ÷ r (exact, §11);
-    §12: conversion prices ÷ r."""
+    §12: conversion prices ÷ r; §13: every holder's common × r, exactly."""
     r = ev.ratio
-    st.common_outstanding = CONTEXT.multiply(st.common_outstanding, r)
+    st.scale_common(r)
     for s in st.series.values():
         if s.conversion_rate is not None:
             before = s.conversion_rate
@@ -311,7 +313,7 @@ def _do_convert(st: IssuerState, s: SeriesState, holder: str, shares: Decimal,
     cash = (money(CONTEXT.multiply(fraction, market_price))
             if market_price is not None and fraction else None)
     s.converted_total += shares
-    st.common_outstanding = CONTEXT.add(st.common_outstanding, common)
+    st.add_common(holder, common)  # SPEC.md §13: to the converting holder
     conv = Conversion(when, s.name, holder, shares, common, fraction, cash, payable,
                       automatic, rate, event_id, trigger)
     st.conversions.append(conv)
@@ -440,7 +442,8 @@ def _qualifies(tr: OfferingTrigger, ev: PublicOffering) -> bool:
 def offering(st: IssuerState, ev: PublicOffering) -> None:
     """SPEC.md §12 ``PublicOffering``: first the mandatory conversions it triggers (in
     designation order; fractions paid in cash at the offering price), then its common
-    is issued as a ``sale`` at ``price_per_share``, which may adjust the other series."""
+    is issued as a ``sale`` at ``price_per_share``, which may adjust the other series; it
+    goes to the offering's ``holder``, else to the unattributed holder (§13)."""
     if money(ev.price_per_share * ev.shares) != money(ev.gross_proceeds):
         raise Rejected("gross_proceeds", f"{money_str(ev.gross_proceeds)} does not equal "
                        f"shares × price_per_share = {money_str(ev.price_per_share * ev.shares)}")
@@ -451,7 +454,7 @@ def offering(st: IssuerState, ev: PublicOffering) -> None:
                        "public offering", ev.id, ev.price_per_share)
     _issue_common(st, ev.shares, "sale", ev.gross_proceeds,
                   f"public offering of {plain(ev.shares)} shares at "
-                  f"{plain(ev.price_per_share)}", ev.id, ev.effective_date)
+                  f"{plain(ev.price_per_share)}", ev.id, ev.effective_date, ev.holder)
 
 
 def next_trigger_date(s: SeriesState) -> dt.date | None:
@@ -498,8 +501,8 @@ def _opt(d: Decimal | None) -> str | None:
 
 def listing(st: IssuerState, series: str) -> dict[str, Any]:
     """The ``conversions --series S`` report (SPEC.md §10): every conversion-rate
-    adjustment with its A, B, C, factor and rates, plus the conversions and redemptions
-    of the series, each recomputable by hand (§6, §7)."""
+    adjustment with its A, B, C, factor and rates, plus the conversions, redemptions and
+    cancellations of the series, each recomputable by hand (§6, §7, §13)."""
     s = st.series[series]
     t = s.terms
     return {
@@ -572,6 +575,22 @@ def listing(st: IssuerState, series: str) -> dict[str, Any]:
                    else {}),
             }
             for r in st.redemptions if r.series == s.name
+        ],
+        # SPEC.md §13: shares cancelled, with what they were owed and lost
+        "cancellations": [
+            {
+                "date": c.effective.isoformat(),
+                "holder": c.holder,
+                "shares": plain(c.shares),
+                "reason": c.reason,
+                "price_per_share": _opt(c.price_per_share),
+                "paid": None if c.paid is None else money_str(c.paid),
+                "arrears_extinguished": money_str(c.arrears),
+                "accrued_extinguished": money_str(c.accrued),
+                "extinguished": money_str(c.extinguished),
+                "event_id": c.event_id,
+            }
+            for c in st.cancellations if c.series == s.name
         ],
         "notices": [
             {"holder": h, "notice_date": n.notice_date.isoformat(),

@@ -54,6 +54,22 @@ def _clean_free_text(value: str, info: ValidationInfo) -> str:
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean_name)]
+
+#: the name tables show for common stock without a holder (SPEC.md §13; ``ledger.state``)
+RESERVED_HOLDER = "unattributed"
+
+
+def _holder_name(value: str, info: ValidationInfo) -> str:
+    """SPEC.md §13: common without a holder is shown as "unattributed" in tables, so no
+    holder may take that name (input only; stored history reads as it was stored)."""
+    if value == RESERVED_HOLDER and _strict(info):
+        raise ValueError(f"{RESERVED_HOLDER!r} is reserved for common stock without a named "
+                         "holder; choose another holder name")
+    return value
+
+
+#: a holder's name: a ``Name`` other than the reserved "unattributed"
+HolderName = Annotated[Name, AfterValidator(_holder_name)]
 FreeText = AfterValidator(_clean_free_text)
 Shares = Annotated[Dec, AfterValidator(positive)]
 Amount = Annotated[Dec, AfterValidator(non_negative)]
@@ -90,16 +106,19 @@ class SeriesDesignated(Event):
 class SharesIssued(Event):
     type: Literal["SharesIssued"]
     series: Name
-    holder: Name
+    holder: HolderName
     shares: Shares
     price_per_share: Amount | None = None
 
 
 class SharesTransferred(Event):
+    """SPEC.md §3; §13: with ``series: "common"`` it moves common between named holders
+    (common without a holder cannot be transferred: its holder is not known)."""
+
     type: Literal["SharesTransferred"]
     series: Name
-    from_holder: Name
-    to_holder: Name
+    from_holder: HolderName
+    to_holder: HolderName
     shares: Shares
 
 
@@ -107,7 +126,7 @@ class DividendPaid(Event):
     type: Literal["DividendPaid"]
     series: Name
     amount: PositiveAmount
-    holder: Name | None = None
+    holder: HolderName | None = None
     #: SPEC.md §12: ``cash`` (default; left out of the payload) or ``shares`` (in kind)
     form: Literal["cash", "shares"] | None = None
 
@@ -119,11 +138,14 @@ class DividendMissed(Event):
 
 
 class CommonStockIssued(Event):
+    """SPEC.md §3; §13: held by ``holder``, or without one by the unattributed holder."""
+
     type: Literal["CommonStockIssued"]
     shares: Shares
     kind: Literal["opening", "sale", "option_exercise", "other"]
     price_per_share: Amount | None = None
     consideration: Amount | None = None
+    holder: HolderName | None = None
 
 
 class CommonStockSplit(Event):
@@ -134,7 +156,7 @@ class CommonStockSplit(Event):
 class SharesConverted(Event):
     type: Literal["SharesConverted"]
     series: Name
-    holder: Name
+    holder: HolderName
     shares: Shares
     market_price: Amount | None = None
 
@@ -148,7 +170,7 @@ class RedemptionNoticed(Event):
     type: Literal["RedemptionNoticed"]
     series: Name
     redemption_date: IsoDate
-    holders: dict[Name, Shares] = Field(min_length=1)
+    holders: dict[HolderName, Shares] = Field(min_length=1)
     #: SPEC.md §12: ``company`` (default; left out of the payload) or ``holder`` (a put)
     by: Literal["company", "holder"] | None = None
 
@@ -156,7 +178,7 @@ class RedemptionNoticed(Event):
 class SharesRedeemed(Event):
     type: Literal["SharesRedeemed"]
     series: Name
-    holder: Name
+    holder: HolderName
     shares: Shares
     funds_available: Amount | None = None
 
@@ -181,13 +203,14 @@ class PublicOffering(Event):
     price_per_share: PositiveAmount
     shares: Shares
     gross_proceeds: PositiveAmount
-    holder: Name | None = None
+    #: SPEC.md §13: who the offering's common is issued to (else unattributed)
+    holder: HolderName | None = None
 
 
 class BalanceAsserted(Event):
     type: Literal["BalanceAsserted"]
     series: Name
-    holder: Name | None = None
+    holder: HolderName | None = None
     shares: Amount
 
 
@@ -218,6 +241,20 @@ class TermsAmended(Event):
 
 # -- end of the §12 dividends / redemption and votes blocks ---------------------------------
 
+class SharesCancelled(Event):
+    """SPEC.md §13: shares of ``holder`` cancelled for good (never reissued). For a
+    preferred series the lots stop accruing that day and what the shares were owed is
+    extinguished; with ``series: "common"`` common outstanding falls."""
+
+    type: Literal["SharesCancelled"]
+    series: Name
+    holder: HolderName
+    shares: Shares
+    reason: Literal["repurchase", "forfeiture", "other"]
+    #: what was paid per share (a repurchase); the cash paid is shares × price, to the cent
+    price_per_share: Amount | None = None
+
+
 class EventReversed(Event):
     type: Literal["EventReversed"]
     target_id: Name
@@ -244,6 +281,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PublicOffering,
         DividendDeclared,
         TermsAmended,
+        SharesCancelled,
     )
 }
 
@@ -264,7 +302,8 @@ AnyEvent = Annotated[
     | EventReversed
     | PublicOffering
     | DividendDeclared
-    | TermsAmended,
+    | TermsAmended
+    | SharesCancelled,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)

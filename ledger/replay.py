@@ -14,7 +14,15 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
-from ledger import accrual, amendments, conversion, dividends, redemption, waterfall
+from ledger import (
+    accrual,
+    amendments,
+    cancellation,
+    conversion,
+    dividends,
+    redemption,
+    waterfall,
+)
 from ledger.events import (
     BalanceAsserted,
     CommonStockIssued,
@@ -28,6 +36,7 @@ from ledger.events import (
     RedemptionNoticed,
     SeriesDesignated,
     ShareholderApproval,
+    SharesCancelled,
     SharesConverted,
     SharesIssued,
     SharesRedeemed,
@@ -38,9 +47,12 @@ from ledger.problems import Problem, Rejected
 from ledger.schedule import ONE_DAY, Schedule
 from ledger.state import Declaration, IssuerState, Record, SeriesState
 from ledger.terms import SENIORITY_KEYWORDS, Terms, known_terms_refs, load_terms_ref
-from ledger.values import ZERO, plain
+from ledger.values import plain
 
 TermsResolver = Callable[[str], Terms]
+
+#: the ``series`` that names common stock (SPEC.md §3 BalanceAsserted, §13)
+COMMON = "common"
 
 
 #: the number field named when applying an event overflows (first one the event has)
@@ -281,6 +293,16 @@ class Replayer:
             raise Rejected(field, f"series {name!r} has been extinguished")
         return s
 
+    def common_of(self, holder: str, field: str, shares: Decimal) -> Decimal:
+        """``holder``'s common, checked to be at least ``shares`` (SPEC.md §13)."""
+        if holder not in self.state.holders:
+            raise Rejected(field, f"unknown holder {holder!r}")
+        held = self.state.common_held(holder)
+        if shares > held:
+            raise Rejected("shares", f"{holder!r} holds {plain(held)} common shares on this "
+                           f"date, fewer than {plain(shares)}")
+        return held
+
     def holder_of(self, s: SeriesState, holder: str, field: str, shares: Decimal) -> Decimal:
         if holder not in self.state.holders:
             raise Rejected(field, f"unknown holder {holder!r}")
@@ -295,7 +317,7 @@ class Replayer:
 
 def _designate(r: Replayer, ev: SeriesDesignated) -> None:
     """SPEC.md §3 SeriesDesignated: terms inline or a shipped ``terms_ref``."""
-    if ev.series in r.state.series or ev.series == "common":
+    if ev.series in r.state.series or ev.series == COMMON:
         raise Rejected("series", f"series {ev.series!r} is already designated")
     if ev.terms is not None:
         terms = ev.terms
@@ -383,7 +405,15 @@ def _issue(r: Replayer, ev: SharesIssued) -> None:
 
 
 def _transfer(r: Replayer, ev: SharesTransferred) -> None:
-    """SPEC.md §3: oldest lots first; §11: accrual not yet due moves, amounts due stay."""
+    """SPEC.md §3: oldest lots first; §11: accrual not yet due moves, amounts due stay.
+    §13: ``series: "common"`` moves common between named holders."""
+    if ev.series == COMMON:
+        r.common_of(ev.from_holder, "from_holder", ev.shares)
+        if ev.from_holder == ev.to_holder:
+            raise Rejected("to_holder", "a transfer needs two different holders")
+        r.state.take_common(ev.from_holder, ev.shares)
+        r.state.add_common(ev.to_holder, ev.shares)
+        return
     s = r.series(ev.series)
     r.holder_of(s, ev.from_holder, "from_holder", ev.shares)
     if ev.from_holder == ev.to_holder:
@@ -489,16 +519,20 @@ def _liquidate(r: Replayer, ev: Liquidation) -> None:
         s.compound.clear()
         s.compound_base.clear()
         s.declarations.clear()
-    r.state.common_outstanding = ZERO
+    r.state.clear_common()  # SPEC.md §13: every holding of common too
 
 
 def _assert_balance(r: Replayer, ev: BalanceAsserted) -> None:
     """SPEC.md §3 BalanceAsserted: a tie-out of shares on its date (§11: at its place)."""
-    if ev.series == "common":
-        if ev.holder is not None:
-            raise Rejected("holder", "common stock is kept as one total, not per holder")
-        actual = r.state.common_outstanding
-        what = "common outstanding"
+    if ev.series == COMMON:
+        if ev.holder is not None:  # SPEC.md §13: that holder's common
+            if ev.holder not in r.state.holders:
+                raise Rejected("holder", f"unknown holder {ev.holder!r}")
+            actual = r.state.common_held(ev.holder)
+            what = f"common held by {ev.holder!r}"
+        else:
+            actual = r.state.common_outstanding
+            what = "common outstanding"
     else:
         s = r.series(ev.series)
         if ev.holder is not None:
@@ -532,6 +566,15 @@ def _amend(r: Replayer, ev: TermsAmended) -> None:
     s = r.series(ev.series)
     owes = bool(s.declarations) or s.unpaid() != 0 or s.unpaid(kind="payable") != 0
     amendments.amend(s, ev, lambda t, field: _check_claims(r, t, field), owes)
+def _cancel(r: Replayer, ev: SharesCancelled) -> None:
+    """SPEC.md §13 SharesCancelled (see ``ledger.cancellation``)."""
+    if ev.series == COMMON:
+        r.common_of(ev.holder, "holder", ev.shares)
+        cancellation.cancel_common(r.state, ev)
+        return
+    s = r.series(ev.series)
+    r.holder_of(s, ev.holder, "holder", ev.shares)
+    cancellation.cancel_preferred(r.state, s, ev)
 
 
 _HANDLERS: dict[type, Callable[[Replayer, object], None]] = {
@@ -551,6 +594,7 @@ _HANDLERS: dict[type, Callable[[Replayer, object], None]] = {
     PublicOffering: _offering,  # type: ignore[dict-item]
     TermsAmended: _amend,  # type: ignore[dict-item]
     DividendDeclared: _declare,  # type: ignore[dict-item]
+    SharesCancelled: _cancel,  # type: ignore[dict-item]
 }
 
 

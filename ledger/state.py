@@ -13,7 +13,7 @@ from ledger.accrual import Lot
 from ledger.events import Event
 from ledger.schedule import Schedule
 from ledger.terms import Terms
-from ledger.values import ZERO
+from ledger.values import CONTEXT, ZERO, money
 
 
 @dataclass(frozen=True)
@@ -415,6 +415,37 @@ class Redemption:
 
 
 @dataclass(frozen=True)
+class Cancellation:
+    """Shares cancelled for good (SPEC.md §13 ``SharesCancelled``), with what they were
+    owed and the cancellation extinguished: ``arrears`` (their pro rata part of the
+    holder's amounts due, split per amount due half-up to the cent) and ``accrued`` (the
+    accrual not yet due of the lots cancelled, oldest first, to the event date exclusive,
+    rounded per due date). ``series`` is ``"common"`` for common stock (nothing owed)."""
+
+    effective: dt.date
+    series: str
+    holder: str
+    shares: Decimal
+    reason: str
+    price_per_share: Decimal | None
+    arrears: Decimal = ZERO
+    accrued: Decimal = ZERO
+    event_id: str | None = None
+
+    @property
+    def extinguished(self) -> Decimal:
+        """What the cancelled shares were owed and no longer are: arrears + accrued."""
+        return self.arrears + self.accrued
+
+    @property
+    def paid(self) -> Decimal | None:
+        """The price paid for the shares (a repurchase), to the cent; None without one."""
+        if self.price_per_share is None:
+            return None
+        return money(self.shares * self.price_per_share)
+
+
+@dataclass(frozen=True)
 class Payment:
     effective: dt.date
     series: str
@@ -472,6 +503,8 @@ class SeriesState:
     issued_total: Decimal = ZERO
     converted_total: Decimal = ZERO
     redeemed_total: Decimal = ZERO
+    #: shares cancelled for good (SPEC.md §13); like redeemed shares, never reissued
+    cancelled_total: Decimal = ZERO
     rate: Decimal | None = None
     rate_history: list[RateChange] = field(default_factory=list)
     pending_rate: tuple[dt.date, Decimal, str] | None = None
@@ -556,18 +589,71 @@ class SeriesState:
         return out
 
 
+#: the holder of common stock issued without a named holder (SPEC.md §13): ``null`` in
+#: JSON, "unattributed" in tables (a name no holder may take, ``ledger.events``)
+UNATTRIBUTED: None = None
+#: how the unattributed holder is shown in tables (reporting tables, command-line tables)
+UNATTRIBUTED_LABEL = "unattributed"
+
+
 @dataclass
 class IssuerState:
     issuer: str
     day: dt.date | None = None
     series: dict[str, SeriesState] = field(default_factory=dict)
+    #: the sum of ``common`` at all times (SPEC.md §13); change both only through
+    #: ``add_common``, ``take_common``, ``scale_common`` and ``clear_common``
     common_outstanding: Decimal = ZERO
+    #: common stock by holder, only holdings above zero (SPEC.md §13); the key
+    #: ``UNATTRIBUTED`` (None) holds common issued without a named holder
+    common: dict[str | None, Decimal] = field(default_factory=dict)
+    #: common shares cancelled for good (SPEC.md §13 ``SharesCancelled``)
+    common_cancelled_total: Decimal = ZERO
     holders: set[str] = field(default_factory=set)
     payments: list[Payment] = field(default_factory=list)
     conversions: list[Conversion] = field(default_factory=list)
     redemptions: list[Redemption] = field(default_factory=list)
+    cancellations: list[Cancellation] = field(default_factory=list)
     approvals: list[tuple[dt.date, tuple[str, ...]]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     liquidation: object | None = None
     liquidated_on: dt.date | None = None
     applied: list[Record] = field(default_factory=list)
+
+    # -- common stock by holder (SPEC.md §13) -------------------------------------------
+    def common_held(self, holder: str | None) -> Decimal:
+        """The common ``holder`` holds (``UNATTRIBUTED``: common without a holder)."""
+        return self.common.get(holder, ZERO)
+
+    def add_common(self, holder: str | None, shares: Decimal) -> None:
+        """Issue ``shares`` common to ``holder`` (exact to the ledger's 40 digits)."""
+        if shares == 0:
+            return
+        self.common[holder] = CONTEXT.add(self.common.get(holder, ZERO), shares)
+        self.common_outstanding = CONTEXT.add(self.common_outstanding, shares)
+        if holder is not None:
+            self.holders.add(holder)
+
+    def take_common(self, holder: str | None, shares: Decimal) -> None:
+        """Remove ``shares`` of ``holder``'s common (a transfer out or a cancellation);
+        the caller has checked that the holder holds them."""
+        left = CONTEXT.subtract(self.common.get(holder, ZERO), shares)
+        if left <= 0:
+            self.common.pop(holder, None)
+        else:
+            self.common[holder] = left
+        self.common_outstanding = CONTEXT.subtract(self.common_outstanding, shares)
+
+    def scale_common(self, ratio: Decimal) -> None:
+        """A split (SPEC.md §6, §11): every holding × ``ratio`` exactly; common
+        outstanding becomes the sum of the new holdings."""
+        self.common = {h: CONTEXT.multiply(n, ratio) for h, n in self.common.items()}
+        total = ZERO
+        for n in self.common.values():
+            total = CONTEXT.add(total, n)
+        self.common_outstanding = total
+
+    def clear_common(self) -> None:
+        """A Liquidation extinguishes every holding (SPEC.md §3)."""
+        self.common = {}
+        self.common_outstanding = ZERO

@@ -10,7 +10,10 @@ One pure computation serves the what-if report (``prefledger waterfall``) and th
 - Tiers (§8) in the resolved seniority order (``ledger.seniority``); inside a tier, pro
   rata to claims; a tier paid short is split floored to the cent with largest remainder.
 - The remainder goes to common: one line for common outstanding and one per converting
-  holder, pro rata to common shares, floored to the cent with largest remainder (§11).
+  holder, pro rata to common shares, floored to the cent with largest remainder (§11);
+  the common line is then split over the common holders (§13) the same way, the
+  unattributed holder as one line. Two steps, so the common line and every converting
+  holder's part are what they are without holders of common.
 - Convertible series that may convert on D (H; M inside its window; not G, not K) take
   the better of claim or conversion: per series in seniority order, a series converts
   iff it receives strictly more converting, the others' choices fixed; repeat until no
@@ -185,6 +188,39 @@ class HolderResult:
 
 
 @dataclass(frozen=True)
+class CommonHolderResult:
+    """One common holder's part of the common line (SPEC.md §13): ``holder`` None is the
+    unattributed holder."""
+
+    holder: str | None
+    shares: Decimal
+    received: Decimal
+    exact: Decimal
+
+
+#: the ``allocate`` key of the unattributed holder: U+10FFFF is no valid name's character
+#: (``ledger.names``: unassigned code points are refused), so it sorts after every name
+#: and ties go to the named holders first (SPEC.md §11)
+_UNATTRIBUTED_KEY = "\U0010ffff"
+
+
+def common_parts(common: Mapping[str | None, Decimal], line: Decimal, line_exact: Decimal
+                 ) -> tuple[CommonHolderResult, ...]:
+    """The common line split over the common holders pro rata to their shares, floored
+    to the cent with largest remainder, ties to the holder name first, the unattributed
+    holder last (SPEC.md §11, §13). Named holders in name order, then the unattributed."""
+    held = {h: n for h, n in common.items() if n > 0}
+    total = sum(held.values(), ZERO)
+    if total <= 0:
+        return ()
+    keys = {(_UNATTRIBUTED_KEY if h is None else h): h for h in held}
+    parts = allocate(line, {k: held[h] for k, h in keys.items()})
+    with localcontext(CONTEXT):
+        return tuple(CommonHolderResult(h, held[h], parts[k], line_exact * held[h] / total)
+                     for k, h in sorted(keys.items()))
+
+
+@dataclass(frozen=True)
 class Distribution:
     """The result of ``distribute``; ``to_json`` is the SPEC.md §9 ``waterfall`` object."""
 
@@ -209,6 +245,8 @@ class Distribution:
     #: with participation: the remainder per share of every sharer no cap holds back
     level: Decimal | None = None
     participation: bool = False
+    #: SPEC.md §13: the common line per common holder (they add up to ``common_line``)
+    common_holders: tuple[CommonHolderResult, ...] = ()
 
     @property
     def common_shares(self) -> Decimal:
@@ -271,7 +309,14 @@ class Distribution:
                 "from_tier": money_str(h.from_tier), "from_common": money_str(h.from_common),
                 "participating_shares": plain(h.participating_shares),
                 "cap_bound": h.cap_bound,
-            } for h in self.holders],
+            } for h in self.holders] + [{
+                # SPEC.md §13: each common holder's part of the remainder
+                "holder": c.holder, "series": COMMON, "received": money_str(c.received),
+                "tier": None, "shares": plain(c.shares), "claim": None, "converted": False,
+                "as_converted_shares": "0", "from_tier": "0.00",
+                "from_common": money_str(c.received), "participating_shares": "0",
+                "cap_bound": False,
+            } for c in self.common_holders],
             "remainder": money_str(self.remainder),
             "passes": self.passes,
             "fixed_point": self.fixed_point,
@@ -638,8 +683,11 @@ def distribute(st: IssuerState, on: dt.date, proceeds: Decimal,
     dist = Distribution(on, proceeds, resolved, source, tiers, tuple(series_out), holders,
                         common, sum((h.as_converted_shares for h in holders), ZERO),
                         sp.common_line, sp.remainder, passes, fixed, tuple(steps),
-                        sp.common_line_exact, sum(part, ZERO), sp.level, any(part))
+                        sp.common_line_exact, sum(part, ZERO), sp.level, any(part),
+                        common_parts(st.common, sp.common_line, sp.common_line_exact))
     total = sum((h.received for h in holders), ZERO) + dist.common_line
     assert total == proceeds, (total, proceeds)  # §11: every cent, to the cent
+    assert not dist.common_holders or sum(
+        (c.received for c in dist.common_holders), ZERO) == dist.common_line
     return dist
 

@@ -11,6 +11,9 @@ from ledger.conversion import conversion_price, votes
 from ledger.state import IssuerState, SeriesState
 from ledger.values import ZERO, money_str, plain
 
+#: the ``series`` of a common holder line (SPEC.md §13)
+COMMON = "common"
+
 
 def _opt(d: Decimal | None, fmt: Any = plain) -> str | None:
     return None if d is None else fmt(d)
@@ -35,6 +38,8 @@ def series_row(s: SeriesState, as_of: dt.date) -> tuple[dict[str, Any], list[dic
         "outstanding": plain(outstanding),
         "converted_total": plain(s.converted_total),
         "redeemed_total": plain(s.redeemed_total),
+        # SPEC.md §13: shares cancelled for good (part of issued_total, never reissued)
+        "cancelled_total": plain(s.cancelled_total),
         "dividend_rate": _opt(rate),
         "accrued_unpaid": money_str(claims.accrued_total) if pays else None,
         "arrears": money_str(s.unpaid()) if pays else None,
@@ -73,6 +78,26 @@ def _declared_unpaid(s: SeriesState, accrued: dict[str, Decimal]) -> dict[str, D
     """SPEC.md §12: on a non-cumulative series everything owed (``accrued``: arrears plus
     declared amounts not yet due) is declared and unpaid."""
     return {h: v for h, v in accrued.items() if v}
+def common_rows(st: IssuerState) -> list[dict[str, Any]]:
+    """SPEC.md §13: one holder line per holder of common (``holder`` None: common issued
+    without a holder), one vote a share (§6); the dividend fields do not apply."""
+    return [
+        {
+            "holder": h,
+            "series": COMMON,
+            "shares": plain(n),
+            "accrued_unpaid": None,
+            "dividends_payable": None,
+            "votes": plain(n),
+        }
+        for h, n in st.common.items() if n > 0
+    ]
+
+
+def holder_order(row: dict[str, Any]) -> tuple[bool, str, str]:
+    """Holder lines by holder name, then series; the unattributed holder (None) last."""
+    h = row["holder"]
+    return (h is None, h or "", row["series"])
 
 
 def position(st: IssuerState, as_of: dt.date, as_recorded: str | None = None) -> dict[str, Any]:
@@ -83,7 +108,8 @@ def position(st: IssuerState, as_of: dt.date, as_recorded: str | None = None) ->
         row, hs = series_row(s, as_of)
         series.append(row)
         holders.extend(hs)
-    holders.sort(key=lambda h: (h["holder"], h["series"]))
+    holders.extend(common_rows(st))
+    holders.sort(key=holder_order)
     preferred_votes = sum((Decimal(r["votes"]) for r in series), ZERO)
     return {
         "as_of": as_of.isoformat(),
@@ -91,6 +117,7 @@ def position(st: IssuerState, as_of: dt.date, as_recorded: str | None = None) ->
         "issuer": st.issuer,
         "common_outstanding": plain(st.common_outstanding),
         "common_votes": plain(st.common_outstanding),
+        "common_cancelled_total": plain(st.common_cancelled_total),
         "total_votes": plain(st.common_outstanding + preferred_votes),
         "liquidated_on": st.liquidated_on.isoformat() if st.liquidated_on else None,
         # the distribution recorded by the Liquidation event (SPEC.md §8, §9 waterfall shape)

@@ -47,6 +47,36 @@ def _accrued(issuer: str, records: list[Record], day: dt.date,
                           else None) for s in rep["series"]}
 
 
+def _common_outstanding(tables: Rows, day: dt.date) -> Decimal:
+    got = at(tables["common_stock"], day)
+    return got[0]["outstanding"] if got else ZERO
+
+
+def _common_block(tables: Rows, acts: list[Row], opening: dt.date, d2: dt.date
+                  ) -> dict[str, Any]:
+    """Common outstanding from the opening to the closing, by movement (SPEC.md §13):
+    issued, issued on conversion, split, cancelled, liquidated; transfers between
+    holders leave the total alone."""
+    a = [r for r in acts if r["series"] == "common"]
+
+    def k(kind: str) -> Decimal:
+        return _sum([r for r in a if r["kind"] == kind], "shares")
+
+    flows = {
+        "opening": _common_outstanding(tables, opening),
+        "issued": k("issued"),
+        "issued_on_conversion": k("issued_on_conversion"),
+        "split": k("split"),
+        "cancelled": -k("cancelled"),
+        "liquidated": -k("liquidation"),
+        "closing": _common_outstanding(tables, d2),
+    }
+    calc = (flows["opening"] + flows["issued"] + flows["issued_on_conversion"] + flows["split"]
+            - flows["cancelled"] - flows["liquidated"])
+    return {"shares": {key: plain(v) for key, v in flows.items()},
+            "ties_out": calc == flows["closing"]}
+
+
 def rollforward_tables(tables: Rows, d1: dt.date, d2: dt.date,
                        accrued_open: dict[str, Decimal | None] | None = None,
                        accrued_close: dict[str, Decimal | None] | None = None
@@ -74,28 +104,33 @@ def rollforward_tables(tables: Rows, d1: dt.date, d2: dt.date,
             "transferred_out": -_sum(k("transfer_out"), "shares"),
             "converted": -_sum(k("converted"), "shares"),
             "redeemed": -_sum(k("redeemed"), "shares"),
+            "cancelled": -_sum(k("cancelled"), "shares"),
             "liquidated": -_sum(k("liquidation"), "shares"),
             "closing": sh_close,
         }
         sh_calc = (shares["opening"] + shares["issued"] + shares["transferred_in"]
                    - shares["transferred_out"] - shares["converted"] - shares["redeemed"]
-                   - shares["liquidated"])
+                   - shares["cancelled"] - shares["liquidated"])
         ca = {
             "opening": _balance(tables, name, opening, "carrying_amount"),
             "issued": _sum(k("issued"), "carrying_amount"),
             "converted": -_sum(k("converted"), "carrying_amount"),
             "redeemed": -_sum(k("redeemed"), "carrying_amount"),
+            "cancelled": -_sum(k("cancelled"), "carrying_amount"),
             "liquidated": -_sum(k("liquidation"), "carrying_amount"),
             "closing": _balance(tables, name, d2, "carrying_amount"),
         }
-        ca_calc = ca["opening"] + ca["issued"] - ca["converted"] - ca["redeemed"] - ca["liquidated"]
-        kinds = ("dividend_due", "dividend_paid", "redeemed", "liquidation")
+        ca_calc = (ca["opening"] + ca["issued"] - ca["converted"] - ca["redeemed"]
+                   - ca["cancelled"] - ca["liquidated"])
+        kinds = ("dividend_due", "dividend_paid", "redeemed", "liquidation", "cancelled")
         div = {
             "arrears_opening": _balance(tables, name, opening, "arrears"),
             "fell_due": _sum(k("dividend_due"), "arrears"),
             "paid": -_sum(k("dividend_paid"), "arrears"),
             "settled_on_redemption": -_sum(k("redeemed"), "arrears"),
             "settled_on_liquidation": -_sum(k("liquidation"), "arrears"),
+            # SPEC.md §13: arrears of cancelled shares, extinguished (not paid)
+            "extinguished_on_cancellation": -_sum(k("cancelled"), "arrears"),
             "other": _sum([r for r in a if r["kind"] not in kinds], "arrears"),
             "arrears_closing": _balance(tables, name, d2, "arrears"),
             "payable_opening": _balance(tables, name, opening, "dividends_payable"),
@@ -109,7 +144,8 @@ def rollforward_tables(tables: Rows, d1: dt.date, d2: dt.date,
             "cash_paid": _sum(a, "dividends_paid"),
         }
         ar_calc = (div["arrears_opening"] + div["fell_due"] - div["paid"]
-                   - div["settled_on_redemption"] - div["settled_on_liquidation"] + div["other"])
+                   - div["settled_on_redemption"] - div["settled_on_liquidation"]
+                   - div["extinguished_on_cancellation"] + div["other"])
         pay_calc = (div["payable_opening"] + div["payable_created"] - div["payable_paid"]
                     - div["payable_settled_on_liquidation"] + div["payable_other"])
         pays = srow["dividend_rate"] is not None
@@ -132,9 +168,11 @@ def rollforward_tables(tables: Rows, d1: dt.date, d2: dt.date,
             d["accrued_unpaid_closing"] = money_str(ac) if ac is not None else None
             if accrued_open is not None and accrued_close is not None:
                 on_redemption = _sum(k("redeemed"), "dividends_paid") - div["settled_on_redemption"]
+                # what cancelled shares were owed (arrears and accrual) left with them
+                extinguished = _sum(k("cancelled"), "dividends_extinguished")
                 earned = ((ac or ZERO) - (ao or ZERO) + div["paid"] + div["settled_on_redemption"]
                           + div["settled_on_liquidation"] + on_redemption
-                          + div["payable_created"] - div["other"])
+                          + div["payable_created"] - div["other"] + extinguished)
                 d["accrued_in_period"] = money_str(earned)
             out = div["arrears_closing"]
             d["arrears_per_share_closing"] = (
@@ -148,8 +186,8 @@ def rollforward_tables(tables: Rows, d1: dt.date, d2: dt.date,
         o = _sum(at(tables["positions"], opening, series=name, holder=h), "shares")
         c = _sum(at(tables["positions"], d2, series=name, holder=h), "shares")
         flows = {kind: _sum([r for r in a if r["kind"] == kind], "shares")
-                 for kind in ("issued", "transfer_in", "transfer_out", "converted", "redeemed",
-                              "liquidation")}
+                 for kind in ("issued", "issued_on_conversion", "transfer_in", "transfer_out",
+                              "converted", "redeemed", "cancelled", "split", "liquidation")}
         if not o and not c and not any(flows.values()):
             continue
         calc = o + sum(flows.values(), ZERO)
@@ -159,9 +197,15 @@ def rollforward_tables(tables: Rows, d1: dt.date, d2: dt.date,
             "issued": plain(flows["issued"]), "transferred_in": plain(flows["transfer_in"]),
             "transferred_out": plain(-flows["transfer_out"]),
             "converted": plain(-flows["converted"]), "redeemed": plain(-flows["redeemed"]),
-            "liquidated": plain(-flows["liquidation"]), "closing": plain(c),
+            "liquidated": plain(-flows["liquidation"]),
+            # SPEC.md §13 (common: what conversions issued and splits changed)
+            "issued_on_conversion": plain(flows["issued_on_conversion"]),
+            "cancelled": plain(-flows["cancelled"]), "split": plain(flows["split"]),
+            "closing": plain(c),
             "ties_out": calc == c,
         })
+    common = _common_block(tables, acts, opening, d2)
+    all_tie = all_tie and common["ties_out"]
     issuer = tables["issuers"][0]["issuer"] if tables["issuers"] else None
     return {
         "issuer": issuer,
@@ -170,6 +214,7 @@ def rollforward_tables(tables: Rows, d1: dt.date, d2: dt.date,
         "opening_as_of": opening.isoformat(),
         "closing_as_of": d2.isoformat(),
         "series": out_series,
+        "common": common,
         "holders": holders,
         "ties_out": all_tie,
     }

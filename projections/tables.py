@@ -12,9 +12,12 @@ The tables:
 
 - ``positions``: shares per holder and series over effective-date intervals
   ``[valid_from, valid_to)`` (end-of-day figures; ``valid_to`` null = still held);
+  common stock by holder too (SPEC.md §13), with ``series`` "common" and no
+  ``series_key``, common without a holder under the holder "unattributed";
 - ``series_balances``: per series, outstanding shares, carrying amount, dividend rate,
   arrears, dividends payable, missed streak and conversion rate over intervals;
-- ``common_stock``: common outstanding over intervals;
+- ``common_stock``: common outstanding, its number of holders and the common cancelled
+  so far, over intervals;
 - ``dividend_periods`` and ``dividend_dues``: every period with its payment date, rate,
   amount due, paid and status (SPEC.md §5), and the per-holder amounts behind it;
 - ``rate_history`` (§5 Step-up) and ``conversion_rates`` (§6, each adjustment with its
@@ -38,9 +41,17 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ledger.events import DividendPaid, Liquidation, SharesIssued, SharesTransferred
+from ledger.events import (
+    CommonStockIssued,
+    CommonStockSplit,
+    DividendPaid,
+    Liquidation,
+    PublicOffering,
+    SharesIssued,
+    SharesTransferred,
+)
 from ledger.replay import Replayer, ReplayHooks, TermsResolver, replay, reversed_targets
-from ledger.state import Conversion, Due, IssuerState, Record, SeriesState
+from ledger.state import UNATTRIBUTED_LABEL, Conversion, Due, IssuerState, Record, SeriesState
 from ledger.terms import load_terms_ref
 from ledger.values import CONTEXT, ZERO, money
 from projections.dues import Change, DueWatch
@@ -57,14 +68,21 @@ TABLES: tuple[str, ...] = (
 
 #: the event types that move shares (positions are re-read after them)
 _MOVES_SHARES = {"SharesIssued", "SharesTransferred", "SharesConverted", "SharesRedeemed",
-                 "ShareholderApproval", "Liquidation", "PublicOffering",
+                 "ShareholderApproval", "Liquidation", "PublicOffering", "SharesCancelled",
                  "DividendPaid"}  # SPEC.md §12: paid in kind issues shares
+#: the event types that may move common between holders (SPEC.md §13): the day's common
+#: holdings are diffed at its end after one of them
+_MOVES_COMMON = {"CommonStockIssued", "CommonStockSplit", "SharesConverted",
+                 "ShareholderApproval", "PublicOffering", "SharesTransferred",
+                 "SharesCancelled", "Liquidation"}
+#: the ``series`` of common stock rows
+COMMON = "common"
 #: of those, the ones that may move every holder's shares of a series (automatic
 #: conversion, liquidation): their series are diffed whole at the end of the day
 _MOVES_ALL = {"ShareholderApproval", "Liquidation", "PublicOffering"}
 #: activity kinds that change a holder's shares
 _SHARE_KINDS = {"issued", "transfer_out", "transfer_in", "converted", "redeemed",
-                "liquidation"}
+                "liquidation", "cancelled"}
 
 #: event types that never change amounts due (SPEC.md §11: on a transfer, amounts
 #: already due stay with the transferor), so the dues are not looked at after them
@@ -82,6 +100,7 @@ KIND = {
     "PublicOffering": "converted",
     "SharesRedeemed": "redeemed",
     "Liquidation": "liquidation",
+    "SharesCancelled": "cancelled",
 }
 
 
@@ -97,6 +116,17 @@ def series_key(issuer: str, series: str) -> str:
 def holder_key(issuer: str, holder: str) -> str:
     """Single-column key of a holder row: ``issuer/holder`` (``/`` and ``%`` escaped)."""
     return f"{_enc(issuer)}/{_enc(holder)}"
+
+
+def holder_label(holder: str | None) -> str:
+    """A holder as the tables name it: common without a holder (SPEC.md §13) is the
+    holder "unattributed" (a name no event may give a holder, ``ledger.events``)."""
+    return UNATTRIBUTED_LABEL if holder is None else holder
+
+
+def _series_key(issuer: str, series: str) -> str | None:
+    """``series_key`` of a row: none for common stock (it has no ``series`` row)."""
+    return None if series == COMMON else series_key(issuer, series)
 
 
 def _rate_on(history: list[tuple[dt.date, Decimal]], day: dt.date) -> Decimal | None:
@@ -169,10 +199,41 @@ class _Positions:
         self.outstanding: dict[str, Decimal] = {}
         self.open: dict[tuple[str, str], Row] = {}
         self.first_seen: dict[str, dt.date] = {}
+        #: common by holder (as the tables name them), non-zero (SPEC.md §13)
+        self.common: dict[str, Decimal] = {}
 
     def designated(self, name: str) -> None:
         self.holdings[name] = {}
         self.outstanding[name] = ZERO
+
+    def _move(self, name: str, h: str, v: Decimal | None, day: dt.date) -> None:
+        """Close ``h``'s interval of ``name`` and open one of ``v`` shares (None: none)."""
+        key = (name, h)
+        old = self.open.pop(key, None)
+        if old is not None:
+            old["valid_to"] = day
+        if v is None:
+            return
+        r = {"issuer": self.issuer, "series": name,
+             "series_key": _series_key(self.issuer, name), "holder": h,
+             "holder_key": holder_key(self.issuer, h), "valid_from": day,
+             "valid_to": None, "shares": v}
+        self.out.rows["positions"].append(r)
+        self.open[key] = r
+        self.first_seen.setdefault(h, day)
+
+    def end_of_common(self, st: IssuerState, day: dt.date) -> None:
+        """SPEC.md §13: the intervals of the common holders whose common moved."""
+        now = {holder_label(h): v for h, v in st.common.items() if v}
+        for h in sorted(set(now) | set(self.common)):
+            v = now.get(h)
+            if v == self.common.get(h):
+                continue
+            if v is None:
+                del self.common[h]
+            else:
+                self.common[h] = v
+            self._move(COMMON, h, v, day)
 
     def end_of_day(self, st: IssuerState, day: dt.date, touched: Touched) -> None:
         """Close and open the intervals of the holders whose shares moved on ``day``."""
@@ -189,29 +250,24 @@ class _Positions:
                 if v == held.get(h):
                     continue
                 self.outstanding[name] += (v or ZERO) - held.get(h, ZERO)
-                key = (name, h)
-                old = self.open.pop(key, None)
-                if old is not None:
-                    old["valid_to"] = day
                 if v is None:
                     del held[h]
-                    continue
-                held[h] = v
-                r = {"issuer": self.issuer, "series": name,
-                     "series_key": series_key(self.issuer, name), "holder": h,
-                     "holder_key": holder_key(self.issuer, h), "valid_from": day,
-                     "valid_to": None, "shares": v}
-                self.out.rows["positions"].append(r)
-                self.open[key] = r
-                self.first_seen.setdefault(h, day)
+                else:
+                    held[h] = v
+                self._move(name, h, v, day)
 
     def holders(self, holders: set[str]) -> None:
-        """``holders``: one row per holder, with the shares held at the end."""
-        for h in sorted(holders):
+        """``holders``: one row per holder, with the preferred and the common shares held
+        at the end (the unattributed holder of common among them once it held any)."""
+        everyone = set(holders)
+        if UNATTRIBUTED_LABEL in self.first_seen:
+            everyone.add(UNATTRIBUTED_LABEL)
+        for h in sorted(everyone):
             self.out.rows["holders"].append({
                 "key": holder_key(self.issuer, h), "issuer": self.issuer, "holder": h,
                 "first_held": self.first_seen.get(h),
                 "shares": sum((held.get(h, ZERO) for held in self.holdings.values()), ZERO),
+                "common_shares": self.common.get(h, ZERO),
             })
 
 
@@ -266,7 +322,9 @@ class _Dividends:
         if d.kind == "arrears":
             r["arrears"] += new - paid
             key = (series, d.due_date)
-            if paid and self.period_unpaid.get(key, ZERO) <= 0 and key not in self.paid_in_full:
+            # (arrears a cancellation extinguishes are not paid, SPEC.md §13)
+            if (paid and self.period_unpaid.get(key, ZERO) <= 0 and key not in self.paid_in_full
+                    and r["kind"] != "cancelled"):
                 self.paid_in_full[key] = day
         else:
             r["dividends_payable"] += new - paid
@@ -354,9 +412,11 @@ class _Activity:
         self.dividends = dividends
         self.carrying: dict[str, Decimal] = {}
         self.units: dict[str, Decimal] = {}
-        #: before the event applies: how many conversions and redemptions the state
-        #: holds, and (for a Liquidation) every series' holdings
-        self._before: tuple[int, int, dict[str, dict[str, Decimal]]] = (0, 0, {})
+        #: before the event applies: how many conversions, redemptions and
+        #: cancellations the state holds, (for a Liquidation) every series' holdings and
+        #: (for a Liquidation or a split) the common by holder
+        self._before: tuple[int, int, int, dict[str, dict[str, Decimal]],
+                            dict[str | None, Decimal]] = (0, 0, 0, {}, {})
 
     def designated(self, name: str) -> None:
         self.carrying[name] = ZERO
@@ -372,7 +432,7 @@ class _Activity:
             "event_type": rec.event.type if rec else None,
             "event_id": rec.event.id if rec else None,
             "series": series,
-            "series_key": series_key(self.issuer, series),
+            "series_key": _series_key(self.issuer, series),
             "holder": holder,
             "holder_key": holder_key(self.issuer, holder),
             "kind": kind,
@@ -384,6 +444,7 @@ class _Activity:
             "cash_paid": ZERO,
             "cash_received": ZERO,
             "common_issued": ZERO,
+            "dividends_extinguished": ZERO,
         }
 
     def new_row(self, day: dt.date, rec: Record | None, series: str, holder: str,
@@ -394,16 +455,19 @@ class _Activity:
         return r
 
     def before(self, st: IssuerState, rec: Record) -> None:
-        self._before = (len(st.conversions), len(st.redemptions),
+        ev = rec.event
+        self._before = (len(st.conversions), len(st.redemptions), len(st.cancellations),
                         {name: s.holdings() for name, s in st.series.items()}
-                        if isinstance(rec.event, Liquidation) else {})
+                        if isinstance(ev, Liquidation) else {},
+                        dict(st.common) if isinstance(ev, Liquidation | CommonStockSplit)
+                        else {})
 
     def event(self, st: IssuerState, rec: Record) -> list[tuple[str, str, str]]:
         """The rows of an applied event; returns their ``(series, holder, kind)``."""
         ev = rec.event
         kind = KIND.get(ev.type)
         name = getattr(ev, "series", None)
-        n_conv, n_red, before = self._before
+        n_conv, n_red, n_can, before, common_before = self._before
         out: dict[tuple[str, str, str], Row] = {}
 
         def row(series: str, holder: str, k: str) -> Row:
@@ -434,6 +498,20 @@ class _Activity:
                 r["carrying_amount"] += money(n * price)
                 self.carrying[ev.series] += money(n * price)
                 self.units[ev.series] += n
+        elif isinstance(ev, CommonStockIssued | PublicOffering):
+            # SPEC.md §13: the common issued, to its holder (else the unattributed one);
+            # an offering's own conversions are below
+            paid = (ev.gross_proceeds if isinstance(ev, PublicOffering) else ev.consideration
+                    if ev.consideration is not None else ev.price_per_share * ev.shares
+                    if ev.price_per_share is not None else ZERO)
+            r = row(COMMON, holder_label(ev.holder), "issued")
+            r["shares"] += ev.shares
+            r["cash_received"] += money(paid)
+        elif isinstance(ev, CommonStockSplit):
+            for who in sorted(set(common_before) | set(st.common), key=holder_label):
+                delta = st.common_held(who) - common_before.get(who, ZERO)
+                if delta:
+                    row(COMMON, holder_label(who), "split")["shares"] += delta
         for c in st.conversions[n_conv:]:
             r = row(c.series, c.holder, "converted")
             r["shares"] -= c.shares
@@ -441,6 +519,16 @@ class _Activity:
             r["common_issued"] += c.common
             if c.cash_in_lieu:
                 r["cash_paid"] += c.cash_in_lieu
+            if c.common:  # SPEC.md §13: the common goes to the converting holder
+                row(COMMON, c.holder, "issued_on_conversion")["shares"] += c.common
+        for can in st.cancellations[n_can:]:
+            # SPEC.md §13: the shares leave for good; what they were owed is extinguished
+            r = row(can.series, can.holder, "cancelled")
+            r["shares"] -= can.shares
+            if can.series != COMMON:
+                r["carrying_amount"] -= self._reduce(can.series, can.shares)
+            r["dividends_extinguished"] += can.extinguished
+            r["cash_paid"] += can.paid or ZERO
         for red in st.redemptions[n_red:]:
             r = row(red.series, red.holder, "redeemed")
             r["shares"] -= red.shares
@@ -453,13 +541,20 @@ class _Activity:
                     r = row(sname, h, "liquidation")
                     r["shares"] -= shares
                     r["carrying_amount"] -= self._reduce(sname, shares)
+        for ch, shares in sorted(common_before.items(), key=lambda hn: holder_label(hn[0])):
+            if shares:  # SPEC.md §13: every holding of common is extinguished
+                row(COMMON, holder_label(ch), "liquidation")["shares"] -= shares
         if isinstance(ev, Liquidation):
             # SPEC.md §8: what each holder received from the waterfall
             for hr in getattr(st.liquidation, "holders", ()):
                 if hr.series in st.series and hr.received:
                     row(hr.series, hr.holder, "liquidation")["cash_paid"] += hr.received
+            for cr in getattr(st.liquidation, "common_holders", ()):
+                if cr.received:  # §13: each common holder's part of the remainder
+                    row(COMMON, holder_label(cr.holder), "liquidation")["cash_paid"] += (
+                        cr.received)
         # dividends: what this event did to the amounts due (§5, §11 Payments)
-        watch = ([] if ev.type in _KEEPS_DUES else
+        watch = ([] if ev.type in _KEEPS_DUES or name == COMMON else
                  [st.series[name]] if name in st.series else list(st.series.values()))
         for s in watch:
             if s.name not in self.dividends.watch:
@@ -483,6 +578,9 @@ class _Activity:
             r["shares"] -= c.shares
             r["carrying_amount"] -= self._reduce(c.series, c.shares)
             r["common_issued"] += c.common
+            if c.common:  # SPEC.md §13: the common goes to the converting holder
+                self.new_row(day, None, COMMON, c.holder,
+                             "issued_on_conversion")["shares"] += c.common
         names = sorted({c.series for c in convs})
         for name in names:
             if name in self.dividends.watch:
@@ -539,12 +637,15 @@ class _Balances:
                  "valid_from": day, "valid_to": None, **values}
             self.out.rows["series_balances"].append(r)
             self.last[name] = r
-        common = st.common_outstanding
-        if self.last_common is None or self.last_common["outstanding"] != common:
-            if self.last_common is not None:
-                self.last_common["valid_to"] = day
+        common = {"outstanding": st.common_outstanding,
+                  "holders": sum(1 for v in st.common.values() if v),  # SPEC.md §13
+                  "cancelled_total": st.common_cancelled_total}
+        last_common = self.last_common
+        if last_common is None or any(last_common[k] != v for k, v in common.items()):
+            if last_common is not None:
+                last_common["valid_to"] = day
             self.last_common = {"issuer": self.issuer, "valid_from": day, "valid_to": None,
-                                "outstanding": common}
+                                **common}
             self.out.rows["common_stock"].append(self.last_common)
 
 
@@ -567,6 +668,7 @@ class _Walk(ReplayHooks):
         self.balances = _Balances(issuer, self.out)
         self.applied: set[int] = set()
         self.touched: Touched = {}  # whose shares moved today
+        self.common_touched = False  # whether common may have moved today (SPEC.md §13)
         self.conversions = 0  # conversions in the state already recorded as activity
 
     # -- as the replay runs --------------------------------------------------------------
@@ -577,12 +679,14 @@ class _Walk(ReplayHooks):
     def day_started(self, rp: Replayer, day: dt.date, boundaries: list[SeriesState],
                     payments: list[SeriesState]) -> None:
         self.touched = {}
+        self.common_touched = False
         self.dividends.day_started(day, boundaries, payments, self.activity)
         convs = rp.state.conversions[self.conversions:]
         if convs:  # made at the start of the day: a mandatory conversion on a date
             for name in self.activity.start_of_day(rp.state, day, convs):
                 self.touched[name] = None
             self.conversions = len(rp.state.conversions)
+            self.common_touched = True
 
     def event_applying(self, rp: Replayer, rec: Record) -> None:
         self.activity.before(rp.state, rec)
@@ -601,7 +705,10 @@ class _Walk(ReplayHooks):
             self.dividends.designated(st.series[name], ev.effective_date)
             self.positions.designated(name)
             touched[name] = None
-        if ev.type in _MOVES_SHARES and (ev.type in _MOVES_ALL or name not in st.series):
+        if ev.type in _MOVES_COMMON:
+            self.common_touched = True
+        if ev.type in _MOVES_SHARES and name != COMMON and (ev.type in _MOVES_ALL
+                                                           or name not in st.series):
             for sname in ([name] if name in st.series else st.series):
                 touched[sname] = None
         moved = self.activity.event(st, rec)
@@ -609,7 +716,7 @@ class _Walk(ReplayHooks):
             # the holders whose shares this event moved: each has an activity row of a
             # share kind (conversions and redemptions as the replay recorded them)
             for (sname, h, k) in moved:
-                if k in _SHARE_KINDS:
+                if k in _SHARE_KINDS and sname != COMMON:
                     who = touched.get(sname, set())
                     if who is not None:
                         who.add(h)
@@ -622,6 +729,8 @@ class _Walk(ReplayHooks):
                     r = self.activity.new_row(day, None, s.name, h, "dividend_due")
                     self.dividends.note(r, day, d, new, paid)
         self.positions.end_of_day(rp.state, day, self.touched)
+        if self.common_touched:
+            self.positions.end_of_common(rp.state, day)
         self.balances.end_of_day(rp.state, day, self.positions, self.activity,
                                  self.dividends)
         self.out.end_of_day()
@@ -705,7 +814,8 @@ def _series_row(issuer: str, s: SeriesState, carrying: Decimal) -> Row:
         "conversion": t.conversion, "base_conversion_rate": t.base_conversion_rate,
         "antidilution_threshold": t.antidilution_threshold, "votes": t.votes,
         "issued_total": s.issued_total, "converted_total": s.converted_total,
-        "redeemed_total": s.redeemed_total, "outstanding": s.outstanding,
+        "redeemed_total": s.redeemed_total, "cancelled_total": s.cancelled_total,
+        "outstanding": s.outstanding,
         "carrying_amount": carrying,
         "extinguished": s.extinguished,
         "terms": json.dumps(t.model_dump(mode="json"), sort_keys=True),

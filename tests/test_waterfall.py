@@ -60,7 +60,14 @@ def _series(rep: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _pays_everything(rep: dict[str, Any]) -> None:
-    total = sum(_by_holder(rep).values()) + D(rep["common"]["outstanding_received"])
+    """Every cent to a holder line (SPEC.md §11); the common holders' lines add up to
+    the common line (§13), which has no holder line only when no common is held."""
+    common = [D(h["received"]) for h in rep["holders"] if h["series"] == "common"]
+    total = sum(_by_holder(rep).values())
+    if common:
+        assert sum(common) == D(rep["common"]["outstanding_received"])
+    else:
+        total += D(rep["common"]["outstanding_received"])
     assert total == D(rep["proceeds"])
 
 
@@ -361,7 +368,10 @@ def test_json_shape_of_spec_section_9(cli):
         assert len(h["received"].split(".")[1]) == 2
     # every holder with a claim: K's holders converted in 2003 and are owed nothing
     assert ("Fir Holdings", "K") not in _by_holder(rep)
-    assert len(rep["holders"]) == 10
+    assert len([h for h in rep["holders"] if h["series"] != "common"]) == 10
+    # and each holder of common (SPEC.md §13): K's converters, Dogwood, the opening's
+    assert [h["holder"] for h in rep["holders"] if h["series"] == "common"] == [
+        "Dogwood Fund", "Fir Holdings", "Grove Opportunity Fund", None]
     _pays_everything(rep)
 
 
@@ -452,7 +462,7 @@ def test_liquidation_event_records_the_distribution_and_ends_the_ledger(cli, jso
     g_left = D(150_000) - BOB_H
     parts = _floor_lr(g_left, {"Ann": ANN_G, "Cy": CY_G})
     assert _by_holder(rec) == {("Bob", "H"): BOB_H, ("Ann", "G"): parts["Ann"],
-                               ("Cy", "G"): parts["Cy"]}
+                               ("Cy", "G"): parts["Cy"], (None, "common"): 0}
     assert parts["Ann"] + parts["Cy"] == g_left
     assert rec["common"]["received"] == "0.00"
     # the recorded distribution is the what-if computed by the same code
@@ -500,7 +510,7 @@ def test_liquidation_with_an_issuer_order(cli, jsonl):
     # G first: 156,250.00 > 150,000, so G is paid short and H gets nothing
     parts = _floor_lr(D(150_000), {"Ann": ANN_G, "Cy": CY_G})
     assert _by_holder(rec) == {("Ann", "G"): parts["Ann"], ("Cy", "G"): parts["Cy"],
-                               ("Bob", "H"): 0}
+                               ("Bob", "H"): 0, (None, "common"): 0}
 
 
 # -- properties over random cap tables --------------------------------------------------------

@@ -135,6 +135,16 @@ def print_conversions(rep: dict[str, Any]) -> None:
                         r["price_per_share"], r["funds_available"] or "—", r["stated"],
                         r["accrued"], r["arrears"], r["paid"])
         out.print(r_t)
+    if rep["cancellations"]:
+        x = Table(title="cancellations")
+        for label in ("date", "holder", "shares", "reason", "paid", "arrears extinguished",
+                      "accrual extinguished"):
+            x.add_column(label, justify="left" if label in ("date", "holder", "reason")
+                         else "right")
+        for r in rep["cancellations"]:
+            x.add_row(r["date"], r["holder"], r["shares"], r["reason"], r["paid"] or "—",
+                      r["arrears_extinguished"], r["accrued_extinguished"])
+        out.print(x)
     if rep["notices"]:
         n = Table(title="pending redemption notices")
         for label in ("holder", "notice date", "redemption date", "shares"):

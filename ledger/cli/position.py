@@ -29,6 +29,7 @@ from ledger.cli.options import (
     parse_recorded,
     table_rows,
 )
+from ledger.state import UNATTRIBUTED_LABEL
 
 COMMANDS = Commands()
 
@@ -98,8 +99,10 @@ def print_position(rep: dict[str, Any]) -> None:
     for label in ("holder", "series", "shares", "accrued unpaid", "payable", "votes"):
         h.add_column(label, justify="left" if label in ("holder", "series") else "right")
     for r in rep["holders"]:
-        h.add_row(r["holder"], r["series"], r["shares"], r["accrued_unpaid"] or "—",
-                  r["dividends_payable"], r["votes"])
+        # common without a named holder is the unattributed holder (JSON null)
+        h.add_row(r["holder"] if r["holder"] is not None else UNATTRIBUTED_LABEL,
+                  r["series"], r["shares"], r["accrued_unpaid"] or "—",
+                  r["dividends_payable"] or "—", r["votes"])
     out.print(h)
 
 

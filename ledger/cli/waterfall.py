@@ -30,6 +30,7 @@ from ledger.cli.options import (
     table_rows,
 )
 from ledger.problems import LedgerError
+from ledger.state import UNATTRIBUTED_LABEL
 from ledger.values import parse_decimal
 
 
@@ -115,13 +116,20 @@ def print_waterfall(rep: dict[str, Any]) -> None:
     for label in ("holder", "series", "shares", "claim", "as converted", "from tier",
                   "from common", "received"):
         h.add_column(label, justify="left" if label in ("holder", "series") else "right")
+    common_holders = False
     for r in rep["holders"]:
-        h.add_row(r["holder"], r["series"], _shares(r["shares"]), _money(r["claim"]),
+        common_holders = common_holders or r["series"] == "common"
+        # common without a named holder is the unattributed holder (JSON null)
+        h.add_row(r["holder"] if r["holder"] is not None else UNATTRIBUTED_LABEL,
+                  r["series"], _shares(r["shares"]), _money(r["claim"]),
                   _shares(r["as_converted_shares"]) if r["converted"] else "—",
                   _money(r["from_tier"]), _money(r["from_common"]), _money(r["received"]))
-    h.add_row("common outstanding", "common", _shares(c["outstanding_shares"]), "", "", "",
+    # the common line: the sum of the common holders' lines above, when there are any
+    label = "common outstanding (all holders)" if common_holders else "common outstanding"
+    h.add_row(label, "common", _shares(c["outstanding_shares"]), "", "", "",
               _money(c["outstanding_received"]), _money(c["outstanding_received"]))
-    total = sum((Decimal(r["received"]) for r in rep["holders"]), Decimal(0)) + Decimal(
-        c["outstanding_received"])
+    total = sum((Decimal(r["received"]) for r in rep["holders"]), Decimal(0))
+    if not common_holders:
+        total += Decimal(c["outstanding_received"])
     h.add_row("total", "", "", "", "", "", "", f"{total:,.2f}")
     out.print(h)

@@ -36,11 +36,11 @@ rows and rows copied from another log, not a writer who recomputes it (who could
 rewrite the chain as well). Bitemporal queries (``as_recorded``) always replay in full.
 
 A checkpoint keeps only what the going-forward replay and the SPEC.md §9 position
-need: the history lists (``applied``, ``payments``, ``conversions``, ``redemptions``,
-``notes``; per series ``adjustments``, ``rate_history``, ``missed_dates``,
-``missed_arrears``, ``recorded_misses``) are left out and amounts due that are paid in
-full are dropped, so a resumed state answers ``position``, not history reports (those
-use ``Ledger.state``).
+need (common by holder included, §13): the history lists (``applied``, ``payments``,
+``conversions``, ``redemptions``, ``cancellations``, ``notes``; per series
+``adjustments``, ``rate_history``, ``missed_dates``, ``missed_arrears``,
+``recorded_misses``) are left out and amounts due that are paid in full are dropped, so a
+resumed state answers ``position``, not history reports (those use ``Ledger.state``).
 """
 
 from __future__ import annotations
@@ -144,6 +144,7 @@ def compact(st: IssuerState) -> IssuerState:
     out.payments = []
     out.conversions = []
     out.redemptions = []
+    out.cancellations = []
     out.notes = []
     out.approvals = list(st.approvals)
     out.series = {}

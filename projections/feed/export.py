@@ -38,8 +38,10 @@ COLUMNS: dict[str, dict[str, type]] = {
                "dividend_rate": D, "cumulative": B, "conversion": S,
                "base_conversion_rate": D, "antidilution_threshold": D, "votes": S,
                "issued_total": D, "converted_total": D, "redeemed_total": D,
-               "outstanding": D, "carrying_amount": D, "extinguished": B, "terms": S},
-    "holders": {"key": S, "issuer": S, "holder": S, "first_held": DAY, "shares": D},
+               "cancelled_total": D, "outstanding": D, "carrying_amount": D,
+               "extinguished": B, "terms": S},
+    "holders": {"key": S, "issuer": S, "holder": S, "first_held": DAY, "shares": D,
+                "common_shares": D},
     "events": {"issuer": S, "seq": N, "event_id": S, "type": S, "effective_date": DAY,
                "recorded_at": S, "hash": S, "series": S, "series_key": S, "holder": S,
                "holder_key": S, "to_holder": S, "shares": D, "amount": D, "status": S,
@@ -50,7 +52,8 @@ COLUMNS: dict[str, dict[str, type]] = {
                         "valid_to": DAY, "outstanding": D, "holders": N,
                         "carrying_amount": D, "dividend_rate": D, "arrears": D,
                         "dividends_payable": D, "missed_streak": N, "conversion_rate": D},
-    "common_stock": {"issuer": S, "valid_from": DAY, "valid_to": DAY, "outstanding": D},
+    "common_stock": {"issuer": S, "valid_from": DAY, "valid_to": DAY, "outstanding": D,
+                     "holders": N, "cancelled_total": D},
     "dividend_periods": {"issuer": S, "series": S, "series_key": S, "period_start": DAY,
                          "period_end": DAY, "payment_date": DAY, "rate": D, "rate_end": D,
                          "due": D, "paid": D, "unpaid": D, "status": S, "missed": B,
@@ -70,7 +73,7 @@ COLUMNS: dict[str, dict[str, type]] = {
                  "holder": S, "holder_key": S, "kind": S, "shares": D,
                  "carrying_amount": D, "arrears": D, "dividends_payable": D,
                  "dividends_paid": D, "cash_paid": D, "cash_received": D,
-                 "common_issued": D},
+                 "common_issued": D, "dividends_extinguished": D},
 }
 
 PKS: dict[str, str | tuple[str, ...]] = {
