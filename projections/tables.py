@@ -541,10 +541,11 @@ class _Activity:
                     r = row(sname, h, "liquidation")
                     r["shares"] -= shares
                     r["carrying_amount"] -= self._reduce(sname, shares)
-        for ch, shares in sorted(common_before.items(), key=lambda hn: holder_label(hn[0])):
-            if shares:  # SPEC.md §13: every holding of common is extinguished
-                row(COMMON, holder_label(ch), "liquidation")["shares"] -= shares
         if isinstance(ev, Liquidation):
+            for ch, shares in sorted(common_before.items(),
+                                     key=lambda hn: holder_label(hn[0])):
+                if shares:  # SPEC.md §13: every holding of common is extinguished
+                    row(COMMON, holder_label(ch), "liquidation")["shares"] -= shares
             # SPEC.md §8: what each holder received from the waterfall
             for hr in getattr(st.liquidation, "holders", ()):
                 if hr.series in st.series and hr.received:

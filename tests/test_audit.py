@@ -628,8 +628,11 @@ def test_balance_assertions_that_hold_are_stored(cli, jsonl):
     # before the issuance date the series is designated but nothing is outstanding
     (ev("BalanceAsserted", "2001-01-01", series="G", shares="1000"),
      ["failed on 2001-01-01", "expected 1000", "actual Series G outstanding 0"]),
+    # common by holder (SPEC.md §13): Ann holds G but no common (the opening has no holder)
     (ev("BalanceAsserted", "2001-03-31", series="common", holder="Ann", shares="1"),
-     ["field holder", "common stock is kept as one total"]),
+     ["field shares", "expected 1", "actual common held by 'Ann' 0"]),
+    (ev("BalanceAsserted", "2001-03-31", series="common", holder="Zed", shares="0"),
+     ["field holder", "unknown holder 'Zed'"]),
     (ev("BalanceAsserted", "2001-03-31", series="G", holder="Zed", shares="0"),
      ["field holder", "unknown holder 'Zed'"]),
     (ev("BalanceAsserted", "2001-03-31", series="Q", shares="0"),

@@ -114,7 +114,14 @@ def test_positions_are_effective_date_intervals(g_rows):
     # Dogwood: 2000 H until converting 300 on 2004-03-15
     assert pos[("H", "Dogwood", day("2001-04-20"))] == (D(2000), day("2004-03-15"))
     assert pos[("H", "Dogwood", day("2004-03-15"))] == (D(1700), None)
-    assert len(pos) == 9
+    # common by holder (SPEC.md §13): the unattributed opening 30,000,000, with the
+    # 1,000,000 sold on 2003-04-15; Dogwood's common from its conversion,
+    # floor(300 × 1,402.716054…) = 420,814 (H's rate after the sale's adjustment)
+    assert pos[("common", "unattributed", day("2000-12-28"))] == (D(30_000_000),
+                                                                 day("2003-04-15"))
+    assert pos[("common", "unattributed", day("2003-04-15"))] == (D(31_000_000), None)
+    assert pos[("common", "Dogwood", day("2004-03-15"))] == (D(420_814), None)
+    assert len(pos) == 9 + 3
     # as of a date: valid_from <= D < valid_to
     assert {(r["holder"], r["shares"]) for r in at(g_rows["positions"], day("2001-08-31"),
                                                    series="G")} == {
@@ -216,7 +223,7 @@ def test_events_table_marks_reversals():
     assert status["x2"] == ("applied", None, 6)
     # the reversed transfer moves nothing
     assert {r["holder"]: r["shares"] for r in rows["positions"]} == {
-        "Alder": D(600), "Birch": D(400), "Cedar": D(500)}
+        "Alder": D(600), "Birch": D(400), "Cedar": D(500), "unattributed": D(30_000_000)}
 
 
 def _cross_check(issuer: str, recs: list[Record], rows: dict[str, list[dict[str, Any]]],
@@ -236,8 +243,9 @@ def _cross_check(issuer: str, recs: list[Record], rows: dict[str, list[dict[str,
                 assert b["dividend_rate"] == D(s["dividend_rate"]), (d, s)
             if s["conversion_rate"] is not None:
                 assert b["conversion_rate"] == D(s["conversion_rate"]), (d, s)
-        held = {(h["holder"], h["series"]): D(h["shares"]) for h in rep["holders"]
-                if D(h["shares"])}
+        # common by holder too (SPEC.md §13): the tables name the null holder
+        held = {(h["holder"] if h["holder"] is not None else "unattributed", h["series"]):
+                D(h["shares"]) for h in rep["holders"] if D(h["shares"])}
         assert {(p["holder"], p["series"]): p["shares"] for p in at(rows["positions"], d)} == \
             held, d
         common = at(rows["common_stock"], d)

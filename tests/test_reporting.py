@@ -92,7 +92,10 @@ def test_export_writes_typed_indexed_related_tables(cli, jsonl, tmp_path):
     assert cli("load", str(jsonl([more]))).exit_code == 0
     r = cli("export", "--to", str(report))
     assert "1 new event(s) projected, issuer(s) recomputed: default" in r.stdout
-    assert db["positions"].count == 11  # two new intervals (Cedar 500, Birch 400)
+    # two new intervals (Cedar 500, Birch 400); three of them are common's (SPEC.md §13):
+    # the unattributed 30,000,000 then 31,000,000, and Dogwood's common from 2004-03-15
+    assert db["positions"].count == 14
+    assert db["positions"].count_where("series = 'common'") == 3
     meta = json.loads((tmp_path / "report.metadata.json").read_text())
     assert set(meta["databases"]["report"]["tables"]) >= set(TABLES)
 
@@ -182,7 +185,7 @@ def test_rollforward_by_hand(cli, jsonl):
     g = next(s for s in rep["series"] if s["series"] == "G")
     assert g["shares"] == {"opening": "1500", "issued": "0", "transferred_in": "200",
                            "transferred_out": "200", "converted": "0", "redeemed": "0",
-                           "liquidated": "0", "closing": "1500"}
+                           "cancelled": "0", "liquidated": "0", "closing": "1500"}
     assert g["carrying_amount"]["opening"] == g["carrying_amount"]["closing"] == "1500000.00"
     # arrears at 2001-12-31: due 2001-04-10 32222.22, 2001-07-10 37500.00, 2001-10-10
     # 40833.33 (see test_projections), less 30000 + 35000 paid
@@ -211,7 +214,8 @@ def test_rollforward_by_hand(cli, jsonl):
     # 300 of 2000 shares issued at 1000: 300,000 of carrying amount moves to common
     assert h["carrying_amount"] == {"opening": "2000000.00", "issued": "0.00",
                                     "converted": "300000.00", "redeemed": "0.00",
-                                    "liquidated": "0.00", "closing": "1700000.00"}
+                                    "cancelled": "0.00", "liquidated": "0.00",
+                                    "closing": "1700000.00"}
     # accrual not yet due of the 300 converted: 300 x 1000 x 10% x 5/360 = 416.67 payable
     assert h["dividends"]["payable_created"] == "416.67"
     assert h["dividends"]["payable_closing"] == "416.67"
