@@ -289,3 +289,36 @@ def test_the_codec_refuses_values_of_the_wrong_type_when_writing() -> None:
     with pytest.warns(checkpoints.CheckpointWarning, match="checkpoints are not kept"):
         checkpoints._warned.clear()
         assert freeze(st, {}, frozenset()) == b""  # no checkpoint, never a failed load
+
+
+def test_common_by_holder_and_cancellations_come_back_equal() -> None:
+    """SPEC.md §13 state: common by holder, with the unattributed holder's key ``None``
+    (a ``dict[str | None, Decimal]``: pairs, not an object), the cancelled totals and the
+    cancellation records."""
+    evs = [{"type": "SeriesDesignated", "effective_date": "2000-12-28", "series": "G",
+            "terms_ref": "nstor/G"},
+           {"type": "CommonStockIssued", "effective_date": "2000-12-28", "shares": "30000000",
+            "kind": "opening"},
+           {"type": "CommonStockIssued", "effective_date": "2000-12-28", "shares": "1000",
+            "kind": "opening", "holder": "Ann"},
+           {"type": "SharesIssued", "effective_date": "2000-12-28", "series": "G",
+            "holder": "Ann", "shares": "600"},
+           {"type": "SharesCancelled", "effective_date": "2001-05-01", "series": "G",
+            "holder": "Ann", "shares": "100", "reason": "repurchase",
+            "price_per_share": "1000"},
+           {"type": "SharesCancelled", "effective_date": "2001-05-01", "series": "common",
+            "holder": "Ann", "shares": "10.5", "reason": "forfeiture"}]
+    records = [Record(parse_object(e), n, 0, None, None)  # type: ignore[arg-type]
+               for n, e in enumerate(evs, start=1)]
+    st, problems = replay("default", records, dt.date(2001, 5, 1), load_terms_ref)
+    assert problems == []
+    assert st.common == {None: Decimal(30_000_000), "Ann": Decimal("989.5")}
+    assert len(st.cancellations) == 2
+    back = _round_trip(Frozen(st, {}, frozenset()))
+    assert back.state == st
+    assert back.state.common == {None: Decimal(30_000_000), "Ann": Decimal("989.5")}
+    assert back.state.common_cancelled_total == Decimal("10.5")
+    assert back.state.series["G"].cancelled_total == 100
+    assert back.state.cancellations == st.cancellations
+    got, _, _ = thaw(freeze(st, {}, frozenset()))
+    assert got.common == st.common and got.cancellations == []  # a history list
