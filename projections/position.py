@@ -89,6 +89,7 @@ def common_rows(st: IssuerState) -> list[dict[str, Any]]:
             "accrued_unpaid": None,
             "dividends_payable": None,
             "votes": plain(n),
+            "declared_unpaid": None,
         }
         for h, n in st.common.items() if n > 0
     ]

@@ -137,7 +137,7 @@ def test_a_conversion_issues_its_common_to_the_converting_holder():
     # the unattributed holder is the last holder line, with holder null
     assert rep["holders"][-1] == {"holder": None, "series": "common", "shares": "30000000",
                                   "accrued_unpaid": None, "dividends_payable": None,
-                                  "votes": "30000000"}
+                                  "votes": "30000000", "declared_unpaid": None}
 
 
 def test_an_automatic_conversion_credits_each_holder():

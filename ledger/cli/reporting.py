@@ -143,8 +143,11 @@ def rollforward_rows(rep: dict[str, Any]) -> list[dict[str, Any]]:
         if s["dividends"] is not None:
             dividends.append({"series": s["series"], **s["dividends"],
                               "ties_out": ties["arrears"] and ties["dividends_payable"]})
+    common = {"series": "common", **rep["common"]["shares"],
+              "ties_out": rep["common"]["ties_out"]}
     return table_rows(("shares", shares), ("carrying_amount", carrying),
-                      ("dividends", dividends), ("holder", rep["holders"]))
+                      ("dividends", dividends), ("common", [common]),
+                      ("holder", rep["holders"]))
 
 
 def _print_rollforward(rep: dict[str, Any]) -> None:
@@ -152,7 +155,7 @@ def _print_rollforward(rep: dict[str, Any]) -> None:
             f"(opening = end of {rep['opening_as_of']})")
     t = Table(title=f"Equity roll-forward, {head}")
     cols = ["opening", "issued", "transferred_in", "transferred_out", "converted", "redeemed",
-            "liquidated", "closing"]
+            "cancelled", "liquidated", "closing"]
     t.add_column("series")
     t.add_column("")
     for c in cols:
@@ -163,12 +166,23 @@ def _print_rollforward(rep: dict[str, Any]) -> None:
                   "yes" if s["ties_out"]["shares"] else "NO")
         ca = s["carrying_amount"]
         t.add_row("", "carrying amount", ca["opening"], ca["issued"], "", "", ca["converted"],
-                  ca["redeemed"], ca["liquidated"], ca["closing"],
+                  ca["redeemed"], ca["cancelled"], ca["liquidated"], ca["closing"],
                   "yes" if s["ties_out"]["carrying_amount"] else "NO")
     out.print(t)
+    # common outstanding: issued (and on conversion), split, cancelled, liquidated
+    c = Table(title="Common stock")
+    ccols = ["opening", "issued", "issued_on_conversion", "split", "cancelled", "liquidated",
+             "closing"]
+    for col in ccols:
+        c.add_column(col.replace("_", " "), justify="right")
+    c.add_column("ties out")
+    cs = rep["common"]["shares"]
+    c.add_row(*[cs[k] for k in ccols], "yes" if rep["common"]["ties_out"] else "NO")
+    out.print(c)
     d = Table(title="Cumulative dividends in arrears")
     dcols = [("arrears_opening", "in arrears, opening"), ("fell_due", "fell due"),
              ("paid", "paid"), ("settled_on_redemption", "on redemption"),
+             ("extinguished_on_cancellation", "on cancellation"),
              ("arrears_closing", "in arrears, closing"),
              ("arrears_per_share_closing", "per share"),
              ("accrued_unpaid_opening", "accrued unpaid, opening"),
