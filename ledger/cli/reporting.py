@@ -170,15 +170,15 @@ def _print_rollforward(rep: dict[str, Any]) -> None:
                   "yes" if s["ties_out"]["carrying_amount"] else "NO")
     out.print(t)
     # common outstanding: issued (and on conversion), split, cancelled, liquidated
-    c = Table(title="Common stock")
+    ct = Table(title="Common stock")
     ccols = ["opening", "issued", "issued_on_conversion", "split", "cancelled", "liquidated",
              "closing"]
     for col in ccols:
-        c.add_column(col.replace("_", " "), justify="right")
-    c.add_column("ties out")
+        ct.add_column(col.replace("_", " "), justify="right")
+    ct.add_column("ties out")
     cs = rep["common"]["shares"]
-    c.add_row(*[cs[k] for k in ccols], "yes" if rep["common"]["ties_out"] else "NO")
-    out.print(c)
+    ct.add_row(*[cs[k] for k in ccols], "yes" if rep["common"]["ties_out"] else "NO")
+    out.print(ct)
     d = Table(title="Cumulative dividends in arrears")
     dcols = [("arrears_opening", "in arrears, opening"), ("fell_due", "fell due"),
              ("paid", "paid"), ("settled_on_redemption", "on redemption"),
