@@ -702,6 +702,9 @@ def test_cli_a_partial_cancellation_of_preferred(cli, jsonl, tmp_path):
     assert rf["series"][0]["shares"]["cancelled"] == "150"
     hist = cli.json("history", "--holder", "Ann")["events"]
     assert hist[-1]["type"] == "SharesCancelled" and hist[-1]["id"] == "x1"
+    # the trail shows on the event what it took from Ann: 150 shares, 1,500.00 of arrears
+    changes = {(e["holder"], e["figure"]): e["change"] for e in hist[-1]["effects"]}
+    assert changes[("Ann", "shares")] == "-150" and changes[("Ann", "arrears")] == "-1500.00"
     report = tmp_path / "report.db"
     assert cli("export", "--to", str(report)).exit_code == 0
     import sqlite3
