@@ -257,7 +257,8 @@ def test_waterfall_history_rollforward_csv(cli: Cli, jsonl: Any) -> None:
     # opening (end of 2000-12-31) 600 (Ann); Bob's 400 issued in the period; 1000 closing
     assert (shares["series"], shares["opening"], shares["issued"], shares["closing"],
             shares["ties_out"]) == ("G", "600", "400", "1000", "true")
-    assert {x["table"] for x in rows} == {"shares", "carrying_amount", "dividends", "holder"}
+    assert {x["table"] for x in rows} == {"shares", "carrying_amount", "dividends", "common",
+                                          "holder"}
     assert one_line_error(cli("position", "--as-of", "2001-01-01", "--json", "--csv")) == (
         "error: choose one of --json and --csv")
 

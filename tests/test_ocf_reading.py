@@ -151,12 +151,13 @@ def imported(cli: Any, *args: Any) -> dict[str, Any]:
     r = cli("import-ocf", *map(str, args), "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    # the three events, and the position they make: 1,000 common, 10 K held by Oak
+    # the three events, and the position they make: 1,000 common, 10 K held by Oak (the
+    # common, imported without a holder, is the unattributed holder's line)
     assert (out["appended"], out["already_present"]) == (3, 0)
     pos = cli.json("position", "--as-of", "2001-12-31")
     assert pos["common_outstanding"] == "1000"
     assert [(h["holder"], h["series"], h["shares"]) for h in pos["holders"]] == [
-        ("Oak", "K", "10")]
+        ("Oak", "K", "10"), (None, "common", "1000")]
     return out
 
 
