@@ -10,8 +10,12 @@ another retirement of a holder's shares, for good.
   lots taken, rounded per due date (§2), and their pro rata part of the holder's arrears,
   each amount due split ``unpaid × cancelled ÷ held`` half-up to the cent (as a partial
   redemption carries arrears, §11 Payments). Dividends payable on shares converted
-  earlier are owed on other shares and stay. Redemption notices shrink to the shares
-  the holder still holds.
+  earlier are owed on other shares and stay. With compounding (§12), the cancelled
+  part (cancelled ÷ held) of what the holder's arrears accrued and has not fallen due
+  is extinguished too, and the base falls with the arrears from that day (the replay
+  recomputes it after every event). Declared dividends not yet due (§12, non-cumulative)
+  stay with the holder of record, as on a redemption; once due they are arrears.
+  Redemption notices shrink to the shares the holder still holds.
 - Common: the holder's common falls, and with it common outstanding (the A of later
   anti-dilution adjustments, §6).
 """
@@ -19,6 +23,7 @@ another retirement of a holder's shares, for good.
 from __future__ import annotations
 
 from ledger import accrual
+from ledger.dividends import settle_compound
 from ledger.events import SharesCancelled
 from ledger.state import Cancellation, IssuerState, SeriesState
 from ledger.values import CONTEXT, ZERO, money
@@ -28,6 +33,10 @@ def cancel_preferred(st: IssuerState, s: SeriesState, ev: SharesCancelled) -> Ca
     """Cancel ``ev.shares`` of ``ev.holder``'s Series ``s`` (the caller checked that they
     are held); returns the record kept on the state (``st.cancellations``)."""
     held = s.held(ev.holder)
+    # SPEC.md §12 compounding: the cancelled part of what the holder's arrears accrued
+    # and has not fallen due (each due date half-up), before the arrears fall
+    accrued = settle_compound(s, ev.holder, ev.effective_date,
+                              CONTEXT.divide(ev.shares, held))
     arrears = ZERO
     for d in s.dues.get(ev.holder, []):
         if d.kind == "arrears" and d.unpaid > 0:
@@ -35,9 +44,9 @@ def cancel_preferred(st: IssuerState, s: SeriesState, ev: SharesCancelled) -> Ca
             d.amount -= part  # extinguished, not paid: the amount owed falls
             arrears += part
     parts = s.lots.take(ev.holder, ev.shares)  # oldest lots first; they stop accruing
-    accrued = ZERO
     if s.rate is not None:
-        accrued = accrual.settle(parts, ev.effective_date, s.rate, s.terms.stated_value)
+        accrued += accrual.settle(parts, ev.effective_date, s.rate, s.terms.stated_value,
+                                  s.terms.day_count)
     s.cancelled_total += ev.shares
     notice = s.notices.get(ev.holder)
     if notice is not None:

@@ -360,6 +360,34 @@ def test_a_noticed_holding_keeps_its_notice_to_what_is_left():
     assert "Ann" not in s.series["G"].notices
 
 
+def test_a_cancellation_extinguishes_the_compounding_of_the_cancelled_part():
+    """Compounding on payment dates: Ann's 100 P owe 2,000.00 on 2024-04-01, unpaid, so
+    they accrue from 04-02. 50 cancelled on 2024-05-16 extinguish:
+
+    - half the compounding not yet due: 2,000.00 × 8% × 44/360 (04-02 -> 05-16, 30/360)
+      = 19.555… × 1/2 = 9.777… -> 9.78;
+    - 2,000.00 × 50/100 = 1,000.00 of the arrears;
+    - the 50 shares' accrual 04-01 -> 05-16, 50 × 1,000 × 8% × 45/360 = 500.00.
+
+    What stays falls due on 2024-07-01: the 50 shares' quarter, 50 × 1,000 × 8% × 90/360
+    = 1,000.00, the other half of the compounding, 9.777…, and the 1,000.00 left accruing
+    from 05-16, 1,000.00 × 8% × 45/360 = 10.00: 1,019.777… -> 1,019.78."""
+    evs = [ev("SeriesDesignated", "2024-01-01", series="P",
+              terms=p_terms(compounding="payment_date")),
+           ev("SharesIssued", "2024-01-01", series="P", holder="Ann", shares="100"),
+           ev("SharesCancelled", "2024-05-16", series="P", holder="Ann", shares="50",
+              reason="repurchase")]
+    (c,) = state(evs, "2024-05-16").cancellations
+    half = (D(2000) * D("0.08") * 44 / 360 / 2).quantize(D("0.01"))
+    assert half == D("9.78")
+    assert (c.arrears, c.accrued) == (D("1000.00"), half + D("500.00"))
+    p = state(evs, "2024-07-01").series["P"]
+    kept = D(2000) * D("0.08") * 44 / 360 / 2
+    due = (D(50) * 1000 * D("0.08") * 90 / 360 + kept + D(1000) * D("0.08") * 45 / 360)
+    assert due.quantize(D("0.01")) == D("1019.78")
+    assert p.unpaid("Ann") == D("1000.00") + D("1019.78")
+
+
 @pytest.mark.parametrize("fields,expected", [
     ({"series": "P", "holder": "Ann", "shares": "201"},
      "shares: 'Ann' holds 200 shares of Series P on this date, fewer than 201"),
