@@ -566,6 +566,8 @@ def _amend(r: Replayer, ev: TermsAmended) -> None:
     s = r.series(ev.series)
     owes = bool(s.declarations) or s.unpaid() != 0 or s.unpaid(kind="payable") != 0
     amendments.amend(s, ev, lambda t, field: _check_claims(r, t, field), owes)
+
+
 def _cancel(r: Replayer, ev: SharesCancelled) -> None:
     """SPEC.md §13 SharesCancelled (see ``ledger.cancellation``)."""
     if ev.series == COMMON:

@@ -420,7 +420,8 @@ class Cancellation:
     owed and the cancellation extinguished: ``arrears`` (their pro rata part of the
     holder's amounts due, split per amount due half-up to the cent) and ``accrued`` (the
     accrual not yet due of the lots cancelled, oldest first, to the event date exclusive,
-    rounded per due date). ``series`` is ``"common"`` for common stock (nothing owed)."""
+    rounded per due date, plus under compounding the cancelled part of what the arrears
+    accrued, §12). ``series`` is ``"common"`` for common stock (nothing owed)."""
 
     effective: dt.date
     series: str
