@@ -142,6 +142,23 @@ class Cli:
         assert self.spec.rows() == before, f"{path} changed the ledger"
         return err
 
+    def refuses_all(self, jsonl: Callable[[list[dict[str, Any]]], Path],
+                    cases: list[Any]) -> None:
+        """Load the ``stored`` events of ``cases`` (``tests.ledgers.Refusal``s that share
+        them), then each case's ``new`` events: every one refused (``refuses``)."""
+        r = self("load", str(jsonl(cases[0].stored)))
+        assert r.exit_code == 0, r.output
+        before = self.spec.rows()
+        for c in cases:
+            assert c.stored is cases[0].stored
+            words = c.words
+            if c.line == 0 and len(c.new) == 1:  # the load blames the one new event
+                e = c.new[0]
+                words += (f"line 1: {e['type']}" + (f" id={e['id']}" if "id" in e else ""),
+                          "makes the later stored event")
+            self.refuses(jsonl(c.new), *words, field=c.field, line=c.line or None,
+                         before=before)
+
 
 @pytest.fixture
 def cli(store: StoreSpec) -> Cli:

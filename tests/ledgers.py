@@ -47,7 +47,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 from ledger.checks import CheckFn, Finding, check
 from ledger.conversion import listing
@@ -209,6 +209,39 @@ class Book:
     def check(self, as_of: Day, checks: list[CheckFn] | None = None) -> list[Finding]:
         """The ``check --as-of D`` findings (every registered check unless ``checks``)."""
         return check(self.state(as_of), day(as_of), checks=checks)
+
+
+class Refusal(NamedTuple):
+    """A load the ledger must refuse: ``new`` loaded into a ledger holding ``stored``
+    names ``line`` of ``new`` (0: a stored event), its event type and ``field``, and says
+    each of ``words``. A module lists its refusals once; a test runs each on the core
+    (``refuse``) and another runs them all through ``prefledger load`` on both stores
+    (``cli.refuses_all``)."""
+
+    stored: list[Any]
+    new: list[Any]
+    field: str
+    words: tuple[str, ...] = ()
+    line: int = 1
+
+
+def refusal(stored: list[Any], new: list[Any], field: str, *words: str,
+            line: int = 1) -> Refusal:
+    return Refusal(stored, new, field, words, line)
+
+
+def refuse(case: Refusal) -> Problem:
+    """Run one refusal on the core."""
+    return book(case.stored).refused(case.new, case.field, *case.words, line=case.line)
+
+
+def by_stored(cases: list[Refusal]) -> list[list[Refusal]]:
+    """The refusals grouped by the ledger they are loaded into (the same ``stored`` list),
+    in order: one store per group for the load-path test."""
+    groups: dict[int, list[Refusal]] = {}
+    for c in cases:
+        groups.setdefault(id(c.stored), []).append(c)
+    return list(groups.values())
 
 
 def _culprit(lines: list[str], line: int) -> str | None:
