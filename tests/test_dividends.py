@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ledger import accrual
 from ledger.replay import Replayer
-from ledger.state import IssuerState
+from ledger.state import IssuerState, Record
 from projections.position import position
 from tests.conftest import HISTORY
 from tests.ledgers import book
@@ -68,6 +68,11 @@ def missed(series: str, payment_date: str, date: str | None = None) -> dict[str,
 def transfer(series: str, frm: str, to: str, shares: int, date: str) -> dict[str, Any]:
     return {"type": "SharesTransferred", "effective_date": date, "series": series,
             "from_holder": frm, "to_holder": to, "shares": str(shares)}
+
+
+def records(events: list[dict[str, Any]]) -> list[Record]:
+    """The events as records (seq and line 1, 2, ...), for tests that replay them."""
+    return book(events).records()
 
 
 def state(events: list[dict[str, Any]], as_of: str) -> IssuerState:
