@@ -14,8 +14,8 @@ import pytest
 
 from ledger import checks
 from ledger.checks import DIVIDEND_PRIORITY, UNRECORDED_MISS, Finding, check, claims_priority
-from ledger.terms import Terms, load_terms_ref
 from tests.conftest import HISTORY
+from tests.ledgers import book
 from tests.test_dividends import (
     ANN,
     designate,
@@ -67,17 +67,6 @@ def test_a_date_paid_in_full_or_not_yet_reached_is_no_finding():
 
 
 # -- dividend priority ---------------------------------------------------------------------
-
-def test_terms_of_the_fixtures_state_the_priority_claims():
-    g, h, k, m = (load_terms_ref(f"nstor/{x}") for x in "GHKM")
-    assert (g.dividend_priority, h.dividend_priority, k.dividend_priority,
-            m.dividend_priority) == ("all", "outstanding_on_designation", "none", "all")
-    assert "now or hereafter outstanding" in g.citations["dividend_priority"]
-    assert "outstanding on the date hereof" in h.citations["dividend_priority"]
-    assert "now or hereafter outstanding" in m.citations["dividend_priority"]
-    assert Terms(series="X", designated="2001-01-01", authorized_shares=D(1)
-                 ).dividend_priority == "none"
-
 
 def test_claims_priority_by_term():
     st_ = state([designate(x) for x in "GHKM"], "2005-01-10")
@@ -203,14 +192,12 @@ def test_check_command_exit_codes_and_json(cli, jsonl):
     assert "error: no issuer 'nobody' in this ledger; issuers: default" in other.stderr
 
 
-def test_check_of_the_fixture_history(cli):
+def test_check_of_the_fixture_history():
     """history.jsonl records every miss, so only the five priority conflicts remain, with
     the seniority conflicts of the four certificates and the fractions K's conversion
     dropped."""
-    assert cli("load", str(HISTORY)).exit_code == 0
-    r = cli("check", "--as-of", "2005-12-31", "--json")
-    assert r.exit_code == 1
-    every = json.loads(r.stdout)["findings"]
+    fixture = book(HISTORY)
+    every = [f.to_json() for f in fixture.check("2005-12-31")]
     kinds = [f["kind"] for f in every]
     assert set(kinds) == {DIVIDEND_PRIORITY, "seniority_conflict", "note"}
     conflicts = [f for f in every if f["kind"] == "seniority_conflict"]
@@ -251,18 +238,24 @@ def test_check_of_the_fixture_history(cli):
     for f, q in zip(found, quoted, strict=True):
         assert f"arrears of {q:.2f}" in f["message"]
     # before H existed nothing conflicts; as of 2001-07-09 only 0010
-    r = cli("check", "--as-of", "2001-03-31", "--json")
-    assert r.exit_code == 0 and json.loads(r.stdout)["findings"] == []
-    r = cli("check", "--as-of", "2001-07-09", "--json")
-    assert [f["event_id"] for f in json.loads(r.stdout)["findings"]
-            if f["kind"] == DIVIDEND_PRIORITY] == ["nstor-0010"]
+    assert fixture.check("2001-03-31") == []
+    assert [f.event_id for f in fixture.check("2001-07-09")
+            if f.kind == DIVIDEND_PRIORITY] == ["nstor-0010"]
+
+
+def bad_priority(bad: str) -> dict[str, Any]:
+    terms = {"series": "P", "designated": "2000-01-01", "authorized_shares": "100",
+             "dividend_priority": bad}
+    return {"type": "SeriesDesignated", "effective_date": "2000-01-01", "series": "P",
+            "terms": terms}
 
 
 @pytest.mark.parametrize("bad", ["some", "ALL"])
-def test_dividend_priority_term_is_validated(cli, jsonl, bad):
-    terms = {"series": "P", "designated": "2000-01-01", "authorized_shares": "100",
-             "dividend_priority": bad}
-    r = cli("load", str(jsonl([{"type": "SeriesDesignated", "effective_date": "2000-01-01",
-                                "series": "P", "terms": terms}])))
-    assert r.exit_code == 2 and "terms.dividend_priority" in r.stderr
-    assert cli.spec.content() == []
+def test_dividend_priority_term_is_validated(bad):
+    book().refused([bad_priority(bad)], "terms.dividend_priority", "SeriesDesignated")
+
+
+def test_dividend_priority_term_is_validated_through_load(cli, jsonl):
+    for bad in ("some", "ALL"):
+        cli.refuses(jsonl([bad_priority(bad)]), "SeriesDesignated",
+                    field="terms.dividend_priority", before=[])

@@ -2,8 +2,8 @@
 
 Every expected figure is hand arithmetic written here: ``shares × 1000 × rate × days / 360``
 with the 30/360 days counted in a comment, rounded half-up to the cent per holder per
-period (``cents()`` below is that rounding, nothing else). Pure cases call ``replay``
-with ``Record`` objects; behavioural cases run the CLI on both stores.
+period (``cents()`` below is that rounding, nothing else). The rules run on the pure
+core (``tests/ledgers.py``); the commands and the load path run on both stores.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import accrual
-from ledger.events import parse_object
-from ledger.replay import Replayer, replay
+from ledger.replay import Replayer
 from ledger.state import IssuerState, Record
 from projections.position import position
 from tests.conftest import HISTORY
+from tests.ledgers import book
 
 D = Decimal
 d = dt.date.fromisoformat
@@ -71,22 +71,16 @@ def transfer(series: str, frm: str, to: str, shares: int, date: str) -> dict[str
 
 
 def records(events: list[dict[str, Any]]) -> list[Record]:
-    out = []
-    for i, obj in enumerate(events, start=1):
-        ev = parse_object(obj, i)
-        assert not isinstance(ev, list), ev
-        out.append(Record(ev, i, i))
-    return out
+    """The events as records (seq and line 1, 2, ...), for tests that replay them."""
+    return book(events).records()
 
 
 def state(events: list[dict[str, Any]], as_of: str) -> IssuerState:
-    st_, problems = replay("default", records(events), d(as_of))
-    assert problems == [], problems
-    return st_
+    return book(events).state(as_of)
 
 
 def pos(events: list[dict[str, Any]], as_of: str) -> dict[str, Any]:
-    return position(state(events, as_of), d(as_of))
+    return book(events).position(as_of)
 
 
 def series(rep: dict[str, Any], name: str) -> dict[str, Any]:
@@ -290,8 +284,7 @@ def test_series_wide_payment_pays_arrears_only_never_dividends_payable():
     s = st_.series["H"]
     assert s.unpaid() == 0 and s.unpaid("Bob", "payable") == due(100, "2.1")
     # a cent more than the arrears is rejected although the payable would cover it
-    _, problems = replay("default", records(evs + [paid("H", arrears + D("0.01"),
-                                                        "2001-09-11")]), d("2001-09-11"))
+    problems = book(evs).problems_of(paid("H", arrears + D("0.01"), "2001-09-11"))
     assert [(p.field, "13055.56" in p.message) for p in problems] == [("amount", True)]
 
 
@@ -582,10 +575,10 @@ G_FIXTURE_DATES = [
 ]
 
 
-def test_fixture_position_g_by_hand(cli):
-    assert cli("load", str(HISTORY)).exit_code == 0
+def test_fixture_position_g_by_hand():
+    fixture = book(HISTORY)
     for as_of, rate, streak, open_rate_days in G_FIXTURE_DATES:
-        g = series(cli.json("position", "--as-of", as_of), "G")
+        g = fixture.series(as_of, "G")
         arrears = g_fixture_arrears(as_of)
         # the open period's accrual is rounded per holder too (holders as on that date)
         accrued = arrears + sum((due(n, open_rate_days) for n in g_holders_on(as_of)), D(0))
@@ -594,9 +587,9 @@ def test_fixture_position_g_by_hand(cli):
         assert g["accrued_unpaid"] == f"{accrued:.2f}", as_of
 
 
-def test_fixture_position_h_and_m_by_hand(cli):
-    assert cli("load", str(HISTORY)).exit_code == 0
-    h = series(cli.json("position", "--as-of", "2001-12-31"), "H")
+def test_fixture_position_h_and_m_by_hand():
+    fixture = book(HISTORY)
+    h = fixture.series("2001-12-31", "H")
     # 06-10: Dogwood 2000 x 50 days (04-20 ->), Alder 1000 x 25 days (05-15 ->)
     due_0610 = due(2000, "5.0") + due(1000, "2.5")            # 27777.78 + 6944.44
     # 09-10: Dogwood, Alder 90 days; Elm 800 x 39 days (08-01 -> 09-10 = 30 + 9)
@@ -608,7 +601,7 @@ def test_fixture_position_h_and_m_by_hand(cli):
     # open: 12-10 -> 2002-01-01 = 30 + (1 - 10) = 21 days
     open_ = due(1500, "2.1") + due(1300, "2.1") + due(1000, "2.1")
     assert h["accrued_unpaid"] == f"{arrears + open_:.2f}"
-    m = series(cli.json("position", "--as-of", "2005-12-31"), "M")
+    m = fixture.series("2005-12-31", "M")
     # M 5%: Alder 3000 and Hawthorn 2000 from 2005-02-01: 60 days to 04-01, then full
     # quarters due 07-01 and 10-01; open 10-01 -> 2006-01-01 = 90 days
     first = due(3000, D("0.05") * 60) + due(2000, D("0.05") * 60)   # 25000.00 + 16666.67
@@ -618,11 +611,10 @@ def test_fixture_position_h_and_m_by_hand(cli):
     assert (m["dividend_rate"], m["missed_streak"]) == ("0.05", 3)
 
 
-# -- the rates command ------------------------------------------------------------------
+# -- the rates report, and the command on both stores ------------------------------------
 
-def test_rates_command_lists_the_fixture_g_history(cli):
-    assert cli("load", str(HISTORY)).exit_code == 0
-    rep = cli.json("rates", "--series", "G")
+def test_rates_of_the_fixture_g_history():
+    rep = book(HISTORY).rates("G")
     assert rep["as_of"] == "2005-12-31" and rep["dividend_rate"] == "0.15"
     assert [(r["effective_date"], r["rate"]) for r in rep["rates"]] == [
         ("2000-12-28", "0.1"), ("2001-07-11", "0.11"), ("2002-01-11", "0.12"),
@@ -632,16 +624,22 @@ def test_rates_command_lists_the_fixture_g_history(cli):
     assert "reset" in rep["rates"][4]["cause"] and "2002-10-10" in rep["rates"][4]["cause"]
     assert "step-up" in rep["rates"][1]["cause"]
     # as of a date: only what was in force by then, plus the change fixed for the next day
+    early = book(HISTORY).rates("G", "2001-07-10")
+    assert [(r["effective_date"], r["scheduled"]) for r in early["rates"]] == [
+        ("2000-12-28", False), ("2001-07-11", True)]
+
+
+def test_rates_command(cli):
+    assert cli("load", str(HISTORY)).exit_code == 0
+    rep = cli.json("rates", "--series", "G")
+    assert rep["as_of"] == "2005-12-31" and rep["dividend_rate"] == "0.15"
+    assert len(rep["rates"]) == 10 and rep["rates"][4]["effective_date"] == "2002-10-11"
     early = cli.json("rates", "--series", "G", "--as-of", "2001-07-10")
     assert [(r["effective_date"], r["scheduled"]) for r in early["rates"]] == [
         ("2000-12-28", False), ("2001-07-11", True)]
     table = cli("rates", "--series", "G")
     assert table.exit_code == 0
     assert "2002-10-11" in table.stdout and "reset" in table.stdout
-
-
-def test_rates_of_unknown_series_and_of_k(cli):
-    assert cli("load", str(HISTORY)).exit_code == 0
     r = cli("rates", "--series", "Z")
     assert r.exit_code == 2 and "'Z'" in r.stderr and "no such series" in r.stderr
     k = cli("rates", "--series", "K")
@@ -655,38 +653,39 @@ BASE = [designate("G"), designate("H"), designate("K"), designate("M"),
         issue("G", "Ann", 100, "2000-12-28"), issue("K", "Kay", 5, "2001-12-01")]
 
 DIVIDEND_REJECTIONS = [
+    # (events loaded after BASE, field named, words of the message)
     # arrears on 2001-04-10: 100 * 1000 * 0.10 * 93 / 360 = 2583.33; a cent more is too much
-    ([paid("G", "2583.34", "2001-04-10")], ["DividendPaid", "amount", "2583.33"]),
-    ([paid("G", "2583.34", "2001-04-10", holder="Ann")], ["DividendPaid", "amount", "Ann"]),
-    ([paid("G", "1.00", "2001-04-10", holder="Nobody")], ["DividendPaid", "holder",
-                                                          "unknown holder"]),
-    ([paid("K", "1.00", "2002-01-01")], ["DividendPaid", "series", "pays no dividends"]),
-    ([paid("G", "10.005", "2001-04-10")], ["DividendPaid", "amount", "cents"]),
-    ([paid("G", "0", "2001-04-10")], ["DividendPaid", "amount", "greater than zero"]),
-    ([paid("Z", "1.00", "2001-04-10")], ["DividendPaid", "series", "unknown series"]),
-    ([missed("G", "2001-07-01")], ["DividendMissed", "payment_date",
-                                   "not a Series G payment date"]),
-    ([missed("G", "2001-04-10", date="2001-04-09")], ["DividendMissed", "payment_date"]),
-    ([missed("G", "2001-01-10", date="2001-02-01")], ["DividendMissed", "payment_date",
-                                                      "first Series G payment date"]),
-    ([missed("M", "2005-01-01", date="2005-02-01")], ["DividendMissed", "payment_date",
-                                                      "2005-04-01"]),
-    ([missed("K", "2002-03-10")], ["DividendMissed", "series", "pays no dividends"]),
+    ([paid("G", "2583.34", "2001-04-10")], "amount", ["DividendPaid", "2583.33"]),
+    ([paid("G", "2583.34", "2001-04-10", holder="Ann")], "amount", ["DividendPaid", "Ann"]),
+    ([paid("G", "1.00", "2001-04-10", holder="Nobody")], "holder",
+     ["DividendPaid", "unknown holder"]),
+    ([paid("K", "1.00", "2002-01-01")], "series", ["DividendPaid", "pays no dividends"]),
+    ([paid("G", "10.005", "2001-04-10")], "amount", ["DividendPaid", "cents"]),
+    ([paid("G", "0", "2001-04-10")], "amount", ["DividendPaid", "greater than zero"]),
+    ([paid("Z", "1.00", "2001-04-10")], "series", ["DividendPaid", "unknown series"]),
+    ([missed("G", "2001-07-01")], "payment_date",
+     ["DividendMissed", "not a Series G payment date"]),
+    ([missed("G", "2001-04-10", date="2001-04-09")], "payment_date", ["DividendMissed"]),
+    ([missed("G", "2001-01-10", date="2001-02-01")], "payment_date",
+     ["DividendMissed", "first Series G payment date"]),
+    ([missed("M", "2005-01-01", date="2005-02-01")], "payment_date",
+     ["DividendMissed", "2005-04-01"]),
+    ([missed("K", "2002-03-10")], "series", ["DividendMissed", "pays no dividends"]),
 ]
 
 
-@pytest.mark.parametrize("events,words", DIVIDEND_REJECTIONS,
+@pytest.mark.parametrize("events,field,words", DIVIDEND_REJECTIONS,
                          ids=[f"r{i}" for i in range(len(DIVIDEND_REJECTIONS))])
-def test_dividend_rejections(cli, jsonl, events, words):
+def test_dividend_rejections(events, field, words):
+    book(BASE).refused(events, field, *words)
+
+
+def test_dividend_rejections_through_load(cli, jsonl):
+    """Every case above through ``prefledger load``: exit 2, named, nothing stored."""
     assert cli("load", str(jsonl(BASE))).exit_code == 0
-    before = cli.spec.content()
-    r = cli("load", str(jsonl(events)))
-    assert r.exit_code == 2, r.output
-    assert "line 1" in r.stderr
-    for w in words:
-        assert w in r.stderr, (w, r.stderr)
-    assert "Traceback" not in r.output
-    assert cli.spec.content() == before
+    before = cli.spec.rows()
+    for events, field, words in DIVIDEND_REJECTIONS:
+        cli.refuses(jsonl(events), *words, field=field, before=before)
 
 
 def test_back_dated_payment_that_makes_a_stored_one_too_large_is_rejected(cli, jsonl):

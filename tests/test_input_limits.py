@@ -138,7 +138,7 @@ def test_fields_items_and_depth_limits_name_the_field(store: StoreSpec) -> None:
         "than 16 levels deep"]
 
 
-def test_a_redemption_notice_may_name_many_holders(store: StoreSpec) -> None:
+def test_a_redemption_notice_may_name_many_holders() -> None:
     """The holders map of a notice is one entry per holder: 200 holders are within
     the limits (each is checked as a holder of the series)."""
     notice = {"type": "RedemptionNoticed", "effective_date": "2001-07-01", "series": "G",
@@ -147,7 +147,7 @@ def test_a_redemption_notice_may_name_many_holders(store: StoreSpec) -> None:
     assert not isinstance(got, list), got
 
 
-def test_at_most_twelve_period_starts(store: StoreSpec) -> None:
+def test_at_most_twelve_period_starts() -> None:
     def terms(starts: list[str]) -> dict[str, Any]:
         return {"type": "SeriesDesignated", "effective_date": "2001-01-01", "series": "X",
                 "terms": {"series": "X", "designated": "2001-01-01",

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from ledger.checks import LOOKALIKE_HOLDERS, check
+from ledger.checks import LOOKALIKE_HOLDERS
 from ledger.names import json_safe, shown, text_problem
 from tests.conftest import Cli, StoreSpec
+from tests.ledgers import book
 from tests.test_dividends import designate, issue
 
 BASE = [designate("G"), designate("H"), issue("G", "Ann", 600, "2000-12-28")]
@@ -200,17 +201,17 @@ def test_shown_and_json_safe() -> None:
 
 # -- 12. look-alike holder names -----------------------------------------------------------
 
-def lookalikes(store: StoreSpec, jsonl: Any, holders: list[tuple[str, str]]) -> list[str]:
+def lookalikes(holders: list[tuple[str, str]]) -> list[str]:
+    """The look-alike findings as of 2001-06-30 (pure core: ``tests/ledgers.py``; the
+    command shows them on both stores: test_the_finding_shows_in_the_check_table)."""
     evs = BASE + [issue(series, h, 1, "2001-05-01") for series, h in holders]
-    with store.open() as lg:
-        lg.load_file(jsonl(evs))
-        found = check(lg.state(dt.date(2001, 6, 30)), dt.date(2001, 6, 30))
+    found = book(evs).check("2001-06-30")
     return [f.message for f in found if f.kind == LOOKALIKE_HOLDERS]
 
 
-def test_a_cyrillic_a_in_a_holder_name_is_a_finding(store: StoreSpec, jsonl: Any) -> None:
+def test_a_cyrillic_a_in_a_holder_name_is_a_finding() -> None:
     # across series: Maple Fund holds G, "Mаple Fund" (Cyrillic а, U+0430) holds H
-    found = lookalikes(store, jsonl, [("G", "Maple Fund"), ("H", "M\u0430ple Fund")])
+    found = lookalikes([("G", "Maple Fund"), ("H", "M\u0430ple Fund")])
     assert found == [
         "The holder names 'Maple Fund' and 'M\u0430ple Fund' look alike but are different "
         "names: they differ at character 2, U+0061 LATIN SMALL LETTER A against U+0430 "
@@ -229,9 +230,8 @@ def test_a_cyrillic_a_in_a_holder_name_is_a_finding(store: StoreSpec, jsonl: Any
     ("Müller", "Mu\u0308ller", "character 2, U+00FC LATIN SMALL LETTER U WITH DIAERESIS "
                                "against U+0075 LATIN SMALL LETTER U"),
 ])
-def test_look_alikes_by_case_confusable_or_compatibility(store: StoreSpec, jsonl: Any,
-                                                         a: str, b: str, at: str) -> None:
-    found = lookalikes(store, jsonl, [("G", a), ("G", b)])
+def test_look_alikes_by_case_confusable_or_compatibility(a: str, b: str, at: str) -> None:
+    found = lookalikes([("G", a), ("G", b)])
     first, second = sorted([a, b])
     assert found == [f"The holder names {first!r} and {second!r} look alike but are "
                      f"different names: they differ at {at if first == a else flip(at)}. "
@@ -244,17 +244,15 @@ def flip(at: str) -> str:
     return f"{head}, {y} against {x}"
 
 
-def test_different_names_are_no_finding(store: StoreSpec, jsonl: Any) -> None:
-    assert lookalikes(store, jsonl, [("G", "Alder Capital LP"), ("G", "Alder Capital L.P."),
+def test_different_names_are_no_finding() -> None:
+    assert lookalikes([("G", "Alder Capital LP"), ("G", "Alder Capital L.P."),
                                      ("H", "Anne"), ("H", "Birch Family Trust")]) == []
 
 
-def test_the_fixture_history_has_no_look_alikes(cli: Cli) -> None:
+def test_the_fixture_history_has_no_look_alikes() -> None:
     from tests.conftest import HISTORY
 
-    assert cli("load", str(HISTORY)).exit_code == 0
-    r = cli("check", "--as-of", "2005-12-31", "--json")
-    assert all(f["kind"] != LOOKALIKE_HOLDERS for f in json.loads(r.stdout)["findings"])
+    assert all(f.kind != LOOKALIKE_HOLDERS for f in book(HISTORY).check("2005-12-31"))
 
 
 def test_the_finding_shows_in_the_check_table(cli: Cli, jsonl: Any, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from ledger.events import parse_object
 from ledger.replay import replay
 from ledger.state import IssuerState, Record
 from ledger.waterfall import distribute
+from tests.ledgers import book
 
 D = Decimal
 QUARTERS = ["01-01", "04-01", "07-01", "10-01"]
@@ -315,13 +316,12 @@ def test_multiple_counts_inside_the_cap():
 
 # -- the Liquidation event uses the same code ---------------------------------------------
 
-def test_liquidation_event_distributes_with_participation(cli, jsonl):
+def test_liquidation_event_distributes_with_participation():
     """The recorded distribution is the what-if one: $12,000,000, A capped (see above)."""
     evs = _venture("capped", "3") + [
         {"type": "Liquidation", "effective_date": "2024-02-01", "proceeds": "12000000",
          "id": "liq"}]
-    assert cli("load", str(jsonl(evs))).exit_code == 0
-    pos = cli.json("position", "--as-of", "2024-02-01")
+    pos = book(evs).position("2024-02-01")
     liq = pos["liquidation"]
     a = {s["series"]: s for s in liq["series"]}["A"]
     assert (a["received"], a["status"], a["cap_bound"]) == ("3000000.00", "participated",
@@ -346,9 +346,8 @@ def test_waterfall_report_says_status_and_cap(cli, jsonl):
     assert "participated" in r.stdout and "binds" in r.stdout
 
 
-def test_position_preference_with_a_multiple(cli, jsonl):
-    assert cli("load", str(jsonl(_multiple_history("1.5")))).exit_code == 0
-    row = cli.json("position", "--as-of", "2024-06-30")["series"][0]
+def test_position_preference_with_a_multiple():
+    row = book(_multiple_history("1.5")).position("2024-06-30")["series"][0]
     assert row["liquidation_preference"] == "1540000.00"  # 1.5 × 1,000,000 + 40,000
 
 

@@ -2,7 +2,8 @@
 A and B with a liquidation multiple, capped participation, broad-based weighted-average
 anti-dilution, a down round and conversion on a qualified IPO.
 
-Every figure is hand arithmetic from the history (ids quoted), written in the test.
+Every figure is hand arithmetic from the history (ids quoted), written in the test. The
+rules run on the pure core (``tests/ledgers.py``); ``export-ocf`` runs on both stores.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from decimal import ROUND_FLOOR, Context, Decimal
 
 from tests.conftest import REPO
+from tests.ledgers import book
 
 D = Decimal
 P40 = Context(prec=40)
@@ -58,20 +60,19 @@ def test_history_is_illustrative_and_cited():
     assert "illustrative" in (REPO / "fixtures" / "venture" / "README.md").read_text()
 
 
-def test_down_round_adjusts_seed_and_a(cli):
+def test_down_round_adjusts_seed_and_a():
     """lark-0010 at $0.80 is below Seed's $1.00 and A's $2.00: both adjust, broad based."""
-    assert cli("load", str(VENTURE)).exit_code == 0
+    venture = book(VENTURE)
     assert round(SEED_CP, 6) == D("0.944134") and round(A_CP, 6) == D("1.664804")
     for series, b, cp in (("Seed", "4000000", SEED_CP), ("A", "2000000", A_CP)):
-        rep = cli.json("conversions", "--series", series, "--as-of", "2022-12-31")
+        rep = venture.conversions(series, "2022-12-31")
         (adj,) = rep["adjustments"]
         assert (adj["method"], adj["A"], adj["B"], adj["C"], adj["price_per_common"]) == (
             "broad_weighted", plain(A_BROAD), b, "5000000", "0.8")
         assert adj["conversion_price_after"] == plain(cp)
     # B's own issuance never adjusts B
-    assert cli.json("conversions", "--series", "B", "--as-of", "2022-12-31")[
-        "adjustments"] == []
-    pos = cli.json("position", "--as-of", "2022-12-31")
+    assert venture.conversions("B", "2022-12-31")["adjustments"] == []
+    pos = venture.position("2022-12-31")
     rows = {s["series"]: s for s in pos["series"]}
     assert (rows["Seed"]["conversion_price"], rows["A"]["conversion_price"],
             rows["B"]["conversion_price"]) == (plain(SEED_CP), plain(A_CP), "0.8")
@@ -81,14 +82,13 @@ def test_down_round_adjusts_seed_and_a(cli):
                                                         "2000000.00")
 
 
-def test_waterfall_with_the_a_cap_binding(cli):
+def test_waterfall_with_the_a_cap_binding():
     """$60,000,000 as of 2022-12-31, order B > A > Seed > common. B and Seed convert; A
     keeps its 1.5× preference ($7,500,000) and participates as 2,500,000 × its rate;
     uncapped it would take more than its room 3 × $5,000,000 − $7,500,000 = $7,500,000,
     so it stops there and the other $45,000,000 is shared by common 8,400,000, B
     5,000,000 and Seed 2,000,000 × its rate."""
-    assert cli("load", str(VENTURE)).exit_code == 0
-    rep = cli.json("waterfall", "--as-of", "2022-12-31", "--proceeds", "60000000")
+    rep = book(VENTURE).waterfall("2022-12-31", "60000000")
     series = {s["series"]: s for s in rep["series"]}
     assert [series[n]["status"] for n in ("B", "A", "Seed")] == ["converted", "participated",
                                                                  "converted"]
@@ -121,11 +121,11 @@ def test_waterfall_with_the_a_cap_binding(cli):
     assert abs(D(series["A"]["value_converted"]) - converting) <= 2 * CENT
 
 
-def test_ipo_converts_every_series_then_sells(cli):
+def test_ipo_converts_every_series_then_sells():
     """lark-0013: 6,000,000 at $12.00 = $72,000,000 ≥ $50,000,000, $12.00 ≥ $10.00: Seed,
     A and B convert at their adjusted rates (fractions in cash at $12.00), then the
     6,000,000 offered are issued; $12.00 is above every CP, so nothing adjusts."""
-    assert cli("load", str(VENTURE)).exit_code == 0
+    venture = book(VENTURE)
     held = {"Seed": {"Juniper Angels LP": 1_000_000, "Linden Family Trust": 200_000,
                      "Quarry Seed Fund": 800_000},
             "A": {"Quarry Seed Fund": 500_000, "Redwood Ventures III LP": 2_000_000},
@@ -133,7 +133,7 @@ def test_ipo_converts_every_series_then_sells(cli):
     rates = {"Seed": SEED_RATE, "A": A_RATE, "B": D(1)}
     issued = D(0)
     for series, holders in held.items():
-        rep = cli.json("conversions", "--series", series)
+        rep = venture.conversions(series)
         assert rep["converted_on"] == "2023-05-10"
         assert len(rep["adjustments"]) == (0 if series == "B" else 1)
         got = {c["holder"]: (c["common"], c["cash_in_lieu"]) for c in rep["conversions"]}
@@ -148,17 +148,9 @@ def test_ipo_converts_every_series_then_sells(cli):
         assert got == want
     # Seed 1,059,171 + 211,834 + 847,337; A 600,671 + 2,402,684; B 5,000,000
     assert issued == 2_118_342 + 3_003_355 + 5_000_000
-    pos = cli.json("position", "--as-of", "2023-05-10")
+    pos = venture.position("2023-05-10")
     assert pos["common_outstanding"] == str(COMMON + issued + 6_000_000) == "24521697"
     assert all(s["outstanding"] == "0" for s in pos["series"])
-
-
-def test_fixture_terms_load_by_reference():
-    from ledger.terms import load_terms_ref
-
-    a = load_terms_ref("venture/A")
-    assert (a.liquidation_multiple, a.participation, a.participation_cap,
-            a.antidilution_method) == (D("1.5"), "capped", D(3), "broad_weighted")
 
 
 def test_open_cap_format_carries_multiple_and_cap(cli, tmp_path):

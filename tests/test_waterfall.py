@@ -4,6 +4,8 @@ Expected figures are hand arithmetic written in each test: claims from the share
 and dividend arithmetic of the input (fixtures/nstor/history.jsonl, quoted by event id),
 pro-rata splits by ``_floor_lr`` below (an independent ten-line reading of SPEC.md §11:
 floor to the cent, leftover cents by largest remainder, ties to the name first).
+The rules run on the pure core (``tests/ledgers.py``); the ``waterfall`` command, the
+Python API and every refusal through ``prefledger load`` run on both stores.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import seniority
-from ledger.events import parse_object
-from ledger.replay import replay
-from ledger.state import IssuerState, Record
+from ledger.problems import Rejected
+from ledger.state import IssuerState
 from ledger.waterfall import distribute
 from tests.conftest import HISTORY
+from tests.ledgers import book, by_stored, refusal, refuse
 
 D = Decimal
 CENT = D("0.01")
@@ -45,10 +47,7 @@ def _m(x: Decimal) -> Decimal:
 
 
 def _state(events: list[dict[str, Any]], as_of: str) -> IssuerState:
-    recs = [Record(parse_object(e), i + 1) for i, e in enumerate(events)]  # type: ignore[arg-type]
-    state, problems = replay("default", recs, dt.date.fromisoformat(as_of))
-    assert problems == []
-    return state
+    return book(events).state(as_of)
 
 
 def _by_holder(rep: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
@@ -114,14 +113,14 @@ M_ALDER_2005 = 3000 * 1000 + sum(_m(D(3000 * 50) * d / 360) for d in (60, 90, 90
 M_HAWTHORN_2005 = 2000 * 1000 + sum(_m(D(2000 * 50) * d / 360) for d in (60, 90, 90, 90))
 
 
-def test_hand_claims_match_the_position_report(cli):
+def test_hand_claims_match_the_position_report():
     """The hand claims above are the position's liquidation_preference (SPEC.md §11)."""
-    assert cli("load", str(HISTORY)).exit_code == 0
-    pos = _series(cli.json("position", "--as-of", "2001-12-31"))
+    fixture = book(HISTORY)
+    pos = _series(fixture.position("2001-12-31"))
     assert H_CLAIM_2001 == D("3925555.55") == D(pos["H"]["liquidation_preference"])
     assert G_CLAIM_2001 == D("1586805.55") == D(pos["G"]["liquidation_preference"])
     assert M_ALDER_2005 + M_HAWTHORN_2005 == D("5229166.67")
-    pos = _series(cli.json("position", "--as-of", "2005-12-31"))
+    pos = _series(fixture.position("2005-12-31"))
     assert D(pos["M"]["liquidation_preference"]) == M_ALDER_2005 + M_HAWTHORN_2005
 
 
@@ -190,14 +189,14 @@ def test_issuer_order_with_a_shared_tier():
 
 # -- the waterfall on the nStor history ----------------------------------------------------
 
-def test_proceeds_below_m_claim(cli):
+def test_proceeds_below_m_claim():
     """2005-12-31, 3,000,000 < M's 5,229,166.67: all to M pro rata (M §3(a), §3(b))."""
-    assert cli("load", str(HISTORY)).exit_code == 0
-    rep = cli.json("waterfall", "--as-of", "2005-12-31", "--proceeds", "3000000")
+    fixture = book(HISTORY)
+    rep = fixture.waterfall("2005-12-31", "3000000")
     assert rep["order"] == "M > H > K > G > common"
     # H's and G's claims are the position's liquidation_preference (SPEC.md §11 Reports)
     pref = {k: v["liquidation_preference"]
-            for k, v in _series(cli.json("position", "--as-of", "2005-12-31")).items()}
+            for k, v in _series(fixture.position("2005-12-31")).items()}
     assert [(t["series"], t["claim"], t["paid"]) for t in rep["tiers"]] == [
         (["M"], "5229166.67", "3000000.00"), (["H"], pref["H"], "0.00"),
         (["K"], "0.00", "0.00"), (["G"], pref["G"], "0.00")]
@@ -217,14 +216,14 @@ def test_proceeds_below_m_claim(cli):
     _pays_everything(rep)
 
 
-def test_proceeds_pay_m_and_part_of_h(cli):
+def test_proceeds_pay_m_and_part_of_h():
     """2005-12-31, 8,000,000: M in full, H gets the rest pro rata to its holders' claims."""
-    assert cli("load", str(HISTORY)).exit_code == 0
-    pos = cli.json("position", "--as-of", "2005-12-31")
+    fixture = book(HISTORY)
+    pos = fixture.position("2005-12-31")
     h_claims = {h["holder"]: 1000 * D(h["shares"]) + D(h["accrued_unpaid"])
                 + D(h["dividends_payable"]) for h in pos["holders"] if h["series"] == "H"}
     assert sum(h_claims.values()) == D("5090722.22")
-    rep = cli.json("waterfall", "--as-of", "2005-12-31", "--proceeds", "8000000.00")
+    rep = fixture.waterfall("2005-12-31", "8000000.00")
     left = D(8_000_000) - (M_ALDER_2005 + M_HAWTHORN_2005)
     assert left == D("2770833.33")
     got = _by_holder(rep)
@@ -247,9 +246,9 @@ def test_proceeds_pay_m_and_part_of_h(cli):
     ("3000000", D(3_000_000), D(0)),            # H short: K waits (K §3(a))
     ("5000000", H_CLAIM_2001, 5_000_000 - H_CLAIM_2001),  # H in full, K gets the rest
 ])
-def test_k_waits_until_h_is_paid_in_full(cli, proceeds, h_paid, k_paid):
-    assert cli("load", str(HISTORY)).exit_code == 0
-    rep = cli.json("waterfall", "--as-of", "2001-12-31", "--proceeds", proceeds)
+def test_k_waits_until_h_is_paid_in_full(proceeds, h_paid, k_paid):
+    fixture = book(HISTORY)
+    rep = fixture.waterfall("2001-12-31", proceeds)
     assert rep["order"] == "H > K > G > common"
     paid = {t["series"][0]: D(t["paid"]) for t in rep["tiers"]}
     assert paid == {"H": h_paid, "K": k_paid, "G": 0}
@@ -258,11 +257,11 @@ def test_k_waits_until_h_is_paid_in_full(cli, proceeds, h_paid, k_paid):
     _pays_everything(rep)
 
 
-def test_h_converts_when_its_common_share_beats_its_claim(cli):
+def test_h_converts_when_its_common_share_beats_its_claim():
     """2001-12-31, 40,000,000: converting, H keeps its accrued 125,555.55 in tier 1 and
     its 5,277,782 as-converted shares share the remainder with 30,000,000 common."""
-    assert cli("load", str(HISTORY)).exit_code == 0
-    rep = cli.json("waterfall", "--as-of", "2001-12-31", "--proceeds", "40000000")
+    fixture = book(HISTORY)
+    rep = fixture.waterfall("2001-12-31", "40000000")
     h_accrued = H_CLAIM_2001 - 3800 * 1000
     remainder = 40_000_000 - h_accrued - K_CLAIM_2001 - G_CLAIM_2001
     assert remainder == D("32287638.90")
@@ -278,7 +277,7 @@ def test_h_converts_when_its_common_share_beats_its_claim(cli):
     assert abs(D(rep["common"]["per_share"]) - remainder / shares) < D("1e-20")  # unrounded
     split = _floor_lr(remainder, {"common": COMMON_2001, **H_COMMON_2001})
     assert rep["common"]["outstanding_received"] == str(split["common"])
-    pos = cli.json("position", "--as-of", "2001-12-31")
+    pos = fixture.position("2001-12-31")
     accrued = {h["holder"]: D(h["accrued_unpaid"]) for h in pos["holders"] if h["series"] == "H"}
     got = _by_holder(rep)
     for holder in H_COMMON_2001:
@@ -289,11 +288,11 @@ def test_h_converts_when_its_common_share_beats_its_claim(cli):
     _pays_everything(rep)
 
 
-def test_h_keeps_its_claim_below_the_conversion_point(cli):
+def test_h_keeps_its_claim_below_the_conversion_point():
     """2001-12-31, 30,000,000: H's common share would be 22,287,638.90 x 5,277,782 /
     35,277,782 = 3,334,41x < its 3,800,000 stated value: H keeps its claim."""
-    assert cli("load", str(HISTORY)).exit_code == 0
-    rep = cli.json("waterfall", "--as-of", "2001-12-31", "--proceeds", "30000000")
+    fixture = book(HISTORY)
+    rep = fixture.waterfall("2001-12-31", "30000000")
     h_accrued = H_CLAIM_2001 - 3800 * 1000
     would = (30_000_000 - h_accrued - K_CLAIM_2001 - G_CLAIM_2001) * sum(
         H_COMMON_2001.values()) / (COMMON_2001 + sum(H_COMMON_2001.values()))
@@ -304,11 +303,11 @@ def test_h_keeps_its_claim_below_the_conversion_point(cli):
     _pays_everything(rep)
 
 
-def test_m_and_h_both_convert_inside_m_window(cli):
+def test_m_and_h_both_convert_inside_m_window():
     """2006-03-31 (M's window opened 2006-02-01), 100,000,000: both convert; M keeps its
     accrued 291,666.67, H its 1,678,222.22 (with Dogwood's 416.67 payable)."""
-    assert cli("load", str(HISTORY)).exit_code == 0
-    pos = cli.json("position", "--as-of", "2006-03-31")
+    fixture = book(HISTORY)
+    pos = fixture.position("2006-03-31")
     ps = _series(pos)
     h_rate = D(ps["H"]["conversion_rate"])  # after the 2003 anti-dilution adjustments
     m_acc = D(ps["M"]["accrued_unpaid"])
@@ -317,7 +316,7 @@ def test_m_and_h_both_convert_inside_m_window(cli):
     assert m_acc == M_ALDER_2005 + M_HAWTHORN_2005 - 5_000_000 + 37_500 + 25_000
     h_acc = D(ps["H"]["accrued_unpaid"]) + D(ps["H"]["dividends_payable"])
     g_claim = D(ps["G"]["liquidation_preference"])
-    rep = cli.json("waterfall", "--as-of", "2006-03-31", "--proceeds", "100000000")
+    rep = fixture.waterfall("2006-03-31", "100000000")
     remainder = 100_000_000 - m_acc - h_acc - g_claim
     assert rep["common"]["received"] == str(remainder)
     m_common, h_common = 5000 * D(4000), 3500 * h_rate
@@ -335,28 +334,27 @@ def test_m_and_h_both_convert_inside_m_window(cli):
     _pays_everything(rep)
 
 
-def test_issuer_order_option(cli):
-    """--order G,H,K,M puts G first (the issuer setting overrides the default)."""
-    assert cli("load", str(HISTORY)).exit_code == 0
-    rep = cli.json("waterfall", "--as-of", "2005-12-31", "--proceeds", "3000000",
-                   "--order", "G,H,K,M")
+def test_issuer_order():
+    """An order G,H,K,M puts G first (the issuer setting overrides the default)."""
+    fixture = book(HISTORY)
+    rep = fixture.waterfall("2005-12-31", "3000000", order="G,H,K,M")
     assert rep["order"] == "G > H > K > M > common"
     assert rep["order_source"] == "issuer setting"
     paid = {t["series"][0]: D(t["paid"]) for t in rep["tiers"]}
-    g_claim = D(_series(cli.json("position", "--as-of", "2005-12-31"))["G"][
+    g_claim = D(_series(fixture.position("2005-12-31"))["G"][
         "liquidation_preference"])
     assert g_claim < 3_000_000
     assert paid == {"G": g_claim, "H": 3_000_000 - g_claim, "K": 0, "M": 0}
-    r = cli("waterfall", "--as-of", "2005-12-31", "--proceeds", "1", "--order", "G,H")
-    assert r.exit_code == 2 and "order" in r.stderr and "leaves out" in r.stderr
+    with pytest.raises(Rejected) as exc:
+        fixture.waterfall("2005-12-31", "1", order="G,H")
+    assert exc.value.field == "order" and "leaves out" in exc.value.message
 
 
-def test_json_shape_of_spec_section_9(cli):
-    assert cli("load", str(HISTORY)).exit_code == 0
-    rep = cli.json("waterfall", "--as-of", "2005-12-31", "--proceeds", "12345678.90")
+def test_json_shape_of_spec_section_9():
+    fixture = book(HISTORY)
+    rep = fixture.waterfall("2005-12-31", "12345678.90")
     assert {"as_of", "proceeds", "tiers", "series", "common", "holders"} <= set(rep)
     assert rep["as_of"] == "2005-12-31" and rep["proceeds"] == "12345678.90"
-    assert rep["recorded"] is False
     assert [t["series"] for t in rep["tiers"]] == [["M"], ["H"], ["K"], ["G"]]
     for t in rep["tiers"]:
         assert {"series", "claim", "paid"} <= set(t)
@@ -375,26 +373,35 @@ def test_json_shape_of_spec_section_9(cli):
     _pays_everything(rep)
 
 
-def test_readable_table_and_bad_input(cli):
+def test_waterfall_command(cli):
+    """The command on both stores: the table, --json (what-if: recorded false), --order,
+    bad input (exit 2), and nothing recorded."""
     assert cli("load", str(HISTORY)).exit_code == 0
+    before = cli.spec.rows()
     r = cli("waterfall", "--as-of", "2001-12-31", "--proceeds", "40000000")
     assert r.exit_code == 0, r.output
     for word in ("H > K > G > common", "converts", "Fir Holdings", "common outstanding",
                  "40,000,000.00", "5,277,782"):
         assert word in r.stdout, word
+    rep = cli.json("waterfall", "--as-of", "2005-12-31", "--proceeds", "3000000",
+                   "--order", "G,H,K,M")
+    assert (rep["issuer"], rep["as_recorded"], rep["recorded"]) == ("default", None, False)
+    assert rep["order"] == "G > H > K > M > common"
+    assert rep["order_source"] == "issuer setting"
+    # G first: its whole claim (under 3,000,000; test_issuer_order), H the rest
+    paid = {t["series"][0]: D(t["paid"]) for t in rep["tiers"]}
+    assert paid["G"] + paid["H"] == 3_000_000 and paid["K"] == paid["M"] == 0
+    r = cli("waterfall", "--as-of", "2005-12-31", "--proceeds", "1", "--order", "G,H")
+    assert r.exit_code == 2 and "order" in r.stderr and "leaves out" in r.stderr
     for bad, words in (("1e6", "--proceeds"), ("100.001", "whole number of cents"),
                        ("-5", "must not be negative"), (" 5", "--proceeds")):
         r = cli("waterfall", "--as-of", "2001-12-31", "--proceeds", bad)
         assert r.exit_code == 2 and words in r.stderr, (bad, r.stderr)
     r = cli("waterfall", "--as-of", "2001-02-30", "--proceeds", "1")
     assert r.exit_code == 2 and "--as-of" in r.stderr
-
-
-def test_what_if_records_nothing(cli):
-    assert cli("load", str(HISTORY)).exit_code == 0
-    before = cli.spec.content()
+    # a what-if records nothing: every row of the store is as it was
     cli.json("waterfall", "--as-of", "2005-12-31", "--proceeds", "50000000")
-    assert cli.spec.content() == before
+    assert cli.spec.rows() == before
 
 
 # -- former holders, ties, the Liquidation event --------------------------------------------
@@ -447,14 +454,14 @@ CY_G = 50_000 + D(50 * 100 * 90) / 360 + _m(D(50 * 100 * 60) / 360)      # 52,08
 BOB_H = 100_000 + _m(D(100 * 100 * 49) / 360)                             # 101,361.11
 
 
-def test_liquidation_event_records_the_distribution_and_ends_the_ledger(cli, jsonl):
-    liq = {"type": "Liquidation", "effective_date": "2001-05-31", "proceeds": "150000.00",
-           "id": "liq"}
-    assert cli("load", str(jsonl(LIQ_BASE))).exit_code == 0
-    what_if = cli.json("waterfall", "--as-of", "2001-05-31", "--proceeds", "150000.00")
-    r = cli("load", str(jsonl([liq])))
-    assert r.exit_code == 0, r.output
-    pos = cli.json("position", "--as-of", "2001-06-30")
+LIQ = {"type": "Liquidation", "effective_date": "2001-05-31", "proceeds": "150000.00",
+       "id": "liq"}
+LIQUIDATED = LIQ_BASE + [LIQ]
+
+
+def test_liquidation_event_records_the_distribution_and_ends_the_ledger():
+    what_if = book(LIQ_BASE).waterfall("2001-05-31", "150000.00")
+    pos = book(LIQUIDATED).position("2001-06-30")
     assert pos["liquidated_on"] == "2001-05-31"
     rec = pos["liquidation"]
     # H (senior, H §3(a)) in full; G gets the rest pro rata; nothing to common
@@ -466,46 +473,63 @@ def test_liquidation_event_records_the_distribution_and_ends_the_ledger(cli, jso
     assert parts["Ann"] + parts["Cy"] == g_left
     assert rec["common"]["received"] == "0.00"
     # the recorded distribution is the what-if computed by the same code
-    assert {k: v for k, v in rec.items()} == {k: v for k, v in what_if.items()
-                                              if k not in ("issuer", "as_recorded", "recorded")}
+    assert rec == what_if
     # every series and common extinguished, nothing owed any more
     assert pos["common_outstanding"] == "0" and pos["holders"] == []
     assert all(s["outstanding"] == "0" for s in pos["series"])
-    # a later event, or one the same day recorded after, is rejected; nothing stored
-    before = cli.spec.content()
-    for ev in ({"type": "SharesIssued", "effective_date": "2001-06-15", "series": "G",
-                "holder": "Dee", "shares": "10"},
-               {"type": "CommonStockIssued", "effective_date": "2001-05-31", "kind": "other",
-                "shares": "10", "price_per_share": "1"}):
-        r = cli("load", str(jsonl([ev])))
-        assert r.exit_code == 2, r.output
-        assert "liquidated on 2001-05-31" in r.stderr and ev["type"] in r.stderr
-        assert cli.spec.content() == before
-    # a what-if on or after the liquidation date is bad input
+    # a later event, or one the same day recorded after, is refused (REFUSALS); a what-if
+    # on or after the liquidation date is bad input
+    with pytest.raises(Rejected) as exc:
+        book(LIQUIDATED).waterfall("2001-06-30", "1")
+    assert exc.value.field == "as_of" and "liquidated on 2001-05-31" in exc.value.message
+
+
+def test_liquidation_through_the_command_line(cli, jsonl):
+    """Recorded by ``load``, shown by ``position --json``; a what-if after it exits 2."""
+    assert cli("load", str(jsonl(LIQUIDATED))).exit_code == 0
+    pos = cli.json("position", "--as-of", "2001-06-30")
+    assert pos["liquidated_on"] == "2001-05-31"
+    assert _by_holder(pos["liquidation"])[("Bob", "H")] == BOB_H  # 101,361.11 in full
     r = cli("waterfall", "--as-of", "2001-06-30", "--proceeds", "1")
     assert r.exit_code == 2 and "liquidated on 2001-05-31" in r.stderr
 
 
-@pytest.mark.parametrize("extra,field,words", [
-    ({"proceeds": "100.001"}, "proceeds", "whole number of cents"),
-    ({"order": "H"}, "order", "leaves out designated series G"),
-    ({"proceeds": 100}, "proceeds", "JSON number"),
-])
-def test_bad_liquidation_is_rejected(cli, jsonl, extra, field, words):
-    assert cli("load", str(jsonl(LIQ_BASE))).exit_code == 0
-    before = cli.spec.content()
-    ev = {"type": "Liquidation", "effective_date": "2001-05-31", "proceeds": "1000.00", **extra}
-    r = cli("load", str(jsonl([ev])))
-    assert r.exit_code == 2
-    assert "Liquidation" in r.stderr and field in r.stderr and words in r.stderr, r.stderr
-    assert cli.spec.content() == before
+def liquidation(**extra: Any) -> dict[str, Any]:
+    return {"type": "Liquidation", "effective_date": "2001-05-31", "proceeds": "1000.00",
+            **extra}
 
 
-def test_liquidation_with_an_issuer_order(cli, jsonl):
+REFUSALS = [
+    # after the Liquidation every later event is refused, and so is one the same day
+    # recorded after it
+    refusal(LIQUIDATED, [{"type": "SharesIssued", "effective_date": "2001-06-15",
+                          "series": "G", "holder": "Dee", "shares": "10"}], "effective_date",
+            "SharesIssued", "liquidated on 2001-05-31"),
+    refusal(LIQUIDATED, [{"type": "CommonStockIssued", "effective_date": "2001-05-31",
+                          "kind": "other", "shares": "10", "price_per_share": "1"}],
+            "effective_date", "CommonStockIssued", "liquidated on 2001-05-31"),
+    refusal(LIQ_BASE, [liquidation(proceeds="100.001")], "proceeds", "Liquidation",
+            "whole number of cents"),
+    refusal(LIQ_BASE, [liquidation(order="H")], "order", "Liquidation",
+            "leaves out designated series G"),
+    refusal(LIQ_BASE, [liquidation(proceeds=100)], "proceeds", "Liquidation", "JSON number"),
+]
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=[f"r{i}" for i in range(len(REFUSALS))])
+def test_bad_liquidation_and_events_after_it_are_refused(case):
+    refuse(case)
+
+
+@pytest.mark.parametrize("cases", by_stored(REFUSALS), ids=lambda cs: f"{len(cs)}-cases")
+def test_every_refusal_through_load_exits_2_and_stores_nothing(cli, jsonl, cases):
+    cli.refuses_all(jsonl, cases)
+
+
+def test_liquidation_with_an_issuer_order():
     ev = {"type": "Liquidation", "effective_date": "2001-05-31", "proceeds": "150000.00",
           "order": "G,H"}
-    assert cli("load", str(jsonl(LIQ_BASE + [ev]))).exit_code == 0
-    rec = cli.json("position", "--as-of", "2001-05-31")["liquidation"]
+    rec = book(LIQ_BASE + [ev]).position("2001-05-31")["liquidation"]
     assert rec["order"] == "G > H > common" and rec["order_source"] == "issuer setting"
     # G first: 156,250.00 > 150,000, so G is paid short and H gets nothing
     parts = _floor_lr(D(150_000), {"Ann": ANN_G, "Cy": CY_G})
