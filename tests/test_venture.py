@@ -82,6 +82,34 @@ def test_down_round_adjusts_seed_and_a():
                                                         "2000000.00")
 
 
+def test_declared_dividends_are_owed_only_once_declared():
+    """Non-cumulative 8% (``cumulative: false``): nothing accrues; lark-0014 declares
+    $0.064 on B (record 2022-06-30, payable 2022-07-15), lark-0016 $0.16 on A (record
+    2022-11-30, payable 2022-12-15); both are paid on their payment dates."""
+    venture = book(VENTURE)
+
+    def row(day: str, series: str) -> dict[str, object]:
+        return {s["series"]: s for s in venture.position(day)["series"]}[series]
+
+    # before the record date nothing is owed, though B has been outstanding for a year
+    assert (row("2022-06-29", "B")["accrued_unpaid"], row("2022-06-29", "B")["arrears"],
+            row("2022-06-29", "B")["declared_unpaid"]) == ("0.00", "0.00", "0.00")
+    # from the end of the record date: 5,000,000 × $0.064 = $320,000.00, not yet due
+    b = row("2022-07-14", "B")
+    assert (b["accrued_unpaid"], b["arrears"], b["declared_unpaid"]) == (
+        "320000.00", "0.00", "320000.00")
+    assert b["missed_streak"] is None and b["dividend_rate"] == "0.08"
+    # A: Redwood 2,000,000 × $0.16 = $320,000.00, Quarry 500,000 × $0.16 = $80,000.00
+    holders = venture.holders("2022-12-14")
+    assert (holders["Redwood Ventures III LP", "A"]["accrued_unpaid"],
+            holders["Quarry Seed Fund", "A"]["accrued_unpaid"]) == ("320000.00", "80000.00")
+    # paid in full on the payment dates; Seed, never declared, owes nothing at any time
+    for day in ("2022-07-15", "2022-12-31"):
+        for series in ("A", "B", "Seed"):
+            r = row(day, series)
+            assert (r["accrued_unpaid"], r["arrears"]) == ("0.00", "0.00"), (day, series)
+
+
 def test_waterfall_with_the_a_cap_binding():
     """$60,000,000 as of 2022-12-31, order B > A > Seed > common. B and Seed convert; A
     keeps its 1.5× preference ($7,500,000) and participates as 2,500,000 × its rate;
