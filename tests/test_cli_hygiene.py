@@ -103,6 +103,30 @@ def test_a_mistyped_sqlite_path_and_an_empty_file_are_no_ledger(tmp_path: Path) 
     assert demo.exists()
 
 
+def test_a_rejected_first_load_leaves_no_ledger_behind(tmp_path: Path, jsonl: Any) -> None:
+    """A load is all or nothing: rejected into a SQLite file that did not exist, it leaves
+    no file (the ledger is as it was: not there), so a read still says "no ledger"; a
+    rejected load into an existing ledger leaves that ledger's file and rows as they were."""
+    from typer.testing import CliRunner
+
+    from ledger.cli import app
+
+    runner = CliRunner()
+    db = tmp_path / "new.db"
+    bad = jsonl([{"type": "SharesIssued", "effective_date": "2001-01-02", "series": "Q",
+                  "holder": "Ann", "shares": "600"}])  # no such series
+    r = runner.invoke(app, ["--db", str(db), "load", str(bad)])
+    assert r.exit_code == 2 and "unknown series" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("new.db")) == []
+    r = runner.invoke(app, ["--db", str(db), "verify"])
+    assert one_line_error(r) == f"error: no ledger at {db}"
+    good = jsonl([designate("G", "2000-12-28"), issue("G", "Ann", "600", "2001-01-02")])
+    assert runner.invoke(app, ["--db", str(db), "load", str(good)]).exit_code == 0
+    before = StoreSpec("sqlite", db=str(db)).rows()
+    assert runner.invoke(app, ["--db", str(db), "load", str(bad)]).exit_code == 2
+    assert db.exists() and StoreSpec("sqlite", db=str(db)).rows() == before
+
+
 def test_the_api_opens_for_reading_without_creating(store: StoreSpec) -> None:
     from ledger.api import NoLedger
 

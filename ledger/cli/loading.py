@@ -9,8 +9,8 @@ import typer
 
 from ledger.cli.options import (
     Commands,
+    creating_ledger,
     load_path,
-    open_ledger,
 )
 
 COMMANDS = Commands()
@@ -19,7 +19,7 @@ COMMANDS = Commands()
 @COMMANDS()
 def load(file: Annotated[Path, typer.Argument(help="events, one JSON object per line")]) -> None:
     """Validate a JSON Lines file of events and append it atomically (all or nothing)."""
-    with open_ledger(create=True) as lg:
+    with creating_ledger() as lg:
         load_path(lg, file)
 
 

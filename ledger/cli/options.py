@@ -14,8 +14,10 @@ import csv
 import datetime as dt
 import errno
 import json
+import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -127,6 +129,27 @@ def open_ledger(create: bool = False) -> Ledger:
     except (PersistenceError, OSError, psycopg.Error) as exc:
         one_line = " ".join(str(exc).split())
         raise fail(2, f"error: cannot open the ledger at {where()}: {one_line}") from None
+
+
+@contextmanager
+def creating_ledger() -> Iterator[Ledger]:
+    """``open_ledger(create=True)``, for a command that writes a ledger it may create
+    (``load``, ``import-ocf``): when the SQLite file did not exist before and the command
+    fails, the file it created is removed, so a rejected first load leaves nothing
+    behind (the ledger is exactly as it was: not there)."""
+    url = CTX.database_url or os.environ.get("PREFLEDGER_DATABASE_URL")
+    path = (CTX.db or "prefledger.db") if CTX.db is not None or not url else None
+    fresh = path if path is not None and not os.path.exists(path) else None
+    done = False
+    try:
+        with open_ledger(create=True) as lg:
+            yield lg
+        done = True
+    finally:
+        if fresh is not None and not done:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with suppress(FileNotFoundError):
+                    os.remove(fresh + suffix)
 
 
 def choose_issuer(lg: Ledger, issuer: str | None) -> str:
