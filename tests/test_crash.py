@@ -126,8 +126,10 @@ def test_sigkill_during_load_leaves_all_or_nothing(tmp_path: Path,
         wal = Path(db + "-wal")
         wal_start = wal.stat().st_size if wal.exists() else 0
         mode = "write" if attempts % 2 == 0 else "random"
-        p = subprocess.Popen([exe, "--db", db, "load", str(src)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+        errors = tmp_path / f"trial{attempts}.stderr"
+        with errors.open("wb") as fh:
+            p = subprocess.Popen([exe, "--db", db, "load", str(src)],
+                                 stdout=subprocess.DEVNULL, stderr=fh)
         saw_write = False
         if mode == "random":
             time.sleep(rnd.uniform(0.0, full))
@@ -146,7 +148,7 @@ def test_sigkill_during_load_leaves_all_or_nothing(tmp_path: Path,
             kills += 1
             in_write += saw_write
         else:
-            assert rc == 0
+            assert rc == 0, f"trial {attempts}: the load exited {rc}: {errors.read_text()}"
             finished += 1
 
         problems, hist, bulk = snapshot(db)
