@@ -668,7 +668,7 @@ class Terms(Strict):
     def claim_multiple(self) -> Decimal:
         """The largest multiple of the stated value one share can claim: 1, the
         liquidation multiple, the participation cap, the redemption premium."""
-        return max(Decimal(1), self.liquidation_multiple, self.participation_cap or 0,
+        return max(Decimal(1), self.liquidation_multiple, self.participation_cap or Decimal(0),
                    self.redemption_premium)
 
     @property
