@@ -431,6 +431,19 @@ class Ledger:
             raise KeyError(series)
         return rates_report(st, series)
 
+    def horizon(self, issuer: str = "default") -> dt.date | None:
+        """The issuer's horizon (``ledger.limits.horizon``): its latest event's date (of
+        the events that count: reversed ones left out) plus ``horizon_years``, at most
+        the ``latest_date``. A load is accepted only if every report works on every date
+        up to it (docs/limits.md). ``None``: no events."""
+        from ledger.limits import horizon
+        from ledger.replay import order, reversed_targets
+
+        recs = self.records(issuer)
+        targets, _ = reversed_targets(recs)
+        live = [r for r in order(recs) if r.event.id is None or r.event.id not in targets]
+        return horizon(live[-1].event.effective_date) if live else None
+
     def check(self, as_of: dt.date, issuer: str = "default",
               as_recorded: dt.datetime | None = None) -> list[Any]:
         """SPEC.md §10 ``check --as-of D``: every ``ledger.checks.Finding`` as of ``as_of``."""
