@@ -335,12 +335,13 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 MAX_LINE_BYTES = 1 << 20
 #: fields of one JSON object, items of one JSON array, at any level of an event; the
 #: ``holders`` map of a ``RedemptionNoticed`` (one entry per holder) may have more
-MAX_MEMBERS = 64
-MAX_HOLDERS = 10_000
+#: (the limits ``fields_per_object`` and ``holders_per_notice`` of ``ledger.limits``)
+MAX_MEMBERS = int(limits.value("fields_per_object"))
+MAX_HOLDERS = int(limits.value("holders_per_notice"))
 #: levels of JSON nesting (an event is 1, its ``terms`` 2, a seniority claim 4)
-MAX_DEPTH = 16
+MAX_DEPTH = int(limits.value("nesting"))
 #: problems reported for one line (then one saying how many more there are)
-MAX_LINE_PROBLEMS = 10
+MAX_LINE_PROBLEMS = int(limits.value("problems_per_line"))
 #: ``MAX_PERIOD_STARTS``, the dividend period starts of one series, is kept with the other
 #: limits of the terms (``ledger.terms``)
 

@@ -184,6 +184,18 @@ LIMITS: dict[str, Limit] = {lim.name: lim for lim in (
           "redemption prices stay in range", _TERMS, low=_D(0), low_ok=False),
     Limit("votes_per_share", _D(10) ** 6, "votes", "vote counts stay exact", _TERMS,
           low=_D(0), low_ok=False),
+    # -- the shape of one line of input (``ledger.events``) --------------------------------
+    Limit("fields_per_object", 64, "fields or items",
+          "a line is checked in bounded time and memory (any object or list of an event)",
+          "write one event per line, with only its own fields"),
+    Limit("holders_per_notice", 10_000, "holders",
+          "the holders map of one RedemptionNoticed is checked in bounded time and memory",
+          "give the notice in several events"),
+    Limit("nesting", 16, "levels", "a line is checked in bounded time and memory",
+          "an event needs at most four levels (a seniority claim of its terms)"),
+    Limit("problems_per_line", 10, "problems",
+          "a line with many faults reports in bounded time (then one saying how many "
+          "more)", "fix the problems listed, then load again"),
     # -- events ---------------------------------------------------------------------------
     Limit("shares_per_event", _D(10) ** 12, "shares", "share counts stay exact", _FIX),
     Limit("split_ratio", _D(10_000), "new shares per old share",
