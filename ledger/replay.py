@@ -773,7 +773,8 @@ def _horizon_problems(r: Replayer, horizon: dt.date, live: list[Record]) -> list
     lim = limits.LIMITS["holder_periods"]
     if periods_total > lim.value and live:  # type: ignore[operator]
         last = live[-1]
-        out.append(Problem(last.line, last.where(), "effective_date", lim.refuse(
+        field = "holder" if getattr(last.event, "holder", None) else "effective_date"
+        out.append(Problem(last.line, last.where(), field, lim.refuse(
             periods_total, f"the horizon {horizon} gives issuer {r.state.issuer!r} "
             + "; ".join(parts) + ": in all")))
     return out
