@@ -468,3 +468,45 @@ def test_the_denial_of_service_file_is_refused(cli: Cli, tmp_path: Path) -> None
     # a list of more than 64 items is refused as it is read, before any term is checked
     cli.refuses(path, "the list has 365 items; at most 64 are allowed",
                 field="terms.period_starts", line=1)
+
+
+# -- docs/limits.md and the table stay in step --------------------------------------------
+
+DOC = (REPO / "docs" / "limits.md").read_text()
+
+
+def _rows() -> dict[str, str]:
+    """The rows of the docs' tables, by the limit they name (its first cell)."""
+    out = {}
+    for line in DOC.splitlines():
+        m = re.match(r"\| `([A-Za-z_.]+)` \|(.*)", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def test_every_limit_is_documented_with_its_value_and_what_it_protects() -> None:
+    rows = _rows()
+    for lim in LIMITS.values():
+        assert lim.name in rows, f"docs/limits.md has no row for {lim.name}"
+        assert f" {lim.shown} |" in rows[lim.name], (lim.name, lim.shown, rows[lim.name])
+        assert lim.protects in rows[lim.name], lim.name
+    data_rows = {n for n in rows if "." not in n}
+    assert data_rows == set(LIMITS), data_rows ^ set(LIMITS)
+
+
+def test_the_input_and_storage_limits_are_documented_with_their_values() -> None:
+    import importlib
+
+    rows = _rows()
+    io = [n for n in rows if "." in n]
+    assert len(io) == 11
+    for name in io:
+        module, const = name.rsplit(".", 1)
+        value = getattr(importlib.import_module(module), const)
+        assert f"{value:,}" in rows[name], (name, value)
+
+
+def test_the_docs_example_is_the_edge_ledger() -> None:
+    # the worked figure of the docs is the one the edge ledger checks by hand above
+    assert f"the horizon {HORIZON}" in DOC and "60,000,000,000,000.00" in DOC
