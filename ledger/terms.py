@@ -216,12 +216,13 @@ DEFAULT_EXEMPT_KINDS = ("opening", "option_exercise")
 AntidilutionCounts = Literal["later_conversions", "convertible_issuances", "common_only"]
 
 
-def _matter(v: str) -> str:
-    import re
-
-    if not v or v != v.strip() or len(v) > 200 or re.search(r"[\x00-\x1f\x7f-\x9f]", v):
-        raise ValueError("a matter is 1-200 characters, no control characters, no "
-                         "leading or trailing whitespace")
+def _matter(v: str, strict: bool = True) -> str:
+    """A matter a trigger names: the name hygiene of ``ledger.names`` (the matters of a
+    ``ShareholderApproval`` have it), 1-200 characters, no surrounding whitespace."""
+    why = text_problem(v, strict=strict)
+    if not v or v != v.strip() or len(v) > 200 or why is not None:
+        raise ValueError("a matter is 1-200 characters, no control or invisible characters, "
+                         "no leading or trailing whitespace" + (f" ({why})" if why else ""))
     return v
 
 
@@ -232,8 +233,8 @@ class ApprovalTrigger(Strict):
 
     @field_validator("approval")
     @classmethod
-    def _name(cls, v: str) -> str:
-        return _matter(v)
+    def _name(cls, v: str, info: ValidationInfo) -> str:
+        return _matter(v, _strict(info))
 
 
 class OfferingMinimums(Strict):
@@ -475,7 +476,7 @@ class Terms(Strict):
 
     @field_validator("mandatory_conversion", mode="before")
     @classmethod
-    def _triggers(cls, v: Any) -> Any:
+    def _triggers(cls, v: Any, info: ValidationInfo) -> Any:
         """Each trigger is one of three shapes (SPEC.md §12), named by its one key."""
         if not isinstance(v, list | tuple):
             raise ValueError(f"must be a list of triggers, each {_TRIGGER_SHAPES}")
@@ -488,7 +489,7 @@ class Terms(Strict):
                 raise ValueError(f"trigger {i} must be one of {_TRIGGER_SHAPES}")
             key = next(iter(item))
             try:
-                out.append(_TRIGGERS[key].model_validate(item))
+                out.append(_TRIGGERS[key].model_validate(item, context=info.context))
             except ValidationError as exc:
                 err = exc.errors(include_url=False)[0]
                 loc = ".".join(str(p) for p in err["loc"])

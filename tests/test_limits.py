@@ -510,3 +510,17 @@ def test_the_input_and_storage_limits_are_documented_with_their_values() -> None
 def test_the_docs_example_is_the_edge_ledger() -> None:
     # the worked figure of the docs is the one the edge ledger checks by hand above
     assert f"the horizon {HORIZON}" in DOC and "60,000,000,000,000.00" in DOC
+
+
+# -- names in terms: the hygiene of holder names, in triggers too -----------------------
+
+def test_a_trigger_matter_has_the_name_hygiene() -> None:
+    from ledger.events import parse_object
+
+    bad = designate(conversion="elective", conversion_rate="1",
+                    mandatory_conversion=[{"approval": "ipo\u200b"}])
+    [p] = problems_of([bad])
+    assert p.field == "terms.mandatory_conversion", p
+    assert "zero-width character U+200B ZERO WIDTH SPACE at position 3" in p.message
+    # a designation stored before the rule still reads back as it was stored
+    assert not isinstance(parse_object(bad), list)
