@@ -23,10 +23,10 @@ the smaller of the two:
   an upper bound of every compounding schedule; PIK shares count against the
   authorized shares, so they are inside the same bound;
 - shares: at most ``shares_per_event`` (10^12) in one event, ``authorized_shares`` in
-  one series, ``common_shares`` (10^15) of common outstanding and of the common one
-  series converts into (its authorized shares × its conversion rate in force): 16
-  digits before the point and 12 after it (the finest fraction the input can write)
-  stay inside 28 digits;
+  one series, ``common_shares`` (10^15) of fully diluted common (common outstanding plus,
+  for every convertible series, its shares not yet converted, redeemed or cancelled ×
+  its conversion rate in force): 16 digits before the point and 12 after it (the finest
+  fraction the input can write) stay inside 28 digits;
 - a split multiplies common and conversion rates by its ratio: each ratio lies within
   the range ``split_ratio`` and the product of all of them (the cumulative
   split factor) within ``split_factor``; a split
@@ -209,7 +209,8 @@ LIMITS: dict[str, Limit] = {lim.name: lim for lim in (
           "every holding can be written back exactly (the input's finest fraction)",
           "use a ratio that leaves whole or coarser fractions of shares"),
     Limit("common_shares", _D(10) ** 15, "shares",
-          "common outstanding, and the common one series converts into, stay exact",
+          "the fully diluted common (outstanding, and what every convertible series can "
+          "still convert into) stays exact",
           "check the share counts, the split ratios and the conversion terms"),
     Limit("series_amount", _D(10) ** 16, "in money",
           "what one series can claim by the horizon (shares × stated value × multiple, "

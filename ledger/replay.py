@@ -48,7 +48,7 @@ from ledger.problems import Problem, Rejected
 from ledger.schedule import ONE_DAY, Schedule
 from ledger.state import Declaration, IssuerState, Record, SeriesState
 from ledger.terms import SENIORITY_KEYWORDS, Terms, known_terms_refs, load_terms_ref
-from ledger.values import CONTEXT, plain
+from ledger.values import CONTEXT, ONE, plain
 
 TermsResolver = Callable[[str], Terms]
 
@@ -688,38 +688,45 @@ def _before_limits(r: Replayer, ev: object) -> None:
                 who = "common without a holder" if holder is None else f"{holder!r}'s common"
                 raise Rejected("ratio", limits.LIMITS["share_decimals"].refuse(
                     -exp, f"the split makes {who} {plain(after)}, a fraction of"))
-        _common_within(st, CONTEXT.multiply(st.common_outstanding, ev.ratio), "ratio")
+        _common_within(st, _fully_diluted(st, ev.ratio), "ratio")
         st.split_factor = factor
     elif isinstance(ev, CommonStockIssued | PublicOffering):
-        _common_within(st, st.common_outstanding + ev.shares, "shares")
+        _common_within(st, _fully_diluted(st) + ev.shares, "shares")
+
+
+def _fully_diluted(st: IssuerState, ratio: Decimal = ONE) -> Decimal:
+    """Common outstanding plus what every convertible series can still convert into
+    (its shares not yet converted, redeemed or cancelled × its conversion rate), after a
+    split of ``ratio``."""
+    total = CONTEXT.multiply(st.common_outstanding, ratio)
+    for s in st.series.values():
+        if s.conversion_rate is None or s.extinguished:
+            continue
+        left = (s.terms.authorized_shares - s.converted_total - s.redeemed_total
+                - s.cancelled_total)
+        total += CONTEXT.multiply(left, CONTEXT.multiply(s.conversion_rate, ratio))
+    return total
 
 
 def _common_within(st: IssuerState, common: Decimal, field: str) -> None:
     lim = limits.LIMITS["common_shares"]
     if common > lim.value:  # type: ignore[operator]
-        raise Rejected(field, lim.refuse(common, "common outstanding would be"))
+        raise Rejected(field, lim.refuse(common, "the fully diluted common (outstanding, "
+                                         "and what the convertible series can still "
+                                         "convert into) would be"))
 
 
 def _after_limits(r: Replayer, ev: object) -> None:
     """The limits an event broke, checked once it applied (the load is then refused):
-    the common each convertible series converts into (rates move with splits and
-    anti-dilution), common outstanding after conversions, declared dividends."""
+    the fully diluted common (conversion rates move with splits and anti-dilution),
+    declared dividends."""
     st = r.state
     if isinstance(ev, CommonStockSplit | CommonStockIssued | PublicOffering | SharesIssued
-                  | SharesConverted | ShareholderApproval | TermsAmended):
-        field = next(f for f in ("ratio", "price_per_share", "shares", "changes", "matters")
-                     if getattr(ev, f, None) is not None)
-        lim = limits.LIMITS["common_shares"]
-        for s in st.series.values():
-            if s.conversion_rate is None or s.extinguished:
-                continue
-            converts = s.terms.authorized_shares * s.conversion_rate
-            if converts > lim.value:  # type: ignore[operator]
-                raise Rejected(field, lim.refuse(
-                    round(converts), f"the common Series {s.name} converts into "
-                    f"({plain(s.terms.authorized_shares)} authorized × its conversion rate "
-                    f"{plain(s.conversion_rate)})"))
-        _common_within(st, st.common_outstanding, field)
+                  | SharesConverted | ShareholderApproval | TermsAmended | SeriesDesignated):
+        field = next((f for f in ("ratio", "price_per_share", "shares", "changes", "matters",
+                                  "terms", "terms_ref") if getattr(ev, f, None) is not None),
+                     "effective_date")
+        _common_within(st, _fully_diluted(st), field)
     if isinstance(ev, DividendDeclared):
         s = st.series[ev.series]
         lim = limits.LIMITS["series_amount"]

@@ -72,11 +72,14 @@ EDGE: list[dict[str, Any]] = [
     # B: the most shares in one event and in one series
     series("B", authorized_shares="1000000000000", stated_value="1"),
     issue("B", "Bo", "1000000000000", "2001-01-01"),
-    # C: the highest conversion rate; its authorized shares convert into 10^15 common
-    series("C", conversion="elective", conversion_rate="1000000000000",
+    # C: the highest conversion rate; 999 shares convert into 999 × 10^12 common; the
+    # fully diluted common is 99,999,900,000 + 999 × 10^12 + 1,000 (T) + 1,000 (V) +
+    # 0.001 (P) + 0.000000000001 = 999,099,999,902,000.001000000001, under 10^15
+    series("C", authorized_shares="999", conversion="elective",
+           conversion_rate="1000000000000",
            conversion_after_closing_years=100, notice_conversion_days=3650,
            votes="as_converted"),
-    issue("C", "Cy", "1000", "2001-01-01"),
+    issue("C", "Cy", "999", "2001-01-01"),
     # P: the highest conversion price and anti-dilution threshold
     series("P", conversion="elective", conversion_price="1000000000",
            antidilution="narrow_weighted"),
@@ -289,17 +292,28 @@ OVER: list[tuple[str, list[dict[str, Any]], int, str, tuple[str, ...]]] = [
     ("common_shares", [common("2024-06-01", "Bo", "999999999000", kind="opening"),
                        split("2024-06-02", "1000"),
                        common("2024-06-03", "Cy", "1", kind="opening")], 3, "shares",
-     ("common outstanding would be 1000000000000001 is more than the limit "
-      "common_shares",)),
+     ("the fully diluted common (outstanding, and what the convertible series can still "
+      "convert into) would be 1000000000000001 is more than the limit common_shares",)),
+    # a convertible series of 1,000 × 10^12 with 1,000 common outstanding: over
+    ("common_shares", [q(authorized_shares="1000", conversion="elective",
+                         conversion_rate="1000000000000")], 1, "terms",
+     ("would be 1000000000001000 is more than the limit common_shares",)),
     ("common_shares", [q(authorized_shares="1001", conversion="elective",
                          conversion_rate="1000000000000")], 1, "terms",
      ("authorized_shares × the conversion rate 1001000000000000 is more than the limit "
       "common_shares of 1,000,000,000,000,000 shares",)),
-    ("common_shares", [q(authorized_shares="1000", conversion="elective",
+    ("common_shares", [q(authorized_shares="999", conversion="elective",
                          conversion_rate="1000000000000"),
                        split("2024-06-02", "1.01")], 2, "ratio",
-     ("the common Series Q converts into (1000 authorized × its conversion rate "
-      "1010000000000) 1010000000000000 is more than the limit common_shares",)),
+     # (1,000 + 999 × 10^12) × 1.01
+     ("would be 1008990000001010 is more than the limit common_shares",)),
+    # full ratchet to a sale at 0.000000001: Q's rate becomes 1,000 ÷ 0.000000001 = 10^12
+    # and its 1,000 shares would convert into 10^15, with 1,001 common: over
+    ("common_shares", [q(authorized_shares="1000", conversion="elective",
+                         conversion_price="1", antidilution="full_ratchet"),
+                       common("2024-06-02", "Bo", "1", kind="sale",
+                              price_per_share="0.000000001")], 2, "price_per_share",
+     ("would be 1000000000001001 is more than the limit common_shares",)),
     # 10,000,001 × (10^9 + 0): a declaration on the whole authorized series over 10^16
     ("series_amount", [q(authorized_shares="10000001", cumulative=False,
                          dividend_rate="0.08"),
