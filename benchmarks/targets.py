@@ -390,6 +390,22 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """The targets as a Markdown table (the README's), from a run's JSON line."""
+    def fmt(v: float | None, unit: str) -> str:
+        return "n/a" if v is None else f"{v:g}{unit}"
+
+    lines = ["| target | events | measured | target | met |", "|---|---|---|---|---|"]
+    for r in result["targets"]:
+        sign = "≤" if r["sense"] == "max" else "≥"
+        met = "n/a" if r["met"] is None else "**yes**" if r["met"] else "no"
+        if r["met"] is not None and not r["read_at_target_size"]:
+            met += " (not at the target's size)"
+        lines.append(f"| {r['target']} | {r['events']} | {fmt(r['measured'], r['unit'])} | "
+                     f"{sign} {fmt(r['limit'], r['unit'])} | {met} |")
+    return "\n".join(lines)
+
+
 # -- the run ------------------------------------------------------------------------------
 
 def machine() -> dict[str, Any]:
@@ -434,11 +450,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-compile", action="store_true",
                     help="do not compile the package's bytecode first")
     ap.add_argument("--keep", action="store_true", help="keep the loaded databases")
+    ap.add_argument("--markdown", metavar="FILE",
+                    help="measure nothing: print the targets of a run's JSON line (the "
+                    "last line it printed, saved to FILE) as a Markdown table")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         job = json.loads(args.child)
         print(json.dumps(CHILDREN[job.pop("kind")](**job)))
+        return
+    if args.markdown:
+        text = Path(args.markdown).read_text(encoding="utf-8").strip().splitlines()[-1]
+        print(markdown(json.loads(text)))
         return
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)

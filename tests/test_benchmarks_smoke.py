@@ -172,6 +172,14 @@ def test_targets_report_prints_every_target(tmp_path: Path,
     assert len(big["position_whole_process"]["runs_s"]) == 2
     assert big["position_latency"]["queries"] == 3
     assert result["machine"]["nproc"] and result["machine"]["date"]
+    # the README's table from the same JSON line
+    (tmp_path / "run.json").write_text(out[-1] + "\n", encoding="utf-8")
+    targets.main(["--markdown", str(tmp_path / "run.json")])
+    md = capsys.readouterr().out.strip().splitlines()
+    assert md[0] == "| target | events | measured | target | met |"
+    assert [row.split(" | ")[0].lstrip("| ") for row in md[2:]] == [
+        t.label for t in targets.TARGETS]
+    assert md[2].endswith("| not measured | n/a | ≤ 1× | n/a |")
 
 
 def test_targets_read_each_figure_at_its_size() -> None:
