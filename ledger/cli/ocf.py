@@ -25,8 +25,6 @@ from ledger.cli.options import (
     parse_day,
     write_error,
 )
-from ledger.ocf.export import build_package, validate_package, write_package
-from ledger.ocf.importer import import_package, load_terms_files
 from ledger.ocf.schema import (
     ENV_SCHEMAS,
     SchemaDirError,
@@ -60,6 +58,8 @@ def export_ocf(
     ocf_schemas: SchemasOpt = None,
 ) -> None:
     """Write an OCF 1.2.0 package (manifest, stakeholders, stock classes, transactions)."""
+    from ledger.ocf.export import build_package, validate_package, write_package
+
     day = parse_day(as_of, "--as-of")
     formed = parse_day(formation_date, "--formation-date") if formation_date else None
     if len(country) != 2 or not country.isalpha() or not country.isupper():
@@ -127,6 +127,8 @@ def import_ocf(
 out of it): at most 64 MiB each and 256 MiB in all, JSON at most 64 levels deep; a zip \
 package has at most 1,000 members, each checked before anything is read.
     """
+    from ledger.ocf.importer import import_package, load_terms_files
+
     started = dt.datetime.now(dt.UTC)
     try:
         given = load_terms_files(terms or [])
