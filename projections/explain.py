@@ -275,7 +275,8 @@ class Follower(ReplayHooks):
     def event_applied(self, rp: Replayer, rec: Record, accepted: bool) -> None:
         ev = rec.event
         name = getattr(ev, "series", None)
-        if type(ev).__name__ == "SeriesDesignated" and accepted and name not in self.series:
+        if (type(ev).__name__ == "SeriesDesignated" and accepted and isinstance(name, str)
+                and name not in self.series):
             self.series[name] = _Series(() if ev.id is None else (ev.id,))
         f = self.series.get(name) if isinstance(name, str) else None
         if f is not None and accepted and ev.id is not None:
@@ -373,8 +374,8 @@ class Follower(ReplayHooks):
                 now[id(d)] = (h, d)
         # what fell due, per holder: the pieces of the lots popped
         fell: dict[str, list[tuple[_Lot, dt.date, Decimal]]] = {}
-        for tr, d, n in popped:
-            fell.setdefault(tr.holder, []).append((tr, d, n))
+        for tr, due, n in popped:
+            fell.setdefault(tr.holder, []).append((tr, due, n))
         for k, (h, d) in now.items():
             old = f.dues.get(k)
             if old is None:
@@ -899,3 +900,96 @@ def explain_all(st: IssuerState, f: Follower, as_of: dt.date) -> list[Explanatio
         for fig in sorted(figs):
             out.append(explain_state(st, f, as_of, fig, h["series"], name))
     return out
+
+
+# -- the arithmetic in words ------------------------------------------------------------
+
+def _n(v: Any, places: int | None = None) -> str:
+    """A number for a person: thousands separated; ``places`` decimals if given (an
+    inexact figure is shortened and marked …)."""
+    if v is None:
+        return "—"
+    d = Decimal(v)
+    if places is not None:
+        q = d.quantize(Decimal(1).scaleb(-places), context=EXACT)
+        return f"{q:,.{places}f}" + ("" if q == d else "…")
+    text = plain(d)
+    whole, _, frac = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    whole = f"{int(whole.lstrip('-') or '0'):,}"
+    if len(frac) > 8:
+        frac = frac[:8] + "…"
+    return sign + whole + ("." + frac if frac else "")
+
+
+def _pct(rate: Any) -> str:
+    return _n(Decimal(rate) * 100) + "%"
+
+
+def _m(v: Any) -> str:
+    return _n(v, 2)
+
+
+def arithmetic(step: Step) -> str:
+    """The step's arithmetic spelled out, e.g. ``1,000 sh × 100.00 × 6% × 92/360 =
+    1,533.33…`` (the JSON keeps every digit)."""
+    g = step.get
+    k = step.kind
+    a = step.amount
+    if k == "accrual":
+        return (f"{_n(g('shares'))} sh × {_m(g('stated_value'))} × {_pct(g('rate'))} × "
+                f"{g('days')}/{g('denominator')} = {_n(a, 6)}")
+    if k == "compounding":
+        return (f"arrears {_m(g('base'))} × {_pct(g('rate'))} × {g('days')}/"
+                f"{g('denominator')} = {_n(a, 6)}")
+    if k in ("due", "payable", "not_yet_due"):
+        what = {"due": "falls due", "payable": "becomes payable on conversion",
+                "not_yet_due": "accrued, not yet due"}[k]
+        return (f"{_n(g('accrued'), 6)} {what} for {g('payment_date')}, rounded to "
+                f"{_m(g('rounded'))} (rounding {_n(a, 6)})")
+    if k in ("payment", "redeemed", "cancelled", "liquidation"):
+        verb = {"payment": "paid", "redeemed": "carried by the redeemed shares",
+                "cancelled": "extinguished by the cancellation",
+                "liquidation": "settled by the liquidation"}[k]
+        return f"{verb}: {_m(-a if a is not None else None)} of the amount due " \
+               f"{g('payment_date')}"
+    if k in ("declared", "declared_due"):
+        return (f"{_n(g('shares'))} sh of record {g('record_date')} × "
+                f"{_n(g('amount_per_share'))} = {_m(a)}"
+                + (" (falls due)" if k == "declared_due" else f", due {g('payment_date')}"))
+    if k == "votes":
+        per = g("conversion_rate")
+        if per is not None:
+            return f"floor({_n(g('shares'))} sh × {_n(per)}) = {_n(a)}"
+        return f"floor({_n(g('shares'))} sh × {_n(g('votes_per_share'))}) = {_n(a)}"
+    if k == "adjustment":
+        if g("method") == "threshold":
+            return (f"× (A + C) / (A + B) = ({_n(g('A'))} + {_n(g('C'))}) / ({_n(g('A'))} + "
+                    f"{_n(g('B'))}) = {_n(g('factor'))}; rate {_n(g('rate_before'))} → "
+                    f"{_n(g('rate_after'))}")
+        if g("method") == "split":
+            return f"× {_n(g('factor'))} (split); rate → {_n(g('rate_after'))}"
+        if g("cp_before") is not None and g("cp_after") is not None:
+            return (f"CP {_n(g('cp_before'))} → {_n(g('cp_after'))} (P {_n(g('P'))}); "
+                    f"rate = stated ÷ CP = {_n(g('rate_after'))}")
+        return f"rate {_n(g('rate_before'))} → {_n(g('rate_after'))}"
+    if k == "base":
+        return f"base rate {_n(a)}"
+    if k in ("designation", "step_up", "reset", "amendment", "terms", "change"):
+        return f"{g('cause')}: rate {_pct(a)}"
+    if k == "stated":
+        return f"{_n(g('redemption_premium'))} × {_m(g('stated_value'))} = {_m(a)}"
+    if k == "dividends":
+        return (f"{_m(g('owed'))} owed ÷ {_n(g('outstanding'))} sh = {_n(g('per_share'), 6)}"
+                f", to the cent {_m(a)}")
+    if k == "preference":
+        return (f"{_n(g('outstanding'))} sh × {_m(g('stated_value'))} × "
+                f"{_n(g('liquidation_multiple'))} = {_m(a)}")
+    if k in ("accrued_unpaid", "dividends_payable"):
+        return f"{k.replace('_', ' ')} {_m(a)}"
+    if k == "split":
+        return (f"{_n(g('shares_before'))} × {_n(g('ratio'))} − {_n(g('shares_before'))} = "
+                f"{'+' if a and a > 0 else ''}{_n(a)}")
+    if a is not None and k in _SHARE_KIND.values() or k in ("moved",):
+        return f"{'+' if a and a > 0 else ''}{_n(a)} sh"
+    return _n(a)
