@@ -92,8 +92,8 @@ def _short(amount: str | None) -> str:
 
 def _print(rep: dict[str, Any], texts: list[str]) -> None:
     who = f", holder {rep['holder']}" if rep["holder"] is not None else ""
-    title = (f"{rep['figure']} of {'common' if rep['series'] == 'common' else 'Series ' + rep['series']}"
-             f"{who} ({rep['issuer']}) as of {rep['as_of']}")
+    what = "common" if rep["series"] == "common" else f"Series {rep['series']}"
+    title = f"{rep['figure']} of {what}{who} ({rep['issuer']}) as of {rep['as_of']}"
     if rep.get("as_recorded"):
         title += f" (as recorded {rep['as_recorded']})"
     out.print(f"{title}: {rep['value'] if rep['value'] is not None else 'null'}",
