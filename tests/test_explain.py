@@ -30,6 +30,7 @@ from projections.explain import (
     follow,
 )
 from projections.position import position
+from tests import general_terms as gt
 from tests.ledgers import book, ev
 from tests.test_bitemporal import BASE, EVENT, _number, clock_from
 from tests.test_common_holders import common_histories
@@ -348,3 +349,47 @@ def test_cli_bad_input_is_exit_2_naming_the_option(cli):
         r = cli(*args)
         assert r.exit_code == 2, (args, r.output)
         assert option in flat(r.stderr) and "Traceback" not in r.output, (args, r.stderr)
+
+
+# -- general terms: compounding, other day counts, declared dividends -------------------------
+
+COMP = {"compounding": "payment_date"}
+
+
+def test_compounding_pieces_on_the_arrears():
+    """1,000 P shares at 8% (calendar quarters): 20,000.00 falls due on 2024-04-01 unpaid
+    and accrues from 04-02; as of 05-15 the open quarter is 1,000 × 1,000 × 8% × 45/360 =
+    10,000.00 on the shares plus 20,000.00 × 8% × 44/360 = 195.555… on the arrears,
+    rounded together: 10,195.56; with the arrears, 30,195.56."""
+    evs = [gt.designate(**COMP), gt.issue("Ann", "1000", "2024-01-01")]
+    e = ex(evs, "2024-05-15", "accrued_unpaid", "P", "Ann")
+    assert e.value == D("20000.00") + D("10195.56")
+    [comp] = [s for s in e.steps if s.kind == "compounding"]
+    assert (comp.get("base"), comp.get("days"), comp.get("rate")) == (D("20000.00"), 44,
+                                                                     D("0.08"))
+    assert abs(comp.amount - D("20000") * D("0.08") * 44 / 360) < D("1e-20")
+    assert e.steps[-1].kind == "not_yet_due" and e.steps[-1].get("rounded") == D("10195.56")
+
+
+GENERAL = {
+    "compounding, a payment and a transfer": [
+        gt.designate(**COMP), gt.issue("Ann", "1000", "2024-01-01"),
+        gt.ev("DividendPaid", "2024-05-16", series="P", amount="10000.00"),
+        gt.ev("SharesTransferred", "2024-08-01", series="P", from_holder="Ann",
+              to_holder="Bo", shares="400")],
+    "ACT/365F, an issuance on Feb 29": [
+        gt.designate(**COMP, day_count="ACT/365F"), gt.issue("Ann", "1000", "2024-01-01"),
+        gt.issue("Bo", "333", "2024-02-29")],
+    "amended rate and compounding on": [
+        gt.designate(), gt.issue("Ann", "1000", "2024-01-01"),
+        gt.ev("TermsAmended", "2024-05-16", series="P", changes={"compounding":
+                                                                  "payment_date"}),
+        gt.ev("TermsAmended", "2024-08-20", series="P", changes={"dividend_rate": "0.09"})],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERAL))
+def test_general_terms_every_figure_agrees(name):
+    for day in ("2024-03-31", "2024-04-01", "2024-05-16", "2024-07-01", "2024-08-20",
+                "2024-12-31", "2025-06-30"):
+        every_figure_agrees(GENERAL[name], dt.date.fromisoformat(day))
