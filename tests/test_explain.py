@@ -393,3 +393,56 @@ def test_general_terms_every_figure_agrees(name):
     for day in ("2024-03-31", "2024-04-01", "2024-05-16", "2024-07-01", "2024-08-20",
                 "2024-12-31", "2025-06-30"):
         every_figure_agrees(GENERAL[name], dt.date.fromisoformat(day))
+
+
+# -- the reporting feed: figure_steps --------------------------------------------------------
+
+def test_feed_figure_steps_recombine_to_the_position(cli, tmp_path):
+    """The exported steps of every figure recombine (from their exact amounts) to the
+    figure, which is the position's as of the feed's last day, and the arrears agree with
+    the feed's own series balances."""
+    import sqlite_utils
+
+    assert cli("load", str(NSTOR)).exit_code == 0
+    report = tmp_path / "report.db"
+    assert cli("export", "--to", str(report), "--through", "2003-12-31").exit_code == 0
+    db = sqlite_utils.Database(report)
+    figures: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
+    for r in db.query("SELECT * FROM figure_steps ORDER BY line"):
+        figures.setdefault((r["figure"], r["series"], r["holder"]), []).append(r)
+    pos = cli.json("position", "--as-of", "2003-12-31")
+    assert len(figures) >= 9 * len(pos["series"]) + 2
+    for (figure, series, holder), rows in figures.items():
+        value = rows[0]["value_exact"]
+        combine = rows[0]["combine"]
+        if rows[0]["step"] is None:  # no step: nothing happened (0) or null
+            assert len(rows) == 1 and (value is None or D(value) == 0)
+            continue
+        assert [r["step"] for r in rows] == list(range(1, len(rows) + 1))
+        amounts = [D(r["amount_exact"]) for r in rows]
+        if combine == "sum":
+            assert exact_sum(amounts) == D(value), (figure, series, holder)
+        elif combine == "last":
+            assert amounts[-1] == D(value)
+        else:
+            prod = amounts[0]
+            for a in amounts[1:]:
+                prod = CONTEXT.multiply(prod, a)
+            assert prod == D(value)
+        if series == COMMON:
+            continue
+        if holder is None:
+            [row] = [s for s in pos["series"] if s["series"] == series]
+            want = row["outstanding" if figure == "shares" else figure]
+        else:
+            [row] = [h for h in pos["holders"] if h["holder"] == holder
+                     and h["series"] == series]
+            want = row[figure]
+        assert want is not None and D(want) == D(value), (figure, series, holder)
+    for b in db.query("SELECT series, arrears FROM series_balances WHERE valid_from <= "
+                      "'2003-12-31' AND (valid_to IS NULL OR valid_to > '2003-12-31')"):
+        [first] = figures[("arrears", b["series"], None)][:1]
+        if b["arrears"] is None:
+            assert first["value_exact"] is None
+        else:
+            assert abs(D(first["value_exact"]) - D(str(b["arrears"]))) < D("0.005")
