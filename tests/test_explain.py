@@ -446,3 +446,31 @@ def test_feed_figure_steps_recombine_to_the_position(cli, tmp_path):
             assert first["value_exact"] is None
         else:
             assert abs(D(first["value_exact"]) - D(str(b["arrears"]))) < D("0.005")
+
+
+# -- history effects: common moved between holders ------------------------------------------
+
+def test_history_shows_each_holders_common_on_a_transfer_and_a_cancellation():
+    """Ann is issued 1,000 common, transfers 300 to Bo (Ann −300, Bo +300, common
+    outstanding unchanged), Bo's 120 are repurchased (Bo −120, outstanding −120): the
+    event's own view and each holder's view show the holders' common shares."""
+    from tests.test_effects import fx, hist
+
+    evs = [designate("H", "2001-04-12"),
+           ev("CommonStockIssued", "2001-05-01", shares="1000", kind="sale", holder="Ann",
+              price_per_share="1", id="c1"),
+           ev("SharesTransferred", "2001-05-02", series="common", from_holder="Ann",
+              to_holder="Bo", shares="300", id="t1"),
+           ev("SharesCancelled", "2001-05-03", series="common", holder="Bo", shares="120",
+              reason="repurchase", id="x1")]
+    [t1] = hist(evs, event_id="t1")["events"]
+    assert fx(t1) == [("common", "Ann", "shares", "-300"), ("common", "Bo", "shares", "300")]
+    [x1] = hist(evs, event_id="x1")["events"]
+    assert fx(x1) == [("common", None, "outstanding", "-120"),
+                      ("common", "Bo", "shares", "-120")]
+    bo = {r["id"]: fx(r) for r in hist(evs, holder="Bo")["events"]}
+    assert bo["t1"] == [("common", "Bo", "shares", "300")]
+    assert bo["x1"] == [("common", "Bo", "shares", "-120")]  # 300 − 120 = 180 left
+    ann = {r["id"]: fx(r) for r in hist(evs, holder="Ann")["events"]}
+    assert ann["c1"] == [("common", "Ann", "shares", "1000")]
+    assert ann["t1"] == [("common", "Ann", "shares", "-300")]
