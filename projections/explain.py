@@ -930,6 +930,14 @@ def _m(v: Any) -> str:
     return _n(v, 2)
 
 
+def _x(v: Any) -> str:
+    """An amount: to the cent when it is whole cents, else six decimals and …"""
+    if v is None:
+        return "—"
+    d = Decimal(v)
+    return _n(d, 2) if d == money(d) else _n(d, 6)
+
+
 def arithmetic(step: Step) -> str:
     """The step's arithmetic spelled out, e.g. ``1,000 sh × 100.00 × 6% × 92/360 =
     1,533.33…`` (the JSON keeps every digit)."""
@@ -938,15 +946,15 @@ def arithmetic(step: Step) -> str:
     a = step.amount
     if k == "accrual":
         return (f"{_n(g('shares'))} sh × {_m(g('stated_value'))} × {_pct(g('rate'))} × "
-                f"{g('days')}/{g('denominator')} = {_n(a, 6)}")
+                f"{g('days')}/{g('denominator')} = {_x(a)}")
     if k == "compounding":
         return (f"arrears {_m(g('base'))} × {_pct(g('rate'))} × {g('days')}/"
-                f"{g('denominator')} = {_n(a, 6)}")
+                f"{g('denominator')} = {_x(a)}")
     if k in ("due", "payable", "not_yet_due"):
         what = {"due": "falls due", "payable": "becomes payable on conversion",
                 "not_yet_due": "accrued, not yet due"}[k]
-        return (f"{_n(g('accrued'), 6)} {what} for {g('payment_date')}, rounded to "
-                f"{_m(g('rounded'))} (rounding {_n(a, 6)})")
+        return (f"{_x(g('accrued'))} {what} for {g('payment_date')}, rounded to "
+                f"{_m(g('rounded'))} (rounding {_x(a)})")
     if k in ("payment", "redeemed", "cancelled", "liquidation"):
         verb = {"payment": "paid", "redeemed": "carried by the redeemed shares",
                 "cancelled": "extinguished by the cancellation",
@@ -980,7 +988,7 @@ def arithmetic(step: Step) -> str:
     if k == "stated":
         return f"{_n(g('redemption_premium'))} × {_m(g('stated_value'))} = {_m(a)}"
     if k == "dividends":
-        return (f"{_m(g('owed'))} owed ÷ {_n(g('outstanding'))} sh = {_n(g('per_share'), 6)}"
+        return (f"{_m(g('owed'))} owed ÷ {_n(g('outstanding'))} sh = {_x(g('per_share'))}"
                 f", to the cent {_m(a)}")
     if k == "preference":
         return (f"{_n(g('outstanding'))} sh × {_m(g('stated_value'))} × "
