@@ -320,6 +320,8 @@ def test_cli_csv_one_row_per_step(cli):
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     rep = cli.json("explain", "--as-of", "2001-12-31", "--series", "G", "arrears")
     assert len(rows) == len(rep["steps"]) and rows[0]["step"] == "1"
+    assert {r["holder"] for r in rows} == {""}  # the series' figure: its holders' steps
+    assert {r["step_holder"] for r in rows} >= {"Alder Capital LP", "Birch Family Trust"}
     assert exact_sum(x["amount"] for x in rows) == D(rows[0]["value"]) == D("45555.55")
 
 

@@ -72,12 +72,13 @@ def explain(
 
 
 def _rows(rep: dict[str, Any], texts: list[str]) -> list[dict[str, Any]]:
-    """One CSV row per step: the figure's columns, the step's number and fields, its
-    amount and its arithmetic in words."""
+    """One CSV row per step: the figure's columns, the step's number and fields (the
+    holder a step is about as ``step_holder``), its amount and its arithmetic in words."""
     head = {k: rep[k] for k in ("figure", "series", "holder", "as_of", "value", "combine")}
     rows = []
     for n, (step, text) in enumerate(zip(rep["steps"], texts, strict=True), 1):
-        rows.append({**head, "step": str(n), **step, "arithmetic": text})
+        fields = {("step_holder" if k == "holder" else k): v for k, v in step.items()}
+        rows.append({**head, "step": str(n), **fields, "arithmetic": text})
     return rows
 
 
