@@ -481,6 +481,18 @@ class Ledger:
 
         return check(self.state(as_of, issuer, as_recorded), as_of)
 
+    def explain(self, figure: str, series: str, as_of: dt.date, holder: str | None = None,
+                issuer: str = "default", as_recorded: dt.datetime | None = None) -> Any:
+        """How ``figure`` of ``series`` (and ``holder``) was made as of the end of
+        ``as_of``, step by step (``projections.explain.Explanation``), as recorded at
+        ``as_recorded`` if given. An unknown figure, series or holder:
+        ``projections.explain.ExplainError`` (its ``option`` names which)."""
+        from projections.explain import explain
+
+        with bulk():
+            return explain(issuer, self.records(issuer, as_recorded), as_of, figure, series,
+                           holder, self.resolve)
+
 
 class _LineTooLong(Exception):
     def __init__(self, line: int) -> None:

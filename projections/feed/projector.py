@@ -153,6 +153,8 @@ class Projector:
                               sink=lambda name, batch: export.insert_rows(db, name, batch))
         for name in export.TABLES:
             export.insert_rows(db, name, rows.get(name, []))
+        export.insert_steps(db, export.figure_steps_rows(issuer, records, self.through,
+                                                         self.ledger.resolve))
 
     # -- incremental ---------------------------------------------------------------------
     def catch_up(self, max_batch: int = MAX_BATCH) -> Summary:
