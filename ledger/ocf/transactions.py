@@ -252,9 +252,11 @@ class Transactions:
         ot = str(o.get("object_type"))
         lines = machine_lines(self.ctx, it.file, it.id, o.get("comments"))
         if ot == "TX_STOCK_ISSUANCE" and any(
-                isinstance(obj, dict) and obj.get("cause") == "DividendPaid"
+                isinstance(obj, dict) and obj.get("cause") in ("DividendPaid", "PublicOffering")
                 for _, obj in lines.get("derived", [])):
-            return  # SPEC.md §12: shares paid in kind come again from the carried payment
+            # SPEC.md §12: shares paid in kind, and an offering's common, come again from
+            # the carried payment or offering
+            return
         seq, partial, unset = ref(lines)
         date = o.get("date")
         if not isinstance(date, str) or day(date) == dt.date.min:
@@ -439,6 +441,11 @@ class Transactions:
             self.into_class(it, date, order, info, holder, shares, targets)
             return
         origin = Origin(it.file, it.id, dict(MOVE_FIELDS, shares="quantity_converted"))
+        comments = o.get("comments")
+        derived = any(isinstance(c, str) and c.startswith("prefledger:derived ")
+                      for c in (comments if isinstance(comments, list) else []))
+        if derived and info.terms is not None and info.terms.conversion != "automatic":
+            return  # SPEC.md §12 mandatory conversion: the replay derives it again
         if info.terms is not None and info.terms.conversion == "automatic":
             k = (day(date), info.series, holder)
             prior = self.ctx.expected_auto.get(k)
@@ -502,8 +509,10 @@ class Transactions:
         amount = price.get("amount") if isinstance(price, dict) else None
         if is_numeric(amount) and Decimal(amount) >= 0 and "price_per_share" not in ev:
             ev["price_per_share"] = plain(Decimal(amount))
-        self.ctx.planned.append(Planned(ev, order, Origin(it.file, it.id, dict(
-            MOVE_FIELDS, reason="reason_text", price_per_share="price.amount"))))
+        # SPEC.md §13: one event for the securities of one cancellation
+        gkey = ("ref", order[2]) if order[1] == 1 else ("obj", it.id)
+        self.group(gkey, ev, order, Origin(it.file, it.id, dict(
+            MOVE_FIELDS, reason="reason_text", price_per_share="price.amount")), "shares")
 
     def repurchase(self, it: Item, date: str, order: Order, partial: dict[str, Any],
                    unset: list[str]) -> None:
