@@ -61,6 +61,22 @@ def item_errors(ctx: ImportContext, name: str, ft: str, index: int, item: Any) -
     return not errs
 
 
+def file_errors(ctx: ImportContext, name: str, ft: str, doc: dict[str, Any]) -> None:
+    """Check a file without its items (the manifest, a file's own fields): unknown
+    fields taken out and reported as for an object, anything else a problem."""
+    assert ctx.schemas is not None
+    rid = ctx.schemas.by_file_type[ft]
+    errs = list(ctx.schemas.validator(rid).iter_errors(doc))
+    extra = [e for e in errs if e.validator == "additionalProperties"]
+    if extra and len(extra) == len(errs):
+        for e in extra:
+            _strip(ctx, name, ft, ft, e)
+        errs = list(ctx.schemas.validator(rid).iter_errors(doc))
+    for e in sorted(errs, key=lambda e: (_path(e.absolute_path), e.message)):
+        msg = e.message if len(e.message) <= 300 else e.message[:297] + "..."
+        ctx.problem(name, ft, _path(e.absolute_path) or "(file)", msg)
+
+
 def _other_type(ctx: ImportContext, name: str, ft: str, index: int, item: Any,
                 ot: Any, oid: str) -> bool:
     if isinstance(ot, str) and ot in LATER_TYPES and isinstance(item, dict):

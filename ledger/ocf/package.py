@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from ledger.ocf import safejson, source, versions
 from ledger.ocf.comments import manifest_comments
 from ledger.ocf.context import ImportContext, Item, Skipped
-from ledger.ocf.foreign import item_errors
+from ledger.ocf.foreign import file_errors, item_errors
 from ledger.ocf.schema import MANIFEST_LISTS
 from ledger.ocf.source import Folder, Missing, Refused, ZipPackage, ZipRefused
 
@@ -260,8 +260,12 @@ def add_file(ctx: ImportContext, name: str, doc: Doc) -> None:
             shell["items"] = []
         elif "items" in doc:
             shell["items"] = items
-        for e in ctx.schemas.file_errors(shell):
-            ctx.problem(name, ft, e.path, e.message)
+        file_errors(ctx, name, ft, shell)
+        for k, v in shell.items():  # fields taken out of the shell leave the file too
+            if k != "items":
+                doc[k] = v
+        for k in [k for k in doc if k not in shell and k != "items"]:
+            del doc[k]
         for i, item in enumerate(items if isinstance(items, list) else []):
             if not item_errors(ctx, name, ft, i, item):
                 bad.add(i)
