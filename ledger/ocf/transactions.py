@@ -93,7 +93,10 @@ class Transactions:
 
     def read(self) -> None:
         self._securities()
-        for it in self.txs:
+        # issuances first: whether a security is imported is known before any
+        # transaction that names it is read (load order comes from the dates)
+        for it in sorted(self.txs, key=lambda t: t.obj.get("object_type")
+                         != "TX_STOCK_ISSUANCE"):
             self.transaction(it)
         self.ctx.planned.extend(self.groups.values())
         for n, c in sorted(self.ctx.ignored.items()):
@@ -141,7 +144,9 @@ class Transactions:
                               because=gone.because or f"{gone.object_id}: {gone.reason}")
             return None
         info = self.ctx.classes.get(lookup(iss.obj.get("stock_class_id")))
-        if info is None:  # pragma: no cover - the issuance is then not imported
+        if info is None:  # the issuance is not imported either
+            self.not_imported(it, f"its {fld} {sid[:80]!r} is issued in a stock class "
+                              "the package does not have")
             return None
         sh = iss.obj.get("stakeholder_id")
         if info.common and sh == COMMON_PLACEHOLDER:
@@ -180,6 +185,8 @@ class Transactions:
             q = o.get("quantity")
             return [(_str(o.get("stock_class_id")), _str(o.get("stakeholder_id")),
                      Decimal(q) if is_numeric(q) else ZERO)]
+        if ot not in SAME_STOCK and ot != "TX_STOCK_RETRACTION":
+            return []  # options, warrants, plans, adjustments: no shares of a class
         qfield = {"TX_STOCK_TRANSFER": "quantity", "TX_STOCK_REPURCHASE": "quantity",
                   "TX_STOCK_CANCELLATION": "quantity",
                   "TX_STOCK_CONVERSION": "quantity_converted"}.get(str(ot))
