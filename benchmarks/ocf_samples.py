@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections import Counter
+from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,7 @@ def package_totals(path: Path) -> tuple[str, int, dict[Key, Decimal]]:
             derived.update(t.get("resulting_security_ids", []))
             derived.update(x for x in (t.get("balance_security_id"),
                                        t.get("resulting_security_id")) if x)
-    totals: Counter[Key] = Counter()
+    totals: dict[Key, Decimal] = defaultdict(Decimal)
 
     def at(sid: str | None) -> tuple[Key, Decimal]:
         iss = first.get(sid) if sid else None
@@ -124,7 +124,7 @@ def ledger_totals(plan: Any, position: dict[str, Any]) -> dict[Key, Decimal]:
     """The ledger's shares by (class id, stakeholder id), plus what was not imported."""
     class_of = {s: c for c, s in plan.series_of.items()}
     holder_of = {h: s for s, h in plan.holder_of.items()}
-    got: Counter[Key] = Counter()
+    got: dict[Key, Decimal] = defaultdict(Decimal)
     for h in position["holders"]:
         series = h["series"]
         key = (class_of.get(series, series), holder_of.get(h["holder"], h["holder"]))
