@@ -293,7 +293,7 @@ def test_a_manifest_path_out_of_the_package_is_refused_and_the_ledger_unchanged(
         tmp_path: Path) -> None:
     pkg = write_package(tmp_path / "pkg", "1.0.0", CLASSES[:1], HOLDERS, [])
     m = json.loads((pkg / "Manifest.ocf.json").read_text())
-    m["transactions_files"][0]["filepath"] = "../../up/Transactions.ocf.json"
+    m["transactions_files"][0]["filepath"] = "/".join(["..", "..", "Transactions.ocf.json"])
     (pkg / "Manifest.ocf.json").write_text(json.dumps(m))
     db = tmp_path / "l.db"
     r = run(db, "import-ocf", str(pkg))
