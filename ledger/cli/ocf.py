@@ -165,9 +165,10 @@ read.
         out.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     _print_report(plan.warnings, plan.skipped, out)
     secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    skipped = f", {len(plan.skipped)} object(s) not imported" if plan.skipped else ""
     out.print(f"{res.appended} appended, {res.already_present} already present "
-              f"(issuer {plan.issuer!r}, {len(plan.events)} events, {len(plan.skipped)} "
-              f"object(s) not imported, {secs:.1f}s)", markup=False, highlight=False)
+              f"(issuer {plan.issuer!r}, {len(plan.events)} events{skipped}, {secs:.1f}s)",
+              markup=False, highlight=False)
 
 
 def _print_report(warnings: list[Any], skipped: list[Any], console: Any) -> None:
