@@ -327,3 +327,169 @@ def test_the_official_samples_by_hand(tmp_path: Path) -> None:
             "test-warrant-issuance-minimal"} <= ids
     one = [w for w in out["warnings"] if "'stock-class-id'" in w["message"]]
     assert len(one) == 1
+
+
+# -- one message per real problem ---------------------------------------------------------
+
+def test_a_class_without_terms_is_one_problem_and_its_objects_follow(tmp_path: Path) -> None:
+    pkg = write_package(tmp_path / "pkg", "1.0.0", CLASSES, HOLDERS, TXS)
+    db = tmp_path / "l.db"
+    r = run(db, "import-ocf", str(pkg), *terms_file(tmp_path, "B"), "--json")
+    assert r.exit_code == 2
+    out = json.loads(r.stdout)
+    # one problem: class A has no terms; nothing else is reported as a problem
+    assert [(p["object_id"], p["field"]) for p in out["problems"]] == [("A", "comments")]
+    follow = {n["object_id"]: n for n in out["not_imported"] if "because" in n}
+    # the three issuances in A, the repurchase and the conversion of A securities
+    assert sorted(follow) == ["i-bob-a", "i-bob-a2", "i-cy-a", "r-1", "v-1"]
+    assert all("stock class 'A' is not imported" in n["because"] for n in follow.values())
+    assert not db.exists()
+    text = run(db, "import-ocf", str(pkg), *terms_file(tmp_path, "B"))
+    assert "rejected: 1 problem(s); nothing was stored" in text.stderr
+    assert "not imported: " in text.stderr
+
+
+# -- a ratio adjustment the ledger does not derive ------------------------------------------
+
+def test_a_foreign_ratio_adjustment_is_recorded(tmp_path: Path) -> None:
+    right = {"type": "STOCK_CLASS_CONVERSION_RIGHT", "converts_to_future_round": False,
+             "converts_to_stock_class_id": "CS",
+             "conversion_mechanism": {"type": "RATIO_CONVERSION", "rounding_type": "NORMAL",
+                                      "conversion_price": {"amount": "100", "currency": "USD"},
+                                      "ratio": {"numerator": "1", "denominator": "1"}}}
+    classes = [CLASSES[0], stock_class("A", "PREFERRED", "1000", conversion_rights=[right])]
+    txs = [issue("i-1", "s1", "A", "s-ann", "10"),
+           {"object_type": "TX_STOCK_CLASS_CONVERSION_RATIO_ADJUSTMENT", "id": "adj",
+            "date": "2022-01-01", "stock_class_id": "A",
+            "new_ratio_conversion_mechanism": dict(right["conversion_mechanism"], ratio={
+                "numerator": "5", "denominator": "4"})}]
+    pkg = write_package(tmp_path / "pkg", "1.2.0", classes, HOLDERS, txs)
+    t = tmp_path / "A.json"
+    t.write_text(json.dumps({"series": "A", "designated": "2019-06-01",
+                             "authorized_shares": "1000", "stated_value": "100",
+                             "conversion": "elective", "conversion_rate": "1"}))
+    db = tmp_path / "l.db"
+    r = run(db, "import-ocf", str(pkg), "--terms", str(t), "--json")
+    assert r.exit_code == 0, r.output
+    assert any(w["object_id"] == "adj" and "recorded as given" in w["message"]
+               for w in json.loads(r.stdout)["warnings"])
+    before = json.loads(run(db, "position", "--as-of", "2021-12-31", "--json").stdout)
+    after = json.loads(run(db, "position", "--as-of", "2022-01-01", "--json").stdout)
+    rate = {p: next(s["conversion_rate"] for s in x["series"] if s["series"] == "A")
+            for p, x in (("before", before), ("after", after))}
+    assert D(rate["before"]) == 1 and D(rate["after"]) == D(5) / 4
+
+
+# -- fields and objects of other versions ------------------------------------------------------
+
+def test_an_unknown_field_with_money_is_reported_for_each_object(tmp_path: Path) -> None:
+    txs = [dict(issue("i-1", "s1", "CS", "s-ann", "100"),
+                tool_fee={"amount": "25.00", "currency": "USD"}),
+           dict(issue("i-2", "s2", "CS", "s-bob", "50"),
+                tool_fee={"amount": "12.50", "currency": "USD"})]
+    pkg = write_package(tmp_path / "pkg", "1.2.0", CLASSES[:1], HOLDERS, txs)
+    r = run(tmp_path / "l.db", "import-ocf", str(pkg), "--json")
+    assert r.exit_code == 0, r.output
+    ws = [w for w in json.loads(r.stdout)["warnings"] if w["field"] == "tool_fee"]
+    assert len([w for w in ws if "is not in OCF 1.2.0" in w["message"]]) == 1  # once
+    money = sorted((w["object_id"], w["message"]) for w in ws if "carries" in w["message"])
+    assert [m[0] for m in money] == ["i-1", "i-2"]
+    assert "25.00" in money[0][1] and "12.50" in money[1][1]
+
+
+# -- the package's own totals --------------------------------------------------------------
+
+def test_imported_and_not_imported_add_up_to_the_package(tmp_path: Path) -> None:
+    """The benchmark's check on the official samples and on the 1.0.0 cap table: the
+    ledger's shares plus the not-imported list equal the package's own count."""
+    from benchmarks.ocf_samples import run_one
+
+    r = run_one(SAMPLES)
+    assert r["equal"] == "yes" and r["imported"] == 1
+    assert r["own"] == {str(("stock-class-id", "stakeholder-id")): "1629"}  # as counted above
+
+
+# -- hostile packages: exit 2, a clear message, the ledger unchanged ---------------------------
+
+def _hostile_manifest(pkg: Path, filepath: str) -> None:
+    m = json.loads((pkg / "Manifest.ocf.json").read_text())
+    m["transactions_files"][0]["filepath"] = filepath
+    (pkg / "Manifest.ocf.json").write_text(json.dumps(m))
+
+
+def _zip_of(pkg: Path, out: Path, extra: dict[str, bytes] | None = None,
+            rename: dict[str, str] | None = None) -> Path:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(pkg.iterdir()):
+            z.write(p, (rename or {}).get(p.name, p.name))
+        for name, data in (extra or {}).items():
+            z.writestr(name, data)
+    return out
+
+
+def _traversal(pkg: Path, tmp: Path) -> Path:
+    _hostile_manifest(pkg, "/".join(["..", "..", "Transactions.ocf.json"]))
+    return pkg
+
+
+def _absolute(pkg: Path, tmp: Path) -> Path:
+    _hostile_manifest(pkg, str(tmp / "elsewhere.json"))
+    return pkg
+
+
+def _symlink_out(pkg: Path, tmp: Path) -> Path:
+    outside = tmp / "outside.json"
+    outside.write_text("{}")
+    (pkg / "Transactions.ocf.json").unlink()
+    (pkg / "Transactions.ocf.json").symlink_to(outside)
+    return pkg
+
+
+def _huge(pkg: Path, tmp: Path) -> Path:
+    with open(pkg / "Transactions.ocf.json", "r+b") as f:
+        f.truncate(65 << 20)  # sparse: over the 64 MiB limit, never read
+    return pkg
+
+
+def _zip_traversal(pkg: Path, tmp: Path) -> Path:
+    return _zip_of(pkg, tmp / "t.ocf.zip", extra={"/".join(["..", "evil.json"]): b"{}"})
+
+
+def _zip_bomb(pkg: Path, tmp: Path) -> Path:
+    return _zip_of(pkg, tmp / "b.ocf.zip", extra={"bomb.json": b"0" * (65 << 20)})
+
+
+def _deep(pkg: Path, tmp: Path) -> Path:
+    (pkg / "Transactions.ocf.json").write_text(
+        '{"file_type": "OCF_TRANSACTIONS_FILE", "items": ' + "[" * 5000 + "]" * 5000 + "}")
+    return pkg
+
+
+HOSTILE = {"traversal": (_traversal, "goes up with '..'"),
+           "absolute": (_absolute, "is an absolute path"),
+           "symlink out": (_symlink_out, "resolves outside the package"),
+           "huge file": (_huge, "more than the 64 MiB limit"),
+           "zip traversal": (_zip_traversal, "goes up with '..'"),
+           "zip bomb": (_zip_bomb, "more than the 64 MiB limit"),
+           "deep nesting": (_deep, "nested more than 64 levels")}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_packages_are_refused(tmp_path: Path, case: str) -> None:
+    make, words = HOSTILE[case]
+    db = tmp_path / "l.db"
+    seed = write_package(tmp_path / "seed", "1.2.0", CLASSES[:1], HOLDERS,
+                         [issue("i-1", "s1", "CS", "s-ann", "7")])
+    assert run(db, "import-ocf", str(seed)).exit_code == 0
+    before = holdings(db), db.stat().st_size
+    pkg = write_package(tmp_path / "pkg", "1.2.0", CLASSES[:1], HOLDERS,
+                        [issue("i-9", "s9", "CS", "s-bob", "5")])
+    target = make(pkg, tmp_path)
+    r = run(db, "import-ocf", str(target))
+    assert r.exit_code == 2, r.output
+    assert words in " ".join(r.stderr.split()) and "nothing was stored" in r.stderr
+    assert "Traceback" not in r.output
+    assert (holdings(db), db.stat().st_size) == before
+    fresh = tmp_path / "fresh.db"
+    assert run(fresh, "import-ocf", str(target)).exit_code == 2
+    assert not fresh.exists()
