@@ -1,6 +1,6 @@
 """OCF packages written by other tools: does each import, and do its shares add up?
 
-    python -m benchmarks.ocf_samples PATH [PATH ...]
+    python -m benchmarks.ocf_samples PATH [PATH ...] [--terms FILE]...
 
 Each PATH is a package directory, a manifest or an ``.ocf.zip``. For each one, the
 package is imported into a fresh temporary SQLite ledger (``import_package``, as
@@ -139,17 +139,18 @@ def ledger_totals(plan: Any, position: dict[str, Any]) -> dict[Key, Decimal]:
     return {k: v for k, v in got.items() if v != 0}
 
 
-def run_one(path: Path) -> dict[str, Any]:
+def run_one(path: Path, terms: list[Path] | None = None) -> dict[str, Any]:
     from ledger.api import Ledger
-    from ledger.ocf.importer import import_package
+    from ledger.ocf.importer import import_package, load_terms_files
     from ledger.problems import LedgerError
 
+    given = load_terms_files(terms or [])
     version, objects, own = package_totals(path)
     with tempfile.TemporaryDirectory() as d:
         lg = Ledger.open(f"{d}/ledger.db", None, create=True)
         started = time.perf_counter()
         try:
-            plan, res = import_package(lg, path)
+            plan, res = import_package(lg, path, given)
         except LedgerError as exc:
             secs = time.perf_counter() - started
             skipped = getattr(exc, "skipped", [])
@@ -179,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("paths", nargs="+", type=Path)
     ap.add_argument("--json", action="store_true", help="print the rows as JSON")
+    ap.add_argument("--terms", action="append", type=Path, default=[],
+                    help="series terms for preferred classes (as import-ocf --terms)")
     args = ap.parse_args(argv)
-    rows = [run_one(p) for p in args.paths]
+    rows = [run_one(p, args.terms) for p in args.paths]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

@@ -157,6 +157,20 @@ def test_the_1_1_0_shape_reads_the_same(tmp_path: Path) -> None:
     assert holdings(db)[("common", "Ann Lee")] == D(9000) - 2500 - 500
 
 
+def test_a_1_0_0_pre_release_shape(tmp_path: Path) -> None:
+    """Before 1.0.0 a stock class had ``current_shares_authorized``."""
+    classes = [{("current_shares_authorized" if k == "initial_shares_authorized" else k): v
+                for k, v in c.items()} for c in CLASSES[:1]]
+    txs = [issue("i-1", "s1", "CS", "s-ann", "100")]
+    pkg = write_package(tmp_path / "pkg", "1.0.0-b3", classes, HOLDERS, txs)
+    db = tmp_path / "l.db"
+    r = run(db, "import-ocf", str(pkg), "--json")
+    assert r.exit_code == 0, r.output
+    assert any("current_shares_authorized -> initial_shares_authorized (1 object(s))" in n
+               for n in json.loads(r.stdout)["notes"])
+    assert holdings(db) == {("common", "Ann Lee"): D(100)}
+
+
 def test_a_zip_package_with_a_byte_order_mark(tmp_path: Path) -> None:
     pkg = write_package(tmp_path / "pkg", "1.0.0", CLASSES, HOLDERS, TXS, bom=True)
     z = tmp_path / "acme.ocf.zip"

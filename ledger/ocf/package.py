@@ -44,7 +44,7 @@ def collect(ctx: ImportContext, path: Path) -> None:
             if not manifest_version(ctx, name, doc):
                 return
         if ctx.version is None:  # a file read alone: every step (renames only)
-            ctx.version = versions.read_version("1.0.0")
+            ctx.version = versions.read_version("(none)")
         renamed.update(versions.upgrade(doc, ctx.version))
         add_file(ctx, name, doc)
         if doc.get("file_type") == MANIFEST:

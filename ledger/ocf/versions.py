@@ -6,6 +6,9 @@ written by another tool may declare another 1.x version (its manifest's
 then checked like any 1.2.0 file. What each step changes (found by comparing the
 schemas of the OCF releases):
 
+- 1.0.0 pre-releases (``1.0.0-a3``, the betas) -> 1.0.0: a stock class's
+  ``current_shares_authorized`` became ``initial_shares_authorized`` and a stock plan's
+  ``current_shares_reserved`` became ``initial_shares_reserved``;
 - 1.0.0 -> 1.1.0: the plan security transactions were renamed equity compensation
   transactions (``TX_PLAN_SECURITY_ISSUANCE`` -> ``TX_EQUITY_COMPENSATION_ISSUANCE``,
   and so for exercise, cancellation, transfer, release, retraction and acceptance);
@@ -16,7 +19,7 @@ schemas of the OCF releases):
   holds one relationship; object types 1.2.0 does not have are read by the steps that
   know them (``TX_STOCK_CONSOLIDATION``) or listed as not imported.
 
-A pre-release of a version (``1.0.0-a3``) is read as that version; a manifest whose
+A pre-release of 1.0.0 gets its own step first; a manifest whose
 ``ocf_version`` is no version at all (the tutorials' ``~~~ SAMPLE ~~~``) is read through
 every step and the choice reported. Versions 2 and later are refused.
 
@@ -71,7 +74,7 @@ def read_version(declared: Any) -> Version:
     shown = text[:60]
     m = _VERSION.match(text) if isinstance(declared, str) else None
     if m is None:
-        return Version(shown, ("1.0.0", "1.1.0", "later"),
+        return Version(shown, ("pre-1.0.0", "1.0.0", "1.1.0", "later"),
                        f"ocf_version {shown!r} is not an OCF version; read as OCF 1.x "
                        f"(every step from 1.0.0 to the {OCF_VERSION} shape applied)")
     major, minor, patch = int(m[1]), int(m[2]), int(m[3] or 0)
@@ -82,6 +85,8 @@ def read_version(declared: Any) -> Version:
         return Version(shown, ())
     if minor == 0:
         steps: tuple[str, ...] = ("1.0.0", "1.1.0")
+        if patch == 0 and text != "1.0.0":  # a pre-release of 1.0.0
+            steps = ("pre-1.0.0", *steps)
     elif minor == 1:
         steps = ("1.1.0",)
     elif minor == 2 and patch == 0:
@@ -92,9 +97,26 @@ def read_version(declared: Any) -> Version:
                    + (f" ({', '.join(STEP_TEXT[s] for s in steps)})" if steps else ""))
 
 
-STEP_TEXT = {"1.0.0": "1.0.0 plan security transactions renamed as in 1.1.0",
+STEP_TEXT = {"pre-1.0.0": "1.0.0 pre-release fields renamed as in 1.0.0",
+             "1.0.0": "1.0.0 plan security transactions renamed as in 1.1.0",
              "1.1.0": "1.1.0 fields kept, none renamed",
              "later": "fields of later 1.x versions mapped back"}
+
+
+#: file type -> {pre-release field: 1.0.0 field}
+PRE_1_0_RENAMES = {
+    "OCF_STOCK_CLASSES_FILE": {"current_shares_authorized": "initial_shares_authorized"},
+    "OCF_STOCK_PLANS_FILE": {"current_shares_reserved": "initial_shares_reserved"},
+}
+
+
+def _pre_1_0(doc: Doc, changes: list[str]) -> None:
+    renames = PRE_1_0_RENAMES.get(str(doc.get("file_type")), {})
+    for item in _items(doc):
+        for old, new in renames.items():
+            if old in item and new not in item:
+                item[new] = item.pop(old)
+                changes.append(f"{old} -> {new}")
 
 
 def _from_1_0(doc: Doc, changes: list[str]) -> None:
@@ -124,7 +146,7 @@ def _from_later(doc: Doc, changes: list[str]) -> None:
 
 
 STEPS: dict[str, Callable[[Doc, list[str]], None]] = {
-    "1.0.0": _from_1_0, "1.1.0": _from_1_1, "later": _from_later}
+    "pre-1.0.0": _pre_1_0, "1.0.0": _from_1_0, "1.1.0": _from_1_1, "later": _from_later}
 
 
 def upgrade(doc: Doc, version: Version) -> list[str]:
@@ -132,8 +154,8 @@ def upgrade(doc: Doc, version: Version) -> list[str]:
     changes: list[str] = []
     for step in version.steps:
         STEPS[step](doc, changes)
-    if doc.get("file_type") == "OCF_MANIFEST_FILE" and version.steps is not None \
-            and "ocf_version" in doc and doc.get("ocf_version") != OCF_VERSION:
+    if doc.get("file_type") == "OCF_MANIFEST_FILE" and "ocf_version" in doc \
+            and doc.get("ocf_version") != OCF_VERSION:
         doc["ocf_version"] = OCF_VERSION
     return changes
 
