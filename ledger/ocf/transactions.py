@@ -510,12 +510,13 @@ class Transactions:
             return
         ev.update(holder=holder, shares=plain(shares))
         ev.setdefault("reason", reason)
-        text = it.obj.get("reason_text")
-        if isinstance(text, str) and text.strip() and "memo" not in ev:
-            ev["memo"] = text.strip()[:10_000]
-        amount = price.get("amount") if isinstance(price, dict) else None
-        if is_numeric(amount) and Decimal(amount) >= 0 and "price_per_share" not in ev:
-            ev["price_per_share"] = plain(Decimal(amount))
+        if order[1] != 1:  # another tool's: its text and price (a prefledger:ref has its own)
+            text = it.obj.get("reason_text")
+            if isinstance(text, str) and text.strip():
+                ev["memo"] = text.strip()[:10_000]
+            amount = price.get("amount") if isinstance(price, dict) else None
+            if is_numeric(amount) and Decimal(amount) >= 0:
+                ev["price_per_share"] = plain(Decimal(amount))
         # SPEC.md §13: one event for the securities of one cancellation
         gkey = ("ref", order[2]) if order[1] == 1 else ("obj", it.id)
         self.group(gkey, ev, order, Origin(it.file, it.id, dict(
