@@ -48,8 +48,9 @@ NEW_STOCK = {"TX_EQUITY_COMPENSATION_EXERCISE": "option_exercise",
 #: stock transactions whose resulting and balance securities carry existing shares
 SAME_STOCK = ("TX_STOCK_TRANSFER", "TX_STOCK_CONVERSION", "TX_STOCK_REPURCHASE",
               "TX_STOCK_CANCELLATION", "TX_STOCK_REISSUANCE", "TX_STOCK_CONSOLIDATION")
-#: the stakeholder prefledger's own export names for common it does not track by holder
-COMMON_PLACEHOLDER = "stakeholder-common-untracked"
+#: the stakeholders prefledger's own exports name for common without a named holder
+#: (earlier exports: "untracked"; later: "unattributed")
+COMMON_PLACEHOLDERS = ("stakeholder-common-untracked", "stakeholder-unattributed-common")
 
 #: event field -> the OCF field that holds it
 ISSUE_FIELDS = {"shares": "quantity", "holder": "stakeholder_id", "series": "stock_class_id",
@@ -87,6 +88,9 @@ class Transactions:
         self.groups: dict[tuple[Any, ...], Planned] = {}
         #: issuance id -> the issuance that created the same security first
         self.twice: dict[str, str] = {}
+        #: the dates of stock class splits (a split adjusts every conversion rate)
+        self.split_dates = {t.obj.get("date") for t in txs
+                            if t.obj.get("object_type") == "TX_STOCK_CLASS_SPLIT"}
 
     def problem(self, it: Item, fld: str, message: str) -> None:
         self.ctx.problem(it.file, it.id, fld, message)
@@ -149,7 +153,7 @@ class Transactions:
                               "the package does not have")
             return None
         sh = iss.obj.get("stakeholder_id")
-        if info.common and sh == COMMON_PLACEHOLDER:
+        if info.common and sh in COMMON_PLACEHOLDERS:
             return info, ""
         holder = self.ctx.stakeholders.get(lookup(sh))
         if holder is None:
@@ -329,7 +333,7 @@ class Transactions:
             return
         sh = o.get("stakeholder_id")
         holder = self.ctx.stakeholders.get(lookup(sh))
-        placeholder = info.common and sh == COMMON_PLACEHOLDER
+        placeholder = info.common and sh in COMMON_PLACEHOLDERS
         if holder is None and not placeholder:
             failed = self.ctx.failed_stakeholders.get(lookup(sh))
             if failed is not None:
@@ -603,8 +607,9 @@ class Transactions:
         t = info.terms
         method = t.antidilution or ("threshold" if t.antidilution_threshold is not None
                                     else "none")
-        if method != "none" or t.conversion == "none":
-            # derived by the ledger: checked after replay, never applied twice
+        if method != "none" or t.conversion == "none" or date in self.split_dates:
+            # derived by the ledger (anti-dilution, or the split that day): checked after
+            # replay, never applied twice
             self.ctx.expected_adjust.append((day(date), info.series, r,
                                              Origin(it.file, it.id)))
             return
