@@ -1,6 +1,7 @@
 """OCF packages written by other tools: does each import, and do its shares add up?
 
     python -m benchmarks.ocf_samples PATH [PATH ...] [--terms FILE]...
+                                     [--skip-classes-without-terms]
 
 Each PATH is a package directory, a manifest or an ``.ocf.zip``. For each one, the
 package is imported into a fresh temporary SQLite ledger (``import_package``, as
@@ -139,7 +140,8 @@ def ledger_totals(plan: Any, position: dict[str, Any]) -> dict[Key, Decimal]:
     return {k: v for k, v in got.items() if v != 0}
 
 
-def run_one(path: Path, terms: list[Path] | None = None) -> dict[str, Any]:
+def run_one(path: Path, terms: list[Path] | None = None, skip: bool = False
+            ) -> dict[str, Any]:
     from ledger.api import Ledger
     from ledger.ocf.importer import import_package, load_terms_files
     from ledger.problems import LedgerError
@@ -150,7 +152,7 @@ def run_one(path: Path, terms: list[Path] | None = None) -> dict[str, Any]:
         lg = Ledger.open(f"{d}/ledger.db", None, create=True)
         started = time.perf_counter()
         try:
-            plan, res = import_package(lg, path, given)
+            plan, res = import_package(lg, path, given, skip_without_terms=skip)
         except LedgerError as exc:
             secs = time.perf_counter() - started
             skipped = getattr(exc, "skipped", [])
@@ -182,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the rows as JSON")
     ap.add_argument("--terms", action="append", type=Path, default=[],
                     help="series terms for preferred classes (as import-ocf --terms)")
+    ap.add_argument("--skip-classes-without-terms", action="store_true",
+                    help="as import-ocf: such a class is listed as not imported")
     args = ap.parse_args(argv)
-    rows = [run_one(p, args.terms) for p in args.paths]
+    rows = [run_one(p, args.terms, args.skip_classes_without_terms) for p in args.paths]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

@@ -507,3 +507,21 @@ def test_hostile_packages_are_refused(tmp_path: Path, case: str) -> None:
     fresh = tmp_path / "fresh.db"
     assert run(fresh, "import-ocf", str(target)).exit_code == 2
     assert not fresh.exists()
+
+
+def test_classes_without_terms_can_be_listed_instead(tmp_path: Path) -> None:
+    """--skip-classes-without-terms: class A (no terms) and its objects are listed as
+    not imported, the rest is stored."""
+    pkg = write_package(tmp_path / "pkg", "1.0.0", CLASSES, HOLDERS, TXS)
+    db = tmp_path / "l.db"
+    r = run(db, "import-ocf", str(pkg), *terms_file(tmp_path, "B"),
+            "--skip-classes-without-terms", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    listed = {n["object_id"]: n for n in out["not_imported"]}
+    assert "terms" in listed["A"]["reason"]
+    for oid in ("i-bob-a", "i-cy-a", "i-bob-a2", "r-1", "v-1"):
+        assert "stock class 'A' is not imported" in listed[oid]["because"], oid
+    # common as before; Cy's 100 B came from converting A, so it is listed too
+    assert holdings(db) == {("common", "Ann Lee"): D(9000) - 2500 - 500,
+                            ("common", "Bob Roe"): D(2500)}

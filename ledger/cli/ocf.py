@@ -122,6 +122,10 @@ def import_ocf(
     strict_checksums: Annotated[bool, typer.Option(
         "--strict-checksums", help="reject a package whose manifest md5 does not match a "
         "file (default: a warning)")] = False,
+    skip_without_terms: Annotated[bool, typer.Option(
+        "--skip-classes-without-terms", help="list a preferred class that has no terms "
+        "(and every object naming it) as not imported, instead of rejecting the "
+        "package")] = False,
     ocf_schemas: SchemasOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
@@ -141,7 +145,8 @@ read.
         schemas = _schemas(ocf_schemas)
         with creating_ledger() as lg:
             plan, res = import_package(lg, path, given, issuer, schemas=schemas,
-                                       strict_checksums=strict_checksums)
+                                       strict_checksums=strict_checksums,
+                                       skip_without_terms=skip_without_terms)
     except LedgerError as exc:
         warnings = getattr(exc, "warnings", [])
         skipped = getattr(exc, "skipped", [])

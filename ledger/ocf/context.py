@@ -177,6 +177,8 @@ class ImportContext:
         self.skipped_ids: dict[str, Skipped] = {}
         #: a checksum that does not match rejects the package (``--strict-checksums``)
         self.strict_checksums = False
+        #: a preferred class without terms is not imported (listed), not a problem
+        self.skip_without_terms = False
         #: how the package's files are read (its declared OCF version)
         self.version: Any = None
         #: class id -> why it is not imported (its objects follow from that one reason)

@@ -42,18 +42,22 @@ __all__ = ["ImportPlan", "ImportRejected", "Origin", "Planned", "import_package"
 
 def read_package(path: Path, terms: Sequence[Terms] = (), issuer: str | None = None,
                  schemas: Schemas | None = None, schema_dir: Path | None = None,
-                 strict_checksums: bool = False) -> ImportPlan:
+                 strict_checksums: bool = False, skip_without_terms: bool = False
+                 ) -> ImportPlan:
     """The events an OCF package stands for, validated by a pure replay.
 
     Raises ``ImportRejected`` (a ``LedgerError``) with every problem (file, object id,
     field) and what is not imported because of them. ``schemas``: the OCF schemas to
     check against (default: ``schema_dir`` or the shipped ones); ``strict_checksums``:
-    an md5 that does not match is a problem, not a warning.
+    an md5 that does not match is a problem, not a warning; ``skip_without_terms``: a
+    preferred class without terms is listed as not imported (with its shares and every
+    object naming it) instead of being a problem.
     """
     if schemas is None:
         schemas = load_schemas(schema_dir)
     ctx = ImportContext(terms, schemas, issuer)
     ctx.strict_checksums = strict_checksums
+    ctx.skip_without_terms = skip_without_terms
     try:
         return _read(ctx, path)
     except LedgerError as exc:
@@ -100,22 +104,24 @@ def settle_classes(ctx: ImportContext) -> None:
         mine = [p for p in ctx.problems if p.file == it.file and p.event == it.id]
         text = "; ".join(p.message for p in mine) or "not imported"
         ctx.failed_classes[it.id] = f"stock class {it.id!r} is not imported: {text[:300]}"
-        if it.id in issued:
+        if it.id in issued and not ctx.skip_without_terms:
             continue
         for p in mine:
             ctx.problems.remove(p)
             ctx.warnings.append(p)
-        ctx.skip(it, f"a preferred class without terms and without shares in the "
-                 f"package ({text[:200]})", class_id=it.id)
+        ctx.skip(it, f"a preferred class without terms ({text[:200]})" if it.id in issued
+                 else f"a preferred class without terms and without shares in the package "
+                 f"({text[:200]})", class_id=it.id)
 
 
 def import_package(ledger: Any, path: Path, terms: Sequence[Terms] = (),
                    issuer: str | None = None, schema_dir: Path | None = None,
-                   schemas: Schemas | None = None, strict_checksums: bool = False
-                   ) -> tuple[ImportPlan, Any]:
+                   schemas: Schemas | None = None, strict_checksums: bool = False,
+                   skip_without_terms: bool = False) -> tuple[ImportPlan, Any]:
     """Read the package and load its events atomically (SPEC.md §3: all or nothing)."""
     plan = read_package(path, terms, issuer, schemas=schemas, schema_dir=schema_dir,
-                        strict_checksums=strict_checksums)
+                        strict_checksums=strict_checksums,
+                        skip_without_terms=skip_without_terms)
     try:
         res = ledger.load_lines(plan.lines())
     except LedgerError as exc:
