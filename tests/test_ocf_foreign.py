@@ -525,3 +525,34 @@ def test_classes_without_terms_can_be_listed_instead(tmp_path: Path) -> None:
     # common as before; Cy's 100 B came from converting A, so it is listed too
     assert holdings(db) == {("common", "Ann Lee"): D(9000) - 2500 - 500,
                             ("common", "Bob Roe"): D(2500)}
+
+
+@pytest.mark.parametrize("common", ["100", "90"])
+def test_a_conversion_into_common_must_match_the_series_rate(tmp_path: Path,
+                                                             common: str) -> None:
+    """10 shares of A at 10 common per share: the resulting security must hold 100."""
+    right = {"type": "STOCK_CLASS_CONVERSION_RIGHT", "converts_to_future_round": False,
+             "converts_to_stock_class_id": "CS",
+             "conversion_mechanism": {"type": "RATIO_CONVERSION", "rounding_type": "NORMAL",
+                                      "conversion_price": {"amount": "10", "currency": "USD"},
+                                      "ratio": {"numerator": "10", "denominator": "1"}}}
+    classes = [CLASSES[0], stock_class("A", "PREFERRED", "1000", conversion_rights=[right])]
+    txs = [issue("i-1", "s1", "A", "s-ann", "10"),
+           {"object_type": "TX_STOCK_CONVERSION", "id": "v", "security_id": "s1",
+            "date": "2022-01-01", "quantity_converted": "10", "resulting_security_ids": ["c1"]},
+           issue("i-2", "c1", "CS", "s-ann", common, "2022-01-01")]
+    pkg = write_package(tmp_path / "pkg", "1.2.0", classes, HOLDERS, txs)
+    t = tmp_path / "A.json"
+    t.write_text(json.dumps({"series": "A", "designated": "2019-06-01",
+                             "authorized_shares": "1000", "stated_value": "100",
+                             "conversion": "elective", "conversion_rate": "10"}))
+    db = tmp_path / "l.db"
+    r = run(db, "import-ocf", str(pkg), "--terms", str(t), "--json")
+    if common == "100":
+        assert r.exit_code == 0, r.output
+        assert holdings(db) == {("common", "Ann Lee"): D(10) * 10}
+    else:
+        assert r.exit_code == 2
+        (p,) = json.loads(r.stdout)["problems"]
+        assert (p["object_id"], p["field"]) == ("v", "resulting_security_ids")
+        assert "hold 90" in p["message"] and "into 100 common" in p["message"]

@@ -169,6 +169,9 @@ class ImportContext:
         #: conversions (SPEC.md §6)
         self.expected_adjust: list[tuple[dt.date, str, Decimal, Origin]] = []
         self.expected_auto: dict[tuple[dt.date, str, str], tuple[Decimal, Origin]] = {}
+        #: event id -> the common a conversion's resulting securities hold (another
+        #: tool's package), checked against what the ledger converts at the series rate
+        self.expected_common: dict[str, tuple[Decimal, Origin]] = {}
         #: reported, not rejected (checksums, unknown fields, dangling references, ...)
         self.warnings: list[Problem] = []
         self.warned: set[Any] = set()

@@ -470,6 +470,10 @@ class Transactions:
                   holder=holder, shares=plain(shares), id=event_id(partial, it.id))
         gkey = ("ref", order[2]) if order[1] == 1 else ("obj", it.id)
         self.group(gkey, ev, order, origin, "shares")
+        if order[1] != 1 and targets:  # another tool's: its common must be the ledger's
+            self.ctx.expected_common[ev["id"]] = (
+                sum((t[2] for t in targets), ZERO),
+                Origin(it.file, it.id, {"shares": "resulting_security_ids"}))
 
     def into_class(self, it: Item, date: str, order: Order, info: ClassInfo, holder: str,
                    shares: Decimal, targets: list[tuple[ClassInfo, str, Decimal]]) -> None:
