@@ -92,11 +92,9 @@ def _read(ctx: ImportContext, path: Path) -> ImportPlan:
 
 def settle_classes(ctx: ImportContext) -> None:
     """A preferred class the ledger cannot take (no terms) is one problem; the objects
-    naming it follow from it. A class that no issuance of the package names holds no
-    shares: it is listed as not imported (a warning), not a rejection."""
-    issued = {it.obj.get("stock_class_id")
-              for it in ctx.items.get("OCF_TRANSACTIONS_FILE", [])
-              if it.obj.get("object_type") == "TX_STOCK_ISSUANCE"}
+    naming it follow from it (listed as not imported because of it). With
+    ``skip_without_terms`` the class itself is listed as not imported instead (its
+    problem becomes a warning) and the rest of the package is read."""
     for it in ctx.items.get("OCF_STOCK_CLASSES_FILE", []):
         info = ctx.classes.get(it.id)
         if info is None or info.common or info.terms is not None:
@@ -104,14 +102,12 @@ def settle_classes(ctx: ImportContext) -> None:
         mine = [p for p in ctx.problems if p.file == it.file and p.event == it.id]
         text = "; ".join(p.message for p in mine) or "not imported"
         ctx.failed_classes[it.id] = f"stock class {it.id!r} is not imported: {text[:300]}"
-        if it.id in issued and not ctx.skip_without_terms:
+        if not ctx.skip_without_terms:
             continue
         for p in mine:
             ctx.problems.remove(p)
             ctx.warnings.append(p)
-        ctx.skip(it, f"a preferred class without terms ({text[:200]})" if it.id in issued
-                 else f"a preferred class without terms and without shares in the package "
-                 f"({text[:200]})", class_id=it.id)
+        ctx.skip(it, f"a preferred class without terms ({text[:200]})", class_id=it.id)
 
 
 def import_package(ledger: Any, path: Path, terms: Sequence[Terms] = (),
