@@ -4,7 +4,9 @@ The reading, step by step (each its own module):
 
 1. ``package`` - find and read the package's files (a directory, a zip, a manifest or one
    OCF file) within the bounds of ``source`` and ``safejson``, check the manifest's md5
-   checksums and every file against the official schemas;
+   checksums (a warning, or a problem with strict checksums), bring each file of another
+   1.x version to the 1.2.0 shape (``versions``) and check it against the official
+   schemas (``foreign``: unknown fields and object types reported, not rejected);
 2. ``stakeholders`` - holders by name; ``classes`` - the common stock and each series
    with its terms (``--terms`` or the package's ``prefledger:terms`` lines);
    ``transactions`` - stock transactions as events; ``comments`` - the ``prefledger:``
@@ -13,7 +15,8 @@ The reading, step by step (each its own module):
    (conversion-ratio adjustments, automatic conversions) must match the package.
 
 Every problem names the file, the object id and the field; with any problem nothing is
-stored (exit 2).
+stored (exit 2). What is not imported (with its shares and reason) and the warnings are
+in the plan's report, or in ``ImportRejected`` with the problems.
 """
 
 from __future__ import annotations
