@@ -361,7 +361,10 @@ def test_a_class_without_terms_is_one_problem_and_its_objects_follow(tmp_path: P
     follow = {n["object_id"]: n for n in out["not_imported"] if "because" in n}
     # the three issuances in A, the repurchase and the conversion of A securities
     assert sorted(follow) == ["i-bob-a", "i-bob-a2", "i-cy-a", "r-1", "v-1"]
-    assert all("stock class 'A' is not imported" in n["because"] for n in follow.values())
+    assert all(n["because"].startswith("stock class 'A': ") for n in follow.values())
+    assert {k for k, n in follow.items() if n["reason"] == "its stock class is not "
+            "imported"} == {"i-bob-a", "i-bob-a2", "i-cy-a"}
+    assert follow["r-1"]["reason"] == "its security_id 'sec-bob-a' is not imported"
     assert not db.exists()
     text = run(db, "import-ocf", str(pkg), *terms_file(tmp_path, "B"))
     assert "rejected: 1 problem(s); nothing was stored" in text.stderr
@@ -526,7 +529,7 @@ def test_classes_without_terms_can_be_listed_instead(tmp_path: Path) -> None:
     listed = {n["object_id"]: n for n in out["not_imported"]}
     assert "terms" in listed["A"]["reason"]
     for oid in ("i-bob-a", "i-cy-a", "i-bob-a2", "r-1", "v-1"):
-        assert "stock class 'A' is not imported" in listed[oid]["because"], oid
+        assert listed[oid]["because"].startswith("stock class 'A': "), oid
     # common as before; Cy's 100 B came from converting A, so it is listed too
     assert holdings(db) == {("common", "Ann Lee"): D(9000) - 2500 - 500,
                             ("common", "Bob Roe"): D(2500)}

@@ -77,7 +77,7 @@ class Skipped:
 
     def __str__(self) -> str:
         what = f"{plain(self.shares)} shares" if self.shares is not None else "no shares"
-        why = f" because {self.because}" if self.because else ""
+        why = f", because of {self.because}" if self.because else ""
         return f"{self.file} object {self.object_id} ({self.object_type}, {what}): " \
             f"{self.reason}{why}"
 

@@ -104,7 +104,7 @@ def settle_classes(ctx: ImportContext) -> None:
             continue
         mine = [p for p in ctx.problems if p.file == it.file and p.event == it.id]
         text = "; ".join(p.message for p in mine) or "not imported"
-        ctx.failed_classes[it.id] = f"stock class {it.id!r} is not imported: {text[:300]}"
+        ctx.failed_classes[it.id] = f"stock class {it.id!r}: {text[:300]}"
         if not ctx.skip_without_terms:
             continue
         for p in mine:

@@ -251,9 +251,9 @@ class Transactions:
             self.dangling(it, "no stock class has id", repr(str(cid)[:80]), fld)
             return None
         if not info.common and info.terms is None:
-            why = self.ctx.failed_classes.get(info.id, f"stock class {info.id!r} is not "
-                                              "imported (its problem is reported on it)")
-            self.not_imported(it, f"its stock class {info.id!r} is not imported", because=why)
+            why = self.ctx.failed_classes.get(info.id, f"stock class {info.id!r} (its "
+                                              "problem is reported on it)")
+            self.not_imported(it, "its stock class is not imported", because=why)
             return None
         return info
 
