@@ -602,11 +602,15 @@ def test_package_of_another_platform_with_terms_file(pkg: Path, sqlite_store: St
 #: what importing each official sample gives: 0 (read; nothing prefledger tracks) or 2
 #: with a problem we know must be among those reported (file, object id, field)
 SAMPLE_OUTCOMES: dict[str, tuple[int, tuple[str, str, str] | None]] = {
-    # every sample reads: its stock issuances name a stock class the samples do not
-    # have, so nothing is stored and all of it is listed as not imported
-    # (the directory and its manifest: the common stock's 2-for-1 split is stored)
-    "(directory)": (0, None), "Manifest.ocf.json": (0, None),
-    "StockClasses.ocf.json": (0, None), "Transactions.ocf.json": (0, None),
+    # the Seed preferred class has no prefledger terms (one problem); the samples'
+    # stock issuances name a class they do not have: listed as not imported
+    "(directory)": (2, ("StockClasses.ocf.json", "cc775778-7d6e-4f8a-93cf-4df2242d7d6d",
+                        "comments")),
+    "Manifest.ocf.json": (2, ("StockClasses.ocf.json", "cc775778-7d6e-4f8a-93cf-4df2242d7d6d",
+                              "comments")),
+    "StockClasses.ocf.json": (2, ("StockClasses.ocf.json",
+                                  "cc775778-7d6e-4f8a-93cf-4df2242d7d6d", "comments")),
+    "Transactions.ocf.json": (0, None),
     "Documents.ocf.json": (0, None), "Financings.ocf.json": (0, None),
     "Stakeholders.ocf.json": (0, None), "StockLegends.ocf.json": (0, None),
     "StockPlans.ocf.json": (0, None), "Valuations.ocf.json": (0, None),
@@ -629,9 +633,7 @@ def test_import_official_sample(cli: Any, sample: str) -> None:
     code, known = SAMPLE_OUTCOMES[sample]
     assert r.exit_code == code, r.output
     out = json.loads(r.stdout)
-    split = sample in ("(directory)", "Manifest.ocf.json")  # the only event they hold
-    if not split:
-        assert cli.spec.content() == before  # nothing prefledger tracks, or nothing stored
+    assert cli.spec.content() == before  # nothing prefledger tracks, or nothing stored
     if code == 2:
         assert out["stored"] is False and out["problems"]
         for p in out["problems"]:
@@ -641,7 +643,7 @@ def test_import_official_sample(cli: Any, sample: str) -> None:
         assert text.exit_code == 2 and "nothing was stored" in text.stderr
         assert "Traceback" not in text.output
     else:
-        assert out["appended"] == (1 if split else 0) and out["notes"]
+        assert out["appended"] == 0 and out["notes"]
 
 
 # -- rejections ------------------------------------------------------------------------------
