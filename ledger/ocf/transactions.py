@@ -159,9 +159,11 @@ class Transactions:
         ot = str(o.get("object_type"))
         lines = machine_lines(self.ctx, it.file, it.id, o.get("comments"))
         if ot == "TX_STOCK_ISSUANCE" and any(
-                isinstance(obj, dict) and obj.get("cause") == "DividendPaid"
+                isinstance(obj, dict) and obj.get("cause") in ("DividendPaid", "PublicOffering")
                 for _, obj in lines.get("derived", [])):
-            return  # SPEC.md §12: shares paid in kind come again from the carried payment
+            # SPEC.md §12: shares paid in kind, and an offering's common, come again from
+            # the carried payment or offering
+            return
         seq, partial, unset = ref(lines)
         date = o.get("date")
         if not isinstance(date, str) or day(date) == dt.date.min:
@@ -243,9 +245,11 @@ class Transactions:
         if src is None or shares is None:
             return None
         info, holder = src
-        if info.common:
-            return (info, holder, shares, {})
-        if info.terms is None or not self.check_type(it, partial, want):
+        if info.common and partial.get("type") not in ("SharesTransferred",
+                                                       "SharesCancelled"):
+            return (info, holder, shares, {})  # SPEC.md §13: a prefledger common move
+        if (info.terms is None and not info.common) or not self.check_type(it, partial,
+                                                                          want):
             return None
         ev: dict[str, Any] = {k: v for k, v in partial.items() if k != "issuer"}
         ev.update(type=want, effective_date=date, series=info.series,
@@ -258,7 +262,7 @@ class Transactions:
         if got is None:
             return
         info, holder, shares, ev = got
-        if info.common:
+        if info.common and not ev:
             self.ctx.ignored["TX_STOCK_TRANSFER of common (prefledger keeps common as one "
                              "total)"] += 1
             return
@@ -304,6 +308,11 @@ class Transactions:
         if info.terms is None:
             return
         origin = Origin(it.file, it.id, dict(MOVE_FIELDS, shares="quantity_converted"))
+        comments = o.get("comments")
+        derived = any(isinstance(c, str) and c.startswith("prefledger:derived ")
+                      for c in (comments if isinstance(comments, list) else []))
+        if derived and info.terms.conversion != "automatic":
+            return  # SPEC.md §12 mandatory conversion: the replay derives it again
         if info.terms.conversion == "automatic":
             k = (day(date), info.series, holder)
             prior = self.ctx.expected_auto.get(k)
@@ -320,10 +329,17 @@ class Transactions:
 
     def repurchase(self, it: Item, date: str, order: Order, partial: dict[str, Any],
                    unset: list[str]) -> None:
-        got = self.moves(it, date, partial, "SharesRedeemed", "quantity")
+        cancelled = partial.get("type") == "SharesCancelled"
+        got = self.moves(it, date, partial, "SharesCancelled" if cancelled else
+                         "SharesRedeemed", "quantity")
         if got is None:
             return
         info, holder, shares, ev = got
+        if cancelled:  # SPEC.md §13: one event for the securities of one cancellation
+            ev.update(holder=holder, shares=plain(shares))
+            gkey = ("ref", order[2]) if order[1] == 1 else ("obj", it.id)
+            self.group(gkey, ev, order, Origin(it.file, it.id, dict(MOVE_FIELDS)), "shares")
+            return
         if info.common:
             self.problem(it, "security_id", "a repurchase of common: prefledger has no event "
                          "that lowers common outstanding")
@@ -337,6 +353,15 @@ class Transactions:
 
     def cancellation(self, it: Item, date: str, order: Order, partial: dict[str, Any],
                      unset: list[str]) -> None:
+        if partial.get("type") == "SharesCancelled" and order[1] == 1:
+            # SPEC.md §13: a prefledger forfeiture or other cancellation
+            got = self.moves(it, date, partial, "SharesCancelled", "quantity")
+            if got is not None:
+                _, holder, shares, ev = got
+                ev.update(holder=holder, shares=plain(shares))
+                self.group(("ref", order[2]), ev, order,
+                           Origin(it.file, it.id, dict(MOVE_FIELDS)), "shares")
+            return
         if partial.get("type") != "Liquidation" or order[1] != 1:
             self.problem(it, "security_id", "prefledger has no event that cancels part of a "
                          "class; only the cancellations of a prefledger Liquidation are read")
