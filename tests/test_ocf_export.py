@@ -357,3 +357,87 @@ def test_authorized_common(sqlite_store: StoreSpec, tmp_path: Path) -> None:
         r = run(sqlite_store, "export-ocf", "--as-of", "2005-12-31", "--to",
                 str(tmp_path / "d"), "--common-authorized", bad)
         assert r.exit_code == 2 and "--common-authorized" in r.output, bad
+
+
+# -- round trips: export -> import gives the same positions ------------------------------
+
+#: after the 2-for-1 split and each cancellation, and after the liquidation
+LIFE_DAYS = [dt.date(2001, 1, 2), dt.date(2001, 3, 1), dt.date(2001, 6, 1),
+             dt.date(2001, 7, 1), dt.date(2001, 12, 31), dt.date(2002, 1, 15),
+             dt.date(2002, 3, 1), dt.date(2002, 4, 1), dt.date(2002, 5, 1),
+             dt.date(2002, 12, 31), dt.date(2003, 1, 15), dt.date(2003, 12, 31)]
+
+
+def round_trip(src: StoreSpec, dst: StoreSpec, to: Path, as_of: str, days: list[dt.date],
+               issuer: str | None = None) -> dict[str, dict[str, Any]]:
+    """Export ``src`` as of ``as_of``, check it, import it into the empty ``dst``; every
+    figure of the positions on ``days`` must be the same."""
+    files = export(src, to, as_of, *(["--issuer", issuer] if issuer else []))
+    check(files)
+    r = run(dst, "import-ocf", str(to), "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["stored"] is True
+    before, after = positions(src, days, issuer), positions(dst, days, issuer)
+    assert all(p["series"] for p in before)  # the positions compared are not empty
+    for day, a, b in zip(days, before, after, strict=True):
+        assert a == b, day
+    return files
+
+
+def test_round_trip_of_common_by_holder_split_and_cancellations(
+        store: StoreSpec, other: StoreSpec, tmp_path: Path) -> None:
+    load(store, write(tmp_path / "life.jsonl", COMMON_LIFE))
+    round_trip(store, other, tmp_path / "p", "2003-12-31", LIFE_DAYS)
+    # the common holders are in the imported positions: Hazel's 200,000 (2002-04-01)
+    (pos,) = positions(other, [dt.date(2002, 12, 31)])
+    common = {h["holder"]: D(h["shares"]) for h in pos["holders"] if h["series"] == "common"}
+    assert common == {None: D(2000000), "Fern": D(900000), "Gale": D(700000),
+                      "Hazel": D(200000)}
+
+
+def test_round_trip_of_nstor_with_common_holders_and_cancellations(
+        sqlite_store: StoreSpec, tmp_path: Path) -> None:
+    """The nStor history, then common issued to holders, a common transfer, a split,
+    a partial repurchase of H and a forfeiture of common (SPEC.md §13)."""
+    more = [
+        ev("CommonStockIssued", "2006-01-05", "n-1", shares="500000", kind="sale",
+           price_per_share="0.40", holder="Ivy Capital"),
+        ev("SharesTransferred", "2006-02-01", "n-2", series="common",
+           from_holder="Fir Holdings", to_holder="Ivy Capital", shares="1000000"),
+        ev("CommonStockSplit", "2006-03-01", "n-3", ratio="3"),
+        ev("SharesCancelled", "2006-04-03", "n-4", series="H", holder="Elm Street Ventures",
+           shares="300", reason="repurchase", price_per_share="1000"),
+        ev("SharesCancelled", "2006-05-01", "n-5", series="common", holder="Ivy Capital",
+           shares="600000", reason="forfeiture"),
+    ]
+    path = tmp_path / "nstor-more.jsonl"
+    path.write_text(HISTORY.read_text() + "".join(json.dumps(e) + "\n" for e in more))
+    load(sqlite_store, path)
+    days = [dt.date(2003, 6, 30), dt.date(2004, 3, 15), dt.date(2005, 12, 31),
+            dt.date(2006, 2, 1), dt.date(2006, 3, 1), dt.date(2006, 4, 3),
+            dt.date(2006, 5, 1), dt.date(2006, 12, 31)]
+    files = round_trip(sqlite_store, StoreSpec("sqlite", db=str(tmp_path / "b.db")),
+                       tmp_path / "p", "2006-12-31", days)
+    # by hand: Fir's 26,086,956 common from K's conversion less 1,000,000 transferred,
+    # x 3; Ivy (500,000 + 1,000,000) x 3 - 600,000 forfeited
+    got = holdings(files)
+    assert got[("stock-class-common", "Fir Holdings")] == (D(26086956) - D(1000000)) * 3
+    assert got[("stock-class-common", "Ivy Capital")] == D(1500000) * 3 - D(600000)
+    assert got[("stock-class-common", "Unattributed common stock")] == D(31000000) * 3
+
+
+@pytest.mark.parametrize("example, issuer, as_of, days", [
+    ("venture", None, "2023-12-31",
+     [dt.date(2019, 6, 15), dt.date(2021, 3, 1), dt.date(2021, 9, 30), dt.date(2022, 7, 15),
+      dt.date(2022, 12, 31), dt.date(2023, 5, 9), dt.date(2023, 5, 10),
+      dt.date(2023, 12, 31)]),
+    ("mezzanine", "mezzanine", "2025-12-31",
+     [dt.date(2020, 6, 30), dt.date(2021, 12, 31), dt.date(2023, 7, 1),
+      dt.date(2025, 1, 31), dt.date(2025, 7, 1), dt.date(2025, 12, 31)]),
+])
+def test_round_trip_of_the_examples(sqlite_store: StoreSpec, tmp_path: Path, example: str,
+                                    issuer: str | None, as_of: str,
+                                    days: list[dt.date]) -> None:
+    load(sqlite_store, REPO / "fixtures" / example / "history.jsonl")
+    round_trip(sqlite_store, StoreSpec("sqlite", db=str(tmp_path / "b.db")), tmp_path / "p",
+               as_of, days, issuer)
