@@ -441,3 +441,104 @@ def test_round_trip_of_the_examples(sqlite_store: StoreSpec, tmp_path: Path, exa
     load(sqlite_store, REPO / "fixtures" / example / "history.jsonl")
     round_trip(sqlite_store, StoreSpec("sqlite", db=str(tmp_path / "b.db")), tmp_path / "p",
                as_of, days, issuer)
+
+
+# -- the stock class fields, both ways ---------------------------------------------------
+
+def classes_of(files: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in files["StockClasses.ocf.json"]["items"]}
+
+
+def test_class_fields_from_the_venture_terms(sqlite_store: StoreSpec, tmp_path: Path) -> None:
+    """fixtures/venture/*.json: Seed 1x non-participating at $1.00; A 1.5x participating
+    capped at 3x, at $2.00; B 1x at $0.80; B senior to all, A to the series before it
+    (Seed), Seed to common: B > A > Seed > common. As of 2021-02-28 (before B's first
+    issuance adjusts Seed and A) every rate is the base one: votes as converted 1."""
+    load(sqlite_store, VENTURE)
+    cls = classes_of(export(sqlite_store, tmp_path / "p", "2021-02-28"))
+    seed, a, b = cls["stock-class-Seed"], cls["stock-class-A"], cls["stock-class-B"]
+    assert [c["seniority"] for c in (b, a, seed, cls["stock-class-common"])] == [
+        "4", "3", "2", "1"]
+    assert [c["liquidation_preference_multiple"] for c in (seed, a, b)] == ["1", "1.5", "1"]
+    assert a["participation_cap_multiple"] == "3"
+    assert "participation_cap_multiple" not in seed and "participation_cap_multiple" not in b
+    assert [c["votes_per_share"] for c in (seed, a, b)] == ["1", "1", "1"]
+    for c, price in ((seed, "1"), (a, "2"), (b, "0.8")):
+        (right,) = c["conversion_rights"]
+        m = right["conversion_mechanism"]
+        # stated value / conversion price, the price as given
+        assert (m["type"], m["conversion_price"]["amount"], m["rounding_type"]) == (
+            "RATIO_CONVERSION", price, "FLOOR")
+        assert D(m["ratio"]["numerator"]) / D(m["ratio"]["denominator"]) == 1
+
+
+def test_class_fields_of_a_mezzanine_and_a_per_share_voting_series(
+        sqlite_store: StoreSpec, tmp_path: Path) -> None:
+    load(sqlite_store, MEZZANINE)
+    s = classes_of(export(sqlite_store, tmp_path / "m", "2025-12-31",
+                          "--issuer", "mezzanine"))["stock-class-S"]
+    # fixtures/mezzanine/S.json: not convertible, no votes, 1x, senior to all
+    assert (s["liquidation_preference_multiple"], s["votes_per_share"], s["seniority"],
+            s["conversion_rights"]) == ("1", "0", "2", [])
+    seed = json.loads((REPO / "fixtures" / "venture" / "Seed.json").read_text())
+    terms = {**seed, "series": "P", "votes": "per_share", "votes_per_share": "10",
+             "participation": "full", "liquidation_multiple": "2"}
+    other = StoreSpec("sqlite", db=str(tmp_path / "p.db"))
+    load(other, write(tmp_path / "p.jsonl", [
+        ev("SeriesDesignated", "2018-03-01", "p-1", series="P", terms=terms),
+        ev("SharesIssued", "2018-03-15", "p-2", series="P", holder="Oak", shares="10")]))
+    files = export(other, tmp_path / "pp", "2018-12-31")
+    check(files)
+    p = classes_of(files)["stock-class-P"]
+    assert (p["votes_per_share"], p["liquidation_preference_multiple"]) == ("10", "2")
+    assert "participation_cap_multiple" not in p  # OCF has no field for full participation
+    assert any("participating fully" in c for c in p["comments"])
+
+
+def test_class_fields_read_onto_terms_that_leave_them_unset(
+        sqlite_store: StoreSpec, tmp_path: Path) -> None:
+    """A terms file for Series A without the liquidation multiple, participation, votes
+    or seniority: the class's OCF fields supply them, and the positions are the same."""
+    load(sqlite_store, VENTURE)
+    export(sqlite_store, tmp_path / "p", "2023-12-31")
+    a = json.loads((REPO / "fixtures" / "venture" / "A.json").read_text())
+    for k in ("liquidation_multiple", "participation", "participation_cap", "votes",
+              "seniority_claims", "citations"):
+        del a[k]
+    (tmp_path / "A.json").write_text(json.dumps(a))
+    dst = StoreSpec("sqlite", db=str(tmp_path / "b.db"))
+    r = run(dst, "import-ocf", str(tmp_path / "p"), "--terms", str(tmp_path / "A.json"))
+    assert r.exit_code == 0, r.output
+    days = [dt.date(2021, 3, 1), dt.date(2022, 12, 31), dt.date(2023, 5, 10)]
+    assert positions(sqlite_store, days) == positions(dst, days)
+    with dst.open() as lg:
+        (des,) = [rec.event for rec in lg.records("default")
+                  if rec.event.type == "SeriesDesignated"
+                  and getattr(rec.event, "series", "") == "A"]
+    t = des.terms  # type: ignore[attr-defined]
+    assert (t.liquidation_multiple, t.participation, t.participation_cap, t.votes) == (
+        D("1.5"), "capped", D(3), "as_converted")
+    # OCF seniority 3: senior to common (1) and to Seed (2), not to B (4)
+    assert sorted((c.relation, c.to) for c in t.seniority_claims) == [
+        ("senior_to", "Seed"), ("senior_to", "common")]
+
+
+def test_class_fields_that_disagree_with_the_terms_are_reported(
+        sqlite_store: StoreSpec, tmp_path: Path) -> None:
+    load(sqlite_store, VENTURE)
+    export(sqlite_store, tmp_path / "p", "2023-12-31")
+    from .test_ocf import edit
+
+    def change(doc: dict[str, Any]) -> None:
+        for c in doc["items"]:
+            if c["id"] == "stock-class-A":
+                c["liquidation_preference_multiple"] = "2"
+                c["participation_cap_multiple"] = "4"
+
+    edit(tmp_path / "p", "StockClasses.ocf.json", change)
+    dst = StoreSpec("sqlite", db=str(tmp_path / "b.db"))
+    r = run(dst, "import-ocf", str(tmp_path / "p"))
+    assert r.exit_code == 2
+    assert "liquidation_preference_multiple" in r.output
+    assert "2 but the Series A terms have liquidation_multiple 1.5" in r.output
+    assert "4 but the Series A terms have participation 'capped' capped at 3" in r.output

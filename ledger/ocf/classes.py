@@ -6,6 +6,19 @@ A ``COMMON`` class is the ledger's one common stock. A ``PREFERRED`` class becom
 redemption, anti-dilution) come from ``--terms`` or from the ``prefledger:terms`` line of
 a package prefledger exported, else they are reported missing; what OCF does carry
 (authorized shares, par, base conversion ratio) must agree with them.
+
+The stock class fields OCF 1.2.0 has for the general terms (SPEC.md §12) are read onto
+the terms (``class_fields``): ``liquidation_preference_multiple`` ->
+``liquidation_multiple``; ``participation_cap_multiple`` -> ``participation: "capped"``
+with that ``participation_cap``; ``votes_per_share`` -> ``votes`` (``0``: none; a
+convertible class: as converted; else per share with that ``votes_per_share``); the
+first conversion right's ratio mechanism -> ``conversion: "elective"`` with its
+``conversion_price`` when stated value ÷ price is the ratio, else its ratio as
+``conversion_rate`` (``rounding_type`` ``NORMAL``: ``fractional_common: "issue"``); and
+``seniority`` (higher is paid first) -> ``seniority_claims`` against the other classes.
+A field the terms leave unset takes the class's value; a field they set must agree (a
+problem names both). OCF has no field for full participation, the accrued dividends in
+the preference, or the anti-dilution method: those stay in the terms.
 """
 
 from __future__ import annotations
@@ -18,14 +31,133 @@ from pydantic import ValidationError
 
 from ledger.ocf.comments import machine_lines, ref
 from ledger.ocf.context import ClassInfo, ImportContext, Item, Origin, Planned, day, event_id
-from ledger.ocf.schema import is_numeric, ratio_value
+from ledger.ocf.schema import is_numeric, numeric_round, ratio_value
 from ledger.terms import Terms, load_terms_ref
-from ledger.values import plain
+from ledger.values import CONTEXT, plain
 
 
 def read_classes(ctx: ImportContext, items: Iterable[Item]) -> None:
+    pending: list[tuple[Item, Planned]] = []
     for it in items:
-        read_class(ctx, it)
+        got = read_class(ctx, it)
+        if got is not None:
+            pending.append((it, got))
+    seniority(ctx, pending)
+
+
+def _num(value: Any) -> Decimal | None:
+    return Decimal(value) if is_numeric(value) else None
+
+
+def class_fields(ctx: ImportContext, it: Item, t: Terms) -> Terms:
+    """The terms with the class's OCF fields read onto them (see the module docstring);
+    ``t`` itself when a field disagrees (reported) or nothing changes."""
+    o, set_ = it.obj, t.model_fields_set
+    changes: dict[str, Any] = {}
+
+    def agree(fld: str, got: str, have: str) -> None:
+        ctx.problem(it.file, it.id, fld, f"{got} but the Series {t.series} terms have "
+                    f"{have}")
+
+    mult = _num(o.get("liquidation_preference_multiple"))
+    if mult is not None:
+        if "liquidation_multiple" not in set_:
+            changes["liquidation_multiple"] = plain(mult)
+        elif mult != t.liquidation_multiple:
+            agree("liquidation_preference_multiple", plain(mult),
+                  f"liquidation_multiple {plain(t.liquidation_multiple)}")
+    cap = _num(o.get("participation_cap_multiple"))
+    if cap is not None:
+        if not {"participation", "participation_cap"} & set_:
+            changes.update(participation="capped", participation_cap=plain(cap))
+        elif t.participation != "capped" or t.participation_cap != cap:
+            agree("participation_cap_multiple", plain(cap),
+                  f"participation {t.participation!r}"
+                  + (f" capped at {plain(t.participation_cap)}" if t.participation_cap
+                     else ""))
+    rights = o.get("conversion_rights")
+    right = rights[0] if isinstance(rights, list) and rights else None
+    mech = right.get("conversion_mechanism") if isinstance(right, dict) else None
+    r = ratio_value(mech.get("ratio")) if isinstance(mech, dict) else None
+    convertible = t.conversion != "none" or r is not None
+    conv_set = {"conversion", "conversion_rate", "conversion_price"} & set_
+    if r is not None and r > 0 and not conv_set and isinstance(mech, dict):
+        price = mech.get("conversion_price")
+        amount = _num(price.get("amount")) if isinstance(price, dict) else None
+        changes["conversion"] = "elective"
+        if amount and CONTEXT.divide(t.stated_value, amount) == r:
+            changes["conversion_price"] = plain(amount)
+        else:
+            changes["conversion_rate"] = plain(r)
+        if mech.get("rounding_type") == "NORMAL" and "fractional_common" not in set_:
+            changes["fractional_common"] = "issue"
+    votes = _num(o.get("votes_per_share"))
+    if votes is not None:
+        if not {"votes", "votes_per_share"} & set_:
+            if votes > 0 and convertible:
+                changes["votes"] = "as_converted"
+            elif votes > 0:
+                changes.update(votes="per_share", votes_per_share=plain(votes))
+        elif t.votes == "none" and votes != 0:
+            agree("votes_per_share", plain(votes), 'votes "none"')
+        elif t.votes == "per_share" and \
+                Decimal(numeric_round(t.votes_per_share, down=True)) != votes:
+            agree("votes_per_share", plain(votes), f"{plain(t.votes_per_share)} per share")
+    if not changes:
+        return t
+    try:
+        return Terms.model_validate({**t.model_dump(mode="json", exclude_unset=True),
+                                     **changes})
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            ctx.problem(it.file, it.id, "(stock class fields)", f"the terms with the "
+                        f"class's OCF fields ({', '.join(sorted(changes))}) do not hold: "
+                        f"{err['msg']}")
+        return t
+
+
+def seniority(ctx: ImportContext, pending: list[tuple[Item, Planned]]) -> None:
+    """OCF ``seniority`` (higher is paid first) as seniority claims (SPEC.md §8), for the
+    series whose terms state none: senior to each class with a lower number (common
+    included), ratable with each series with the same number."""
+    ranks: dict[str, Decimal] = {}
+    common: Decimal | None = None
+    for it in ctx.items.get("OCF_STOCK_CLASSES_FILE", []):
+        n = _num(it.obj.get("seniority"))
+        info = ctx.classes.get(it.id)
+        if n is None or info is None:
+            continue
+        if info.common:
+            common = n
+        elif info.terms is not None:
+            ranks[info.terms.series] = n
+    for it, planned in pending:
+        info = ctx.classes.get(it.id)
+        t = info.terms if info is not None else None
+        if t is None or t.series not in ranks or "seniority_claims" in t.model_fields_set:
+            continue
+        mine = ranks[t.series]
+        section = f"OCF seniority {plain(mine)}"
+        claims: list[dict[str, Any]] = []
+        if common is not None and mine > common:
+            claims.append({"relation": "senior_to", "to": "common", "section": section})
+        for other, n in sorted(ranks.items()):
+            if other != t.series and n != mine:
+                if mine > n:
+                    claims.append({"relation": "senior_to", "to": other, "section": section})
+            elif other != t.series:
+                claims.append({"relation": "ratable_with", "to": other, "section": section})
+        if not claims:
+            continue
+        try:
+            new = Terms.model_validate({**t.model_dump(mode="json", exclude_unset=True),
+                                        "seniority_claims": claims})
+        except ValidationError:  # pragma: no cover - claims of designated series hold
+            continue
+        assert info is not None
+        info.terms = new
+        planned.event.pop("terms_ref", None)
+        planned.event["terms"] = new.model_dump(mode="json")
 
 
 def match_terms(ctx: ImportContext, it: Item, hint: str | None) -> Terms | None:
@@ -40,7 +172,7 @@ def match_terms(ctx: ImportContext, it: Item, hint: str | None) -> Terms | None:
     return None
 
 
-def read_class(ctx: ImportContext, it: Item) -> None:
+def read_class(ctx: ImportContext, it: Item) -> Planned | None:
     o, cid = it.obj, it.id
     if cid in ctx.classes:
         ctx.problem(it.file, cid, "id", "two stock classes have this id")
@@ -53,7 +185,7 @@ def read_class(ctx: ImportContext, it: Item) -> None:
             return
         ctx.common_id = cid
         ctx.classes[cid] = ClassInfo(cid, True)
-        return
+        return None
     embedded: Terms | None = None
     for i, obj in lines.get("terms", []):
         try:
@@ -63,9 +195,11 @@ def read_class(ctx: ImportContext, it: Item) -> None:
                 loc = ".".join(str(p) for p in err["loc"])
                 ctx.problem(it.file, cid, f"comments[{i}].terms.{loc}", err["msg"])
             ctx.classes[cid] = ClassInfo(cid, False, None)
-            return
+            return None
     given = match_terms(ctx, it, embedded.series if embedded else None)
     terms = given or embedded
+    if terms is not None:
+        terms = class_fields(ctx, it, terms)
     info = ClassInfo(cid, False, terms)
     ctx.classes[cid] = info
     if terms is None:
@@ -73,15 +207,15 @@ def read_class(ctx: ImportContext, it: Item) -> None:
                     f"{str(o.get('name'))[:80]!r}: OCF 1.2.0 has no field for the stated "
                     "value, dividend, redemption or anti-dilution terms; give them with "
                     "--terms FILE (a Terms JSON whose series or name matches the class)")
-        return
+        return None
     if any(c.terms is not None and c is not info and c.terms.series == terms.series
            for c in ctx.classes.values()):
         ctx.problem(it.file, cid, "name", f"a second class for Series {terms.series}")
         info.terms = None
-        return
+        return None
     check_class(ctx, it, terms)
     seq, partial, _ = ref(lines)
-    designation(ctx, it, terms, seq, partial)
+    return designation(ctx, it, terms, seq, partial)
 
 
 def check_class(ctx: ImportContext, it: Item, t: Terms) -> None:
@@ -118,7 +252,7 @@ def check_class(ctx: ImportContext, it: Item, t: Terms) -> None:
 
 
 def designation(ctx: ImportContext, it: Item, t: Terms, seq: int | None,
-                partial: dict[str, Any]) -> None:
+                partial: dict[str, Any]) -> Planned:
     """The ``SeriesDesignated`` event of a preferred class: by ``terms_ref`` when the
     reference still names these very terms, else with the terms inline."""
     ev = dict(partial)
@@ -143,6 +277,8 @@ def designation(ctx: ImportContext, it: Item, t: Terms, seq: int | None,
         ev["terms"] = t.model_dump(mode="json")
     when = day(ev["effective_date"])
     order = (when, 1, seq) if seq is not None else (when, 0, it.index)
-    ctx.planned.append(Planned(ev, order, Origin(
+    planned = Planned(ev, order, Origin(
         it.file, it.id, {"effective_date": "board_approval_date", "terms": "comments",
-                         "terms_ref": "comments", "series": "name"})))
+                         "terms_ref": "comments", "series": "name"}))
+    ctx.planned.append(planned)
+    return planned
