@@ -542,3 +542,22 @@ def test_class_fields_that_disagree_with_the_terms_are_reported(
     assert "liquidation_preference_multiple" in r.output
     assert "2 but the Series A terms have liquidation_multiple 1.5" in r.output
     assert "4 but the Series A terms have participation 'capped' capped at 3" in r.output
+
+
+def test_nstor_and_the_lifecycle_exports_balance(sqlite_store: StoreSpec,
+                                                  tmp_path: Path) -> None:
+    """The nStor export (9 stakeholders: the 8 preferred holders and the unattributed
+    placeholder of the 31,000,000 common issued without a holder) and the redemption,
+    split, conversion and liquidation history of tests/test_ocf.py both balance."""
+    from .test_ocf import LIFECYCLE
+
+    load(sqlite_store, HISTORY)
+    files = export(sqlite_store, tmp_path / "n", "2005-12-31")
+    check(files)
+    assert len(files["Stakeholders.ocf.json"]["items"]) == 9
+    assert holdings(files)[("stock-class-common", "Unattributed common stock")] == (
+        D(30000000) + D(1000000))
+    other = StoreSpec("sqlite", db=str(tmp_path / "l.db"))
+    load(other, write(tmp_path / "l.jsonl", LIFECYCLE))
+    for as_of in ("2001-12-31", "2002-01-15", "2002-12-31", "2003-12-31"):
+        check(export(other, tmp_path / f"l-{as_of}", as_of))
