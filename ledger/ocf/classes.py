@@ -176,13 +176,13 @@ def read_class(ctx: ImportContext, it: Item) -> Planned | None:
     o, cid = it.obj, it.id
     if cid in ctx.classes:
         ctx.problem(it.file, cid, "id", "two stock classes have this id")
-        return
+        return None
     lines = machine_lines(ctx, it.file, cid, o.get("comments"))
     if o.get("class_type") == "COMMON":
         if ctx.common_id is not None:
             ctx.problem(it.file, cid, "class_type", f"a second common class; prefledger "
                         f"keeps one common stock (the first is {ctx.common_id!r})")
-            return
+            return None
         ctx.common_id = cid
         ctx.classes[cid] = ClassInfo(cid, True)
         return None
