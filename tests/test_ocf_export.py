@@ -561,3 +561,56 @@ def test_nstor_and_the_lifecycle_exports_balance(sqlite_store: StoreSpec,
     load(other, write(tmp_path / "l.jsonl", LIFECYCLE))
     for as_of in ("2001-12-31", "2002-01-15", "2002-12-31", "2003-12-31"):
         check(export(other, tmp_path / f"l-{as_of}", as_of))
+
+
+SAMPLE_CLASSES = REPO / "tests" / "data" / "ocf" / "samples" / "StockClasses.ocf.json"
+
+
+def test_terms_built_from_a_class_another_platform_wrote(sqlite_store: StoreSpec,
+                                                         tmp_path: Path) -> None:
+    """The official sample's Series Seed Preferred, with no terms given: prefix PS-,
+    10,000,000 authorized, approved 2021-01-28, no price per share (the $1.00
+    conversion price is the stated value), 2x preference, participation capped at 2x,
+    1 vote a share converting 1:1 (as converted), fractions rounded NORMAL (issued)."""
+    r = run(sqlite_store, "import-ocf", str(SAMPLE_CLASSES), "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["appended"] == 1
+    (note,) = [n for n in out["notes"] if "terms built from its OCF fields" in n]
+    assert "no dividends, redemption or anti-dilution" in note and "--terms" in note
+    with sqlite_store.open() as lg:
+        (rec,) = lg.records("default")
+    t = rec.event.terms  # type: ignore[attr-defined]
+    assert (t.series, t.name, t.designated, t.authorized_shares, t.stated_value) == (
+        "PS", "Series Seed Preferred", dt.date(2021, 1, 28), D(10000000), D(1))
+    assert (t.liquidation_multiple, t.participation, t.participation_cap) == (
+        D(2), "capped", D(2))
+    assert (t.conversion, t.conversion_price, t.conversion_rate, t.fractional_common,
+            t.votes) == ("elective", D(1), None, "issue", "as_converted")
+    assert t.dividend_rate is None and t.redeemable is False
+    # seniority 2 over the common's 1
+    assert [(c.relation, c.to) for c in t.seniority_claims] == [("senior_to", "common")]
+    # a position: 2x the $1.00 stated value per share once shares are issued; here none
+    (pos,) = positions(sqlite_store, [dt.date(2022, 1, 1)])
+    (row,) = pos["series"]
+    assert (row["series"], row["authorized"], row["conversion_rate"]) == (
+        "PS", "10000000", "1")
+
+
+def test_a_class_without_what_terms_need_is_reported(sqlite_store: StoreSpec,
+                                                     tmp_path: Path) -> None:
+    doc = json.loads(SAMPLE_CLASSES.read_text())
+    for c in doc["items"]:
+        if c["class_type"] == "PREFERRED":
+            del c["board_approval_date"]
+            c["conversion_rights"] = []
+    path = tmp_path / "StockClasses.ocf.json"
+    path.write_text(json.dumps(doc))
+    r = run(sqlite_store, "import-ocf", str(path), "--json")
+    assert r.exit_code == 2
+    (p,) = json.loads(r.stdout)["problems"]
+    assert (p["object_id"], p["field"]) == ("cc775778-7d6e-4f8a-93cf-4df2242d7d6d",
+                                            "board_approval_date")
+    assert "board_approval_date or price_per_share" in p["message"]
+    assert "--terms" in p["message"]
+    assert sqlite_store.content() == []

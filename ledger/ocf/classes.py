@@ -19,10 +19,19 @@ first conversion right's ratio mechanism -> ``conversion: "elective"`` with its
 A field the terms leave unset takes the class's value; a field they set must agree (a
 problem names both). OCF has no field for full participation, the accrued dividends in
 the preference, or the anti-dilution method: those stay in the terms.
+
+A preferred class with no terms at all (a package another platform wrote, no
+``--terms``) gets terms built from its fields alone (``terms_from_class``): the series is
+its id prefix, designated on its board approval date, with its authorized shares, par
+value (else the default 0.01, which no figure uses) and original price as the stated
+value (else its conversion price), the fields
+above, and no dividends, redemption or anti-dilution, since OCF cannot state them. A
+note lists each assumption; ``--terms`` overrides it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -47,6 +56,76 @@ def read_classes(ctx: ImportContext, items: Iterable[Item]) -> None:
 
 def _num(value: Any) -> Decimal | None:
     return Decimal(value) if is_numeric(value) else None
+
+
+def _amount(obj: Any) -> Decimal | None:
+    return _num(obj.get("amount")) if isinstance(obj, dict) else None
+
+
+def _series_name(o: dict[str, Any]) -> str:
+    """The series of a class without terms: its id prefix (``PS-`` -> ``PS``), else its
+    name in letters and digits."""
+    prefix = o.get("default_id_prefix")
+    text = prefix.rstrip("-_ .") if isinstance(prefix, str) else ""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_]{0,39}", text):
+        name = o.get("name") if isinstance(o.get("name"), str) else ""
+        text = re.sub(r"[^A-Za-z0-9]+", "_", str(name)).strip("_")[:40]
+    return text or "P"
+
+
+def terms_from_class(ctx: ImportContext, it: Item) -> Terms | None:
+    """Terms from the OCF fields of a preferred class alone (see the module docstring);
+    ``None`` with a problem when a field the ledger needs is missing."""
+    o = it.obj
+    auth = _num(o.get("initial_shares_authorized"))
+    approved = o.get("board_approval_date") or o.get("stockholder_approval_date")
+    price, conv = _amount(o.get("price_per_share")), None
+    rights = o.get("conversion_rights")
+    if isinstance(rights, list) and rights and isinstance(rights[0], dict):
+        mech = rights[0].get("conversion_mechanism")
+        conv = _amount(mech.get("conversion_price")) if isinstance(mech, dict) else None
+    stated = price if price else conv
+    missing = [f for f, ok in (("initial_shares_authorized", auth is not None and auth > 0),
+                               ("board_approval_date", isinstance(approved, str)),
+                               ("price_per_share", bool(stated))) if not ok]
+    if missing:
+        ctx.problem(it.file, it.id, missing[0], f"no prefledger terms for preferred class "
+                    f"{str(o.get('name'))[:80]!r} and no {' or '.join(missing)} to build "
+                    "them from: OCF 1.2.0 has no field for the stated value, dividend, "
+                    "redemption or anti-dilution terms; give them with --terms FILE (a "
+                    "Terms JSON whose series or name matches the class)")
+        return None
+    assert auth is not None and stated is not None
+    par = _amount(o.get("par_value"))
+    base = {"series": _series_name(o), "name": str(o.get("name") or "")[:200],
+            "designated": approved, "authorized_shares": plain(auth),
+            "stated_value": plain(stated)}
+    if par:
+        base["par_value"] = plain(par)
+    try:
+        t = Terms.model_validate(base)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            ctx.problem(it.file, it.id, ".".join(str(p) for p in err["loc"]) or "(class)",
+                        f"terms built from the class: {err['msg']}")
+        return None
+    t = class_fields(ctx, it, t)
+    ctx.notes.append(
+        f"stock class {it.id[:80]!r}: Series {t.series} with terms built from its OCF "
+        f"fields: stated value {plain(t.stated_value)} (from "
+        f"{'price_per_share' if price else 'the conversion price'}), par "
+        f"{plain(t.par_value)}{'' if par else ' (none given: the default; no figure uses it)'}"
+        f", authorized "
+        f"{plain(t.authorized_shares)}, designated {t.designated}, liquidation multiple "
+        f"{plain(t.liquidation_multiple)}, participation "
+        + (f"capped at {plain(t.participation_cap)}" if t.participation_cap
+           else t.participation)
+        + f", votes {t.votes}, conversion {t.conversion}"
+        + (f" at {plain(t.base_conversion_rate)} common per share"
+           if t.base_conversion_rate is not None else "")
+        + "; no dividends, redemption or anti-dilution (OCF has no field for them): give "
+        "--terms FILE to state them")
+    return t
 
 
 def class_fields(ctx: ImportContext, it: Item, t: Terms) -> Terms:
@@ -200,6 +279,11 @@ def read_class(ctx: ImportContext, it: Item) -> Planned | None:
     terms = given or embedded
     if terms is not None:
         terms = class_fields(ctx, it, terms)
+    elif not lines:  # SPEC.md §12: a class another platform wrote
+        terms = terms_from_class(ctx, it)
+        if terms is None:
+            ctx.classes[cid] = ClassInfo(cid, False, None)
+            return None
     info = ClassInfo(cid, False, terms)
     ctx.classes[cid] = info
     if terms is None:
