@@ -614,3 +614,29 @@ def test_a_class_without_what_terms_need_is_reported(sqlite_store: StoreSpec,
     assert "board_approval_date or price_per_share" in p["message"]
     assert "--terms" in p["message"]
     assert sqlite_store.content() == []
+
+
+@pytest.mark.parametrize("fields, field, words", [
+    ({"liquidation_preference_multiple": "99999999999999999999"},
+     "liquidation_preference_multiple", "is not a plain decimal number"),
+    ({"votes_per_share": "-3"}, "votes_per_share", "fewer than no votes"),
+    # a cap below the 2x preference cannot hold
+    ({"participation_cap_multiple": "1"}, "(stock class fields)", "below the"),
+    ({"initial_shares_authorized": "UNLIMITED"}, "initial_shares_authorized",
+     "no initial_shares_authorized to build them from"),
+], ids=["huge-multiple", "negative-votes", "cap-below-multiple", "unlimited"])
+def test_class_fields_that_cannot_hold_are_one_problem(
+        sqlite_store: StoreSpec, tmp_path: Path, fields: dict[str, str], field: str,
+        words: str) -> None:
+    """Each bad class field is one problem naming the field: nothing follows from it."""
+    doc = json.loads(SAMPLE_CLASSES.read_text())
+    for c in doc["items"]:
+        if c["class_type"] == "PREFERRED":
+            c.update(fields)
+    path = tmp_path / "StockClasses.ocf.json"
+    path.write_text(json.dumps(doc))
+    r = run(sqlite_store, "import-ocf", str(path), "--json")
+    assert r.exit_code == 2
+    (p,) = json.loads(r.stdout)["problems"]
+    assert p["field"] == field and words in p["message"], p
+    assert sqlite_store.content() == []

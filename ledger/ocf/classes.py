@@ -54,6 +54,16 @@ def read_classes(ctx: ImportContext, items: Iterable[Item]) -> None:
     seniority(ctx, pending)
 
 
+#: the OCF stock class field each term read from it comes from
+OCF_FIELD_TERMS = {
+    "liquidation_preference_multiple": ("liquidation_multiple",),
+    "participation_cap_multiple": ("participation", "participation_cap"),
+    "votes_per_share": ("votes", "votes_per_share"),
+    "conversion_rights[0].conversion_mechanism": ("conversion", "conversion_rate",
+                                                  "conversion_price", "fractional_common"),
+}
+
+
 def _num(value: Any) -> Decimal | None:
     return Decimal(value) if is_numeric(value) else None
 
@@ -109,7 +119,10 @@ def terms_from_class(ctx: ImportContext, it: Item) -> Terms | None:
             ctx.problem(it.file, it.id, ".".join(str(p) for p in err["loc"]) or "(class)",
                         f"terms built from the class: {err['msg']}")
         return None
-    t = class_fields(ctx, it, t)
+    built = class_fields(ctx, it, t)
+    if built is None:
+        return None
+    t = built
     ctx.notes.append(
         f"stock class {it.id[:80]!r}: Series {t.series} with terms built from its OCF "
         f"fields: stated value {plain(t.stated_value)} (from "
@@ -128,9 +141,11 @@ def terms_from_class(ctx: ImportContext, it: Item) -> Terms | None:
     return t
 
 
-def class_fields(ctx: ImportContext, it: Item, t: Terms) -> Terms:
+def class_fields(ctx: ImportContext, it: Item, t: Terms) -> Terms | None:
     """The terms with the class's OCF fields read onto them (see the module docstring);
-    ``t`` itself when a field disagrees (reported) or nothing changes."""
+    ``t`` itself when a field disagrees (reported) or nothing changes; ``None`` when the
+    terms with the fields do not hold (reported once: nothing else is said of the
+    class)."""
     o, set_ = it.obj, t.model_fields_set
     changes: dict[str, Any] = {}
 
@@ -171,7 +186,10 @@ def class_fields(ctx: ImportContext, it: Item, t: Terms) -> Terms:
         if mech.get("rounding_type") == "NORMAL" and "fractional_common" not in set_:
             changes["fractional_common"] = "issue"
     votes = _num(o.get("votes_per_share"))
-    if votes is not None:
+    if votes is not None and votes < 0:
+        ctx.problem(it.file, it.id, "votes_per_share", f"{plain(votes)}: a share cannot "
+                    "carry fewer than no votes")
+    elif votes is not None:
         if not {"votes", "votes_per_share"} & set_:
             if votes > 0 and convertible:
                 changes["votes"] = "as_converted"
@@ -189,10 +207,13 @@ def class_fields(ctx: ImportContext, it: Item, t: Terms) -> Terms:
                                      **changes})
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
-            ctx.problem(it.file, it.id, "(stock class fields)", f"the terms with the "
+            term = str(err["loc"][0]) if err["loc"] else ""
+            fld = next((f for f, terms in OCF_FIELD_TERMS.items() if term in terms),
+                       "(stock class fields)")
+            ctx.problem(it.file, it.id, fld, f"the Series {t.series} terms with the "
                         f"class's OCF fields ({', '.join(sorted(changes))}) do not hold: "
                         f"{err['msg']}")
-        return t
+        return None
 
 
 def seniority(ctx: ImportContext, pending: list[tuple[Item, Planned]]) -> None:
@@ -281,9 +302,9 @@ def read_class(ctx: ImportContext, it: Item) -> Planned | None:
         terms = class_fields(ctx, it, terms)
     elif not lines:  # SPEC.md §12: a class another platform wrote
         terms = terms_from_class(ctx, it)
-        if terms is None:
-            ctx.classes[cid] = ClassInfo(cid, False, None)
-            return None
+    if terms is None and (given or embedded or not lines):  # reported already
+        ctx.classes[cid] = ClassInfo(cid, False, None)
+        return None
     info = ClassInfo(cid, False, terms)
     ctx.classes[cid] = info
     if terms is None:
