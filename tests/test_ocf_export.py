@@ -640,3 +640,46 @@ def test_class_fields_that_cannot_hold_are_one_problem(
     (p,) = json.loads(r.stdout)["problems"]
     assert p["field"] == field and words in p["message"], p
     assert sqlite_store.content() == []
+
+
+def test_round_trip_of_mandatory_conversions_on_a_date_and_an_approval(
+        sqlite_store: StoreSpec, tmp_path: Path) -> None:
+    """Two elective series converting mandatorily (SPEC.md §12): D on 2020-01-01 (a date
+    trigger: no event that day), E on the approval of 2020-06-01 listing "e_vote". The
+    conversions are written marked as derived and derived again on import."""
+    seed = json.loads((REPO / "fixtures" / "venture" / "Seed.json").read_text())
+    seed.pop("citations")
+    d_terms = {**seed, "series": "D", "mandatory_conversion": [{"date": "2020-01-01"}]}
+    e_terms = {**seed, "series": "E", "mandatory_conversion": [{"approval": "e_vote"}]}
+    events = [
+        ev("SeriesDesignated", "2018-03-01", "m-1", series="D", terms=d_terms),
+        ev("SeriesDesignated", "2018-03-01", "m-2", series="E", terms=e_terms),
+        ev("CommonStockIssued", "2018-03-01", "m-3", shares="1000", kind="opening",
+           holder="Founder"),
+        ev("SharesIssued", "2018-03-15", "m-4", series="D", holder="Oak", shares="300"),
+        ev("SharesIssued", "2018-03-15", "m-5", series="E", holder="Pine", shares="200"),
+        ev("ShareholderApproval", "2020-06-01", "m-6", matters=["e_vote"]),
+    ]
+    load(sqlite_store, write(tmp_path / "m.jsonl", events))
+    days = [dt.date(2019, 12, 31), dt.date(2020, 1, 1), dt.date(2020, 6, 1),
+            dt.date(2020, 12, 31)]
+    files = round_trip(sqlite_store, StoreSpec("sqlite", db=str(tmp_path / "b.db")),
+                       tmp_path / "p", "2020-12-31", days)
+    # by hand: each converts 1:1 (stated $1.00 / conversion price $1.00)
+    assert holdings(files) == {("stock-class-common", "Founder"): D(1000),
+                               ("stock-class-common", "Oak"): D(300),
+                               ("stock-class-common", "Pine"): D(200)}
+    convs = [t for t in files["Transactions.ocf.json"]["items"]
+             if t["object_type"] == "TX_STOCK_CONVERSION"]
+    assert [(t["date"], t["quantity_converted"]) for t in convs] == [
+        ("2020-01-01", "300"), ("2020-06-01", "200")]
+    assert all(machine(t, "derived") for t in convs)
+    # a package exported before the date trigger: D still outstanding
+    early = export(sqlite_store, tmp_path / "early", "2019-12-31")
+    check(early)
+    assert holdings(early)[("stock-class-D", "Oak")] == D(300)
+    # as of the trigger day itself, with no event that day: converted at its start
+    on_day = export(sqlite_store, tmp_path / "on", "2020-01-01")
+    check(on_day)
+    assert ("stock-class-D", "Oak") not in holdings(on_day)
+    assert holdings(on_day)[("stock-class-common", "Oak")] == D(300)
