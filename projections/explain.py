@@ -246,6 +246,7 @@ class _Series:
         self.lots: dict[int, _Lot] = {}
         #: holder -> ids of ``lots`` (the lots followed, by holder)
         self.by_holder: dict[str, set[int]] = {}
+        self.compound_keys: set[int] = set()  # the compounding lots among them
         self.watch = DueWatch()
         self.seen: set[int] = set()  # the amounts due already seen (by identity)
         self.rate: Decimal | None = None
@@ -264,10 +265,13 @@ class _Series:
     def add_lot(self, k: int, tr: _Lot) -> None:
         self.lots[k] = tr
         self.by_holder.setdefault(tr.holder, set()).add(k)
+        if tr.compound:
+            self.compound_keys.add(k)
 
     def drop_lot(self, k: int) -> None:
         tr = self.lots.pop(k)
         self.by_holder.get(tr.holder, set()).discard(k)
+        self.compound_keys.discard(k)
 
     def rename(self, k: int, tr: _Lot, holder: str) -> None:
         self.by_holder.get(tr.holder, set()).discard(k)
@@ -401,7 +405,7 @@ class Follower(ReplayHooks):
             keys = [k for h in sorted(holders) for k in f.by_holder.get(h, ())]
             # a compounding lot is cut by every event (its base), whoever it names
             current += [(lot, True) for h, lot in s.compound.items() if h not in holders]
-            keys += [k for k, tr in f.lots.items() if tr.compound and tr.holder not in holders]
+            keys += [k for k in f.compound_keys if f.lots[k].holder not in holders]
         alive = {id(lot) for lot, _ in current}
         popped: list[tuple[_Lot, dt.date, Decimal]] = []
         taken: list[tuple[_Lot, Decimal]] = []
