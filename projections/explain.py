@@ -201,15 +201,6 @@ class _Lot:
 
 
 @dataclass
-class _Due:
-    ref: Due
-    holder: str
-    kind: str
-    amount: Decimal
-    paid: Decimal
-
-
-@dataclass
 class _Ctx:
     """Where the replay is: the start or end of a day, or an event."""
 

@@ -647,6 +647,7 @@ def test_a_db_that_is_not_sqlite_is_refused_by_every_command(tmp_path: Path) -> 
         ["chart", "--to", str(tmp_path / "c.png")],
         ["export-ocf", "--as-of", "2005-12-31", "--to", str(tmp_path / "out")],
         ["import-ocf", str(pkg)],
+        ["explain", "--as-of", "2005-12-31", "--series", "G", "shares"],
     ]
     from ledger.cli.app import app as typer_app
 
