@@ -774,9 +774,8 @@ class _Maker:
 
     def _votes(self) -> Explanation:
         s = self.s
-        holdings = s.holdings()
-        if self.holder is not None:
-            holdings = {self.holder: holdings.get(self.holder, ZERO)}
+        holdings = (s.holdings() if self.holder is None
+                    else {self.holder: s.held(self.holder)})
         steps = []
         value = ZERO
         for h, n in sorted(holdings.items()):
