@@ -436,7 +436,8 @@ class Follower(ReplayHooks):
                            and p.due == lot.open_due), None)
             if parent is not None:  # a part moved to another holder: not taken after all
                 pieces = {d: list(ps) for d, ps in parent.pieces.items()}
-                ids = _merge_ids(parent.ids, ctx.ids)
+                # the lot's issuance, and the event that moved this part to its holder
+                ids = _merge_ids(parent.ids[:1], ctx.ids)
                 taken[:] = [(p, n - lot.shares) if p.ref is parent.ref else (p, n)
                             for p, n in taken]
                 taken[:] = [(p, n) for p, n in taken if n > 0]
@@ -649,7 +650,7 @@ def _period(s: SeriesState, holder: str, due: dt.date,
     their sum to the cent (rounded per holder and payment date): steps, rounded total."""
     steps: list[Step] = []
     raw = ZERO
-    all_ids: tuple[str, ...] = ids
+    all_ids: dict[str, None] = dict.fromkeys(ids)
     for tr, d, n in lots:
         shares = ONE if tr.compound else n
         for p in tr.pieces.get(d, []):
@@ -657,9 +658,9 @@ def _period(s: SeriesState, holder: str, due: dt.date,
             steps.append(st)
             assert st.amount is not None
             raw = EXACT.add(raw, st.amount)
-            all_ids = _merge_ids(all_ids, p.ids)
+            all_ids.update(dict.fromkeys(p.ids))
     rounded = money(raw)
-    steps.append(Step(kind, due, all_ids, EXACT.subtract(rounded, raw),
+    steps.append(Step(kind, due, tuple(all_ids), EXACT.subtract(rounded, raw),
                       (("holder", holder), ("payment_date", due), ("accrued", raw),
                        ("rounded", rounded))))
     return steps, rounded
