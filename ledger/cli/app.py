@@ -67,10 +67,10 @@ def _show_store_warnings() -> None:
 def _store_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A command that meets a stored row it cannot read as the ledger's own (a forged or
     damaged store: ``StoreError``) exits 2 with that one line, never a traceback."""
-    from ledger.store import StoreError
-
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
+        from ledger.store import StoreError
+
         try:
             return fn(*args, **kwargs)
         except StoreError as exc:

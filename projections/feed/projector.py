@@ -136,6 +136,8 @@ class Projector:
             summary = Summary(position=position, rebuilt=True, reason="rebuild")
             for issuer in self.ledger.issuers():
                 records = self.ledger.records(issuer)
+                # the id index too is derived from the log: rebuilt from the same read
+                self.ledger.store.reindex(issuer, ((r.event.id, r.seq) for r in records))
                 self._write(db, issuer, records)
                 summary.events += len(records)
                 summary.issuers.append(issuer)
