@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.bulk import bulk
 from ledger.events import MAX_LINE_BYTES, Event, line_too_long, parse_line, parse_object
@@ -29,6 +29,9 @@ from ledger.store import chain
 from ledger.store.checkpoints import Capture, Checkpoints
 from ledger.store.eventstore import ConcurrencyError, Store, StoredEvent, env_for, now_utc
 from ledger.terms import load_terms_ref
+
+if TYPE_CHECKING:
+    from projections.explain import Explanation
 
 RETRIES = 5
 #: problems a failed load keeps (the rest are counted: ``LedgerError.omitted``)
@@ -482,7 +485,8 @@ class Ledger:
         return check(self.state(as_of, issuer, as_recorded), as_of)
 
     def explain(self, figure: str, series: str, as_of: dt.date, holder: str | None = None,
-                issuer: str = "default", as_recorded: dt.datetime | None = None) -> Any:
+                issuer: str = "default", as_recorded: dt.datetime | None = None
+                ) -> Explanation:
         """How ``figure`` of ``series`` (and ``holder``) was made as of the end of
         ``as_of``, step by step (``projections.explain.Explanation``), as recorded at
         ``as_recorded`` if given. An unknown figure, series or holder:

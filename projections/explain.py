@@ -48,6 +48,7 @@ from ledger.state import (
 )
 from ledger.terms import load_terms_ref
 from ledger.values import CONTEXT, ONE, ZERO, money, money_str, plain
+from projections.dues import DueWatch
 
 #: every figure that can be explained, in the order the position lists them
 FIGURES: tuple[str, ...] = (
@@ -200,15 +201,6 @@ class _Lot:
 
 
 @dataclass
-class _Due:
-    ref: Due
-    holder: str
-    kind: str
-    amount: Decimal
-    paid: Decimal
-
-
-@dataclass
 class _Ctx:
     """Where the replay is: the start or end of a day, or an event."""
 
@@ -238,84 +230,179 @@ _SHARE_KIND = {
     "CommonStockSplit": "split",
 }
 
-#: (holder, bucket, step): ``bucket`` is ``arrears`` or ``payable``
-_Owed = tuple[str, str, Step]
-
-
 class _Series:
     """What the follower keeps of one series."""
 
     def __init__(self, designation_ids: tuple[str, ...]) -> None:
         self.lots: dict[int, _Lot] = {}
-        self.dues: dict[int, _Due] = {}
+        #: holder -> ids of ``lots`` (the lots followed, by holder)
+        self.by_holder: dict[str, set[int]] = {}
+        self.compound_keys: set[int] = set()  # the compounding lots among them
+        self.watch = DueWatch()
+        self.seen: set[int] = set()  # the amounts due already seen (by identity)
         self.rate: Decimal | None = None
         self.base: dict[str, Decimal] = {}
         self.holdings: dict[str, Decimal] = {}
         self.decls: dict[int, tuple[Declaration, dict[str, Decimal] | None]] = {}
-        self.owed: list[_Owed] = []
-        self.shares: list[tuple[str, Step]] = []
+        self.owed: dict[str, list[tuple[str, Step]]] = {}  # holder -> (bucket, step)
+        self.owed_order: list[tuple[str, str, Step]] = []  # every one, in order
+        self.shares: dict[str, list[Step]] = {}  # holder -> steps
+        self.share_order: list[tuple[str, Step]] = []  # every movement, in order
         self.designation_ids = designation_ids
         self.misses: dict[dt.date, list[str]] = {}
         self.paid_on: dict[dt.date, list[str]] = {}
+        self.claims: dict[dt.date, Any] = {}  # as of -> ``SeriesClaims`` (final state)
+
+    def add_lot(self, k: int, tr: _Lot) -> None:
+        self.lots[k] = tr
+        self.by_holder.setdefault(tr.holder, set()).add(k)
+        if tr.compound:
+            self.compound_keys.add(k)
+
+    def drop_lot(self, k: int) -> None:
+        tr = self.lots.pop(k)
+        self.by_holder.get(tr.holder, set()).discard(k)
+        self.compound_keys.discard(k)
+
+    def rename(self, k: int, tr: _Lot, holder: str) -> None:
+        self.by_holder.get(tr.holder, set()).discard(k)
+        tr.holder = holder
+        self.by_holder.setdefault(holder, set()).add(k)
+
+    def note(self, holder: str, bucket: str, step: Step) -> None:
+        self.owed.setdefault(holder, []).append((bucket, step))
+        self.owed_order.append((holder, bucket, step))
+
+
+#: events that change no lot, no amount due and no holding of the series they name
+_QUIET = frozenset({"DividendMissed", "RedemptionNoticed", "BalanceAsserted",
+                    "DividendDeclared", "SeriesDesignated", "EventReversed"})
+#: events without a series that may change every series' lots and dues
+_EVERY_SERIES = frozenset({"ShareholderApproval", "PublicOffering", "Liquidation"})
+#: events that may move common between holders (SPEC.md §13)
+_MOVES_COMMON = frozenset({"CommonStockIssued", "CommonStockSplit", "SharesConverted",
+                           "ShareholderApproval", "PublicOffering", "SharesTransferred",
+                           "SharesCancelled", "Liquidation"})
+
+
+def _named(ev: Any) -> set[str] | None:
+    """The holders whose lots an event of its series may change (None: every holder)."""
+    kind = type(ev).__name__
+    if kind in ("SharesIssued", "SharesConverted", "SharesRedeemed", "SharesCancelled"):
+        return {ev.holder}
+    if kind == "SharesTransferred":
+        return {ev.from_holder, ev.to_holder}
+    if kind == "DividendPaid" and (getattr(ev, "form", None) or "cash") == "cash":
+        return set()  # a cash payment changes amounts due, never lots
+    return None
+
+
+def _compounds(s: SeriesState) -> bool:
+    return bool(s.compound or s.compound_base) or s.terms.compounding != "none"
 
 
 class Follower(ReplayHooks):
-    """Subscribes to a replay and notes every step behind every figure (module doc)."""
+    """Subscribes to a replay and notes every step behind every figure (module doc).
+    Each look costs what may have changed: the series an event names (the holders it
+    names), the series whose day started with something (a period, a payment date, a
+    rate change, a conversion), never the whole issuer at every step (performance)."""
 
     def __init__(self) -> None:
         self.series: dict[str, _Series] = {}
         self.common: dict[str | None, Decimal] = {}
         self.common_steps: list[tuple[str | None, Step]] = []
+        self._conversions = 0
+
+    def _f(self, name: str) -> _Series:
+        f = self.series.get(name)
+        if f is None:
+            f = self.series[name] = _Series(())
+        return f
 
     # -- hooks ------------------------------------------------------------------------
     def day_started(self, rp: Replayer, day: dt.date, boundaries: list[SeriesState],
                     payments: list[SeriesState]) -> None:
-        self._look(rp.state, _Ctx("start", day))
+        st = rp.state
+        ctx = _Ctx("start", day)
+        touched = {id(s) for s in boundaries} | {id(s) for s in payments}
+        converted = len(st.conversions) != self._conversions
+        for name, s in st.series.items():
+            f = self._f(name)
+            if (id(s) in touched or s.rate != f.rate or _compounds(s)
+                    or (converted and s.converted_on == day)):
+                self._look(s, f, ctx, None)
+        if converted:
+            self._common(st, ctx, None)
+            self._conversions = len(st.conversions)
 
     def event_applied(self, rp: Replayer, rec: Record, accepted: bool) -> None:
+        if not accepted:
+            return  # a rejected event changed nothing a report reads
+        st = rp.state
         ev = rec.event
+        kind = type(ev).__name__
         name = getattr(ev, "series", None)
-        if (type(ev).__name__ == "SeriesDesignated" and accepted and isinstance(name, str)
-                and name not in self.series):
+        if kind == "SeriesDesignated" and isinstance(name, str) and name not in self.series:
             self.series[name] = _Series(() if ev.id is None else (ev.id,))
         f = self.series.get(name) if isinstance(name, str) else None
-        if f is not None and accepted and ev.id is not None:
-            if type(ev).__name__ == "DividendMissed":
+        if f is not None and ev.id is not None:
+            if kind == "DividendMissed":
                 f.misses.setdefault(ev.payment_date, []).append(ev.id)  # type: ignore[attr-defined]
-            if type(ev).__name__ == "DividendPaid":
+            if kind == "DividendPaid":
                 f.paid_on.setdefault(ev.effective_date, []).append(ev.id)
-        self._look(rp.state, _Ctx("event", ev.effective_date, rec, accepted))
+        ctx = _Ctx("event", ev.effective_date, rec, accepted)
+        every = kind in _EVERY_SERIES
+        for sname, s in st.series.items():
+            if every:
+                self._look(s, self._f(sname), ctx, None)
+            elif sname == name and kind not in _QUIET:
+                self._look(s, self._f(sname), ctx, _named(ev))
+            elif _compounds(s):  # the arrears' accrual base is checked after every event
+                self._look(s, self._f(sname), ctx, set())
+        if kind in _MOVES_COMMON:
+            self._common(st, ctx, _common_named(ev))
+        self._conversions = len(st.conversions)
 
     def day_ended(self, rp: Replayer, day: dt.date) -> None:
-        self._look(rp.state, _Ctx("end", day))
+        ctx = _Ctx("end", day)
+        for name, s in rp.state.series.items():
+            if s.declarations or _compounds(s) or self._f(name).decls:
+                self._look(s, self._f(name), ctx, set())
 
     # -- looking at what changed ------------------------------------------------------
-    def _look(self, st: IssuerState, ctx: _Ctx) -> None:
-        for name, s in st.series.items():
-            f = self.series.get(name)
-            if f is None:
-                f = self.series[name] = _Series(())
-            popped, taken = self._lots(s, f, ctx)
-            self._decls(s, f)
-            self._dues(s, f, ctx, popped, taken)
-            self._shares(s, f, ctx)
-            f.rate = s.rate
-            f.base = dict(s.compound_base)
-        self._common(st, ctx)
+    def _look(self, s: SeriesState, f: _Series, ctx: _Ctx, holders: set[str] | None
+              ) -> None:
+        """Look at ``s`` (only the lots and holdings of ``holders``, if given)."""
+        popped, taken = self._lots(s, f, ctx, holders)
+        self._decls(s, f)
+        self._dues(s, f, ctx, popped, taken)
+        self._shares(s, f, ctx, holders)
+        f.rate = s.rate
+        f.base = dict(s.compound_base) if s.compound_base or f.base else f.base
 
-    def _lots(self, s: SeriesState, f: _Series, ctx: _Ctx
+    def _lots(self, s: SeriesState, f: _Series, ctx: _Ctx, holders: set[str] | None
               ) -> tuple[list[tuple[_Lot, dt.date, Decimal]], list[tuple[_Lot, Decimal]]]:
         """Follow the lots: pieces closed, amounts popped (fell due) and shares taken
         (converted, redeemed, cancelled). Returns the popped ``(lot, due, shares)`` and
         the taken ``(lot with the pieces of the part taken, shares)``."""
         basis = s.terms.day_count
-        current: list[tuple[accrual.Lot, bool]] = [(lot, False) for lot in s.lots]
-        current += [(lot, True) for lot in s.compound.values()]
+        if holders is None:
+            current: list[tuple[accrual.Lot, bool]] = [(lot, False) for lot in s.lots]
+            current += [(lot, True) for lot in s.compound.values()]
+            keys = list(f.lots)
+        else:
+            current = [(lot, False) for h in sorted(holders) for lot in s.lots.of(h)]
+            current += [(s.compound[h], True) for h in sorted(holders) if h in s.compound]
+            keys = [k for h in sorted(holders) for k in f.by_holder.get(h, ())]
+            # a compounding lot is cut by every event (its base), whoever it names
+            current += [(lot, True) for h, lot in s.compound.items() if h not in holders]
+            keys += [k for k in f.compound_keys if f.lots[k].holder not in holders]
         alive = {id(lot) for lot, _ in current}
         popped: list[tuple[_Lot, dt.date, Decimal]] = []
         taken: list[tuple[_Lot, Decimal]] = []
         by_key: dict[tuple[dt.date, int], list[_Lot]] = {}
-        for k, tr in list(f.lots.items()):
+        for k in keys:
+            tr = f.lots[k]
             lot = tr.ref
             gone = ZERO if tr.compound or k not in alive else tr.shares - lot.shares
             before = _copy(tr) if gone > 0 else tr
@@ -327,16 +414,18 @@ class Follower(ReplayHooks):
                     before.shares = gone
                     taken.append((before, gone))
             else:
-                del f.lots[k]
+                f.drop_lot(k)
                 if ctx.when == "event" or lot.open_due is None:
                     taken.append((tr, tr.shares))
-            for d in list(tr.pieces):
-                if d not in lot.pending and d != lot.open_due and ctx.when == "start":
-                    popped.append((_copy(tr, d), d, tr.shares))
-                    del tr.pieces[d]
+            if ctx.when == "start":
+                for d in list(tr.pieces):
+                    if d not in lot.pending and d != lot.open_due:
+                        popped.append((_copy(tr, d), d, tr.shares))
+                        del tr.pieces[d]
             if k in alive:
                 tr.ps, tr.due, tr.shares = lot.piece_start, lot.open_due, lot.shares
-                tr.holder = lot.holder
+                if lot.holder != tr.holder:
+                    f.rename(k, tr, lot.holder)
                 if not tr.compound:
                     by_key.setdefault((lot.issued, lot.seq), []).append(tr)
         for lot, compound in current:
@@ -347,14 +436,15 @@ class Follower(ReplayHooks):
                            and p.due == lot.open_due), None)
             if parent is not None:  # a part moved to another holder: not taken after all
                 pieces = {d: list(ps) for d, ps in parent.pieces.items()}
-                ids = _merge_ids(parent.ids, ctx.ids)
+                # the lot's issuance, and the event that moved this part to its holder
+                ids = _merge_ids(parent.ids[:1], ctx.ids)
                 taken[:] = [(p, n - lot.shares) if p.ref is parent.ref else (p, n)
                             for p, n in taken]
                 taken[:] = [(p, n) for p, n in taken if n > 0]
             else:
                 pieces, ids = {}, ctx.ids
-            f.lots[id(lot)] = _Lot(lot, lot.holder, lot.shares, lot.piece_start,
-                                   lot.open_due, ids, pieces, compound)
+            f.add_lot(id(lot), _Lot(lot, lot.holder, lot.shares, lot.piece_start,
+                                    lot.open_due, ids, pieces, compound))
         return popped, taken
 
     def _decls(self, s: SeriesState, f: _Series) -> None:
@@ -368,54 +458,31 @@ class Follower(ReplayHooks):
     def _dues(self, s: SeriesState, f: _Series, ctx: _Ctx,
               popped: list[tuple[_Lot, dt.date, Decimal]],
               taken: list[tuple[_Lot, Decimal]]) -> None:
-        now: dict[int, tuple[str, Due]] = {}
-        for h, ds in s.dues.items():
-            for d in ds:
-                now[id(d)] = (h, d)
-        # what fell due, per holder: the pieces of the lots popped
+        """The amounts due that appeared or changed since the last look
+        (``projections.dues.DueWatch``), each with the steps that explain it."""
         fell: dict[str, list[tuple[_Lot, dt.date, Decimal]]] = {}
         for tr, due, n in popped:
             fell.setdefault(tr.holder, []).append((tr, due, n))
-        for k, (h, d) in now.items():
-            old = f.dues.get(k)
-            if old is None:
-                f.dues[k] = _Due(d, h, d.kind, d.amount, d.paid)
-                steps = self._origin(s, f, ctx, h, d, d.amount, fell, taken)
-                if d.paid:
-                    steps.append(self._paid(ctx, h, d, d.paid))
-                for st in steps:
-                    f.owed.append((h, d.kind, st))
-                continue
-            if d.amount != old.amount:
-                delta = EXACT.subtract(d.amount, old.amount)
-                if delta > 0:
-                    steps = self._origin(s, f, ctx, h, d, delta, fell, taken)
-                else:
-                    steps = [Step("cancelled" if ctx.etype == "SharesCancelled"
-                                  else "unexplained", ctx.date, ctx.ids, delta,
-                                  (("holder", h), ("payment_date", d.due_date)))]
-                for st in steps:
-                    f.owed.append((h, d.kind, st))
-                old.amount = d.amount
-            if d.paid != old.paid:
-                f.owed.append((h, d.kind, self._paid(ctx, h, d,
-                                                     EXACT.subtract(d.paid, old.paid))))
-                old.paid = d.paid
+        for h, d, amount, paid in f.watch.look(s):
+            if id(d) not in f.seen:
+                f.seen.add(id(d))
+                for st in self._origin(s, f, ctx, h, d, amount, fell, taken):
+                    f.note(h, d.kind, st)
+                if paid:
+                    f.note(h, d.kind, self._paid(ctx, h, d, paid))
+            elif paid > 0:  # paid, carried away, extinguished or settled
+                f.note(h, d.kind, self._paid(ctx, h, d, paid))
+            elif paid < 0:  # the amount grew (declared amounts of one payment date)
+                for st in self._origin(s, f, ctx, h, d, -paid, fell, taken):
+                    f.note(h, d.kind, st)
         live = {id(dc) for dc in s.declarations}
         for k in [k for k, (dc, _) in f.decls.items() if k not in live and dc.owed]:
             del f.decls[k]  # fallen due: its amounts are amounts due now
-        for k in [k for k in f.dues if k not in now]:
-            old = f.dues.pop(k)
-            left = EXACT.subtract(old.amount, old.paid)
-            if left:
-                f.owed.append((old.holder, old.kind, Step(
-                    "liquidation" if ctx.etype == "Liquidation" else "unexplained",
-                    ctx.date, ctx.ids, -left,
-                    (("holder", old.holder), ("payment_date", old.ref.due_date)))))
 
     def _paid(self, ctx: _Ctx, h: str, d: Due, paid: Decimal) -> Step:
         kind = {"DividendPaid": "payment", "SharesRedeemed": "redeemed",
-                "SharesCancelled": "cancelled"}.get(ctx.etype, "unexplained")
+                "SharesCancelled": "cancelled",
+                "Liquidation": "liquidation"}.get(ctx.etype, "unexplained")
         fields: list[tuple[str, Any]] = [("holder", h), ("payment_date", d.due_date),
                                          ("paid", paid)]
         if kind == "payment" and ctx.rec is not None:
@@ -462,22 +529,36 @@ class Follower(ReplayHooks):
             total = EXACT.add(total, dc.owed[h])
         return steps + _residual(ctx, h, d, amount, total)
 
-    def _shares(self, s: SeriesState, f: _Series, ctx: _Ctx) -> None:
-        now = s.holdings()
-        for h in sorted(set(now) | set(f.holdings)):
+    def _shares(self, s: SeriesState, f: _Series, ctx: _Ctx, holders: set[str] | None
+                ) -> None:
+        if holders is None:
+            now = s.holdings()
+            names = sorted(set(now) | set(f.holdings))
+        else:
+            now = {h: s.held(h) for h in holders}
+            names = sorted(holders)
+        for h in names:
             delta = EXACT.subtract(now.get(h, ZERO), f.holdings.get(h, ZERO))
             if delta:
                 kind = (_SHARE_KIND.get(ctx.etype, "moved") if ctx.when == "event"
                         else "converted")
-                f.shares.append((h, Step(kind, ctx.date, ctx.ids, delta,
-                                         (("holder", h),))))
-        f.holdings = now
+                step = Step(kind, ctx.date, ctx.ids, delta, (("holder", h),))
+                f.shares.setdefault(h, []).append(step)
+                f.share_order.append((h, step))
+            if now.get(h):
+                f.holdings[h] = now[h]
+            else:
+                f.holdings.pop(h, None)
 
-    def _common(self, st: IssuerState, ctx: _Ctx) -> None:
-        now = dict(st.common)
+    def _common(self, st: IssuerState, ctx: _Ctx, holders: set[str | None] | None) -> None:
         ratio = getattr(ctx.rec.event, "ratio", None) if ctx.rec is not None else None
-        for h in sorted(set(now) | set(self.common), key=lambda x: (x is None, x or "")):
-            delta = EXACT.subtract(now.get(h, ZERO), self.common.get(h, ZERO))
+        if holders is None:
+            names = set(st.common) | set(self.common)
+        else:
+            names = holders
+        for h in sorted(names, key=lambda x: (x is None, x or "")):
+            now = st.common.get(h, ZERO)
+            delta = EXACT.subtract(now, self.common.get(h, ZERO))
             if delta:
                 kind = (_SHARE_KIND.get(ctx.etype, "moved") if ctx.when == "event"
                         else "converted")
@@ -487,7 +568,24 @@ class Follower(ReplayHooks):
                                ("ratio", ratio)]
                 self.common_steps.append((h, Step(kind, ctx.date, ctx.ids, delta,
                                                   tuple(fields))))
-        self.common = now
+            if now:
+                self.common[h] = now
+            else:
+                self.common.pop(h, None)
+
+
+def _common_named(ev: Any) -> set[str | None] | None:
+    """The holders of common an event may change (None: every holder)."""
+    kind = type(ev).__name__
+    if kind == "CommonStockIssued":
+        return {getattr(ev, "holder", None)}
+    if kind == "SharesTransferred":
+        return {ev.from_holder, ev.to_holder} if ev.series == COMMON else set()
+    if kind == "SharesCancelled":
+        return {ev.holder} if ev.series == COMMON else set()
+    if kind == "SharesConverted":
+        return {ev.holder}
+    return None
 
 
 def _copy(tr: _Lot, due: dt.date | None = None) -> _Lot:
@@ -552,7 +650,7 @@ def _period(s: SeriesState, holder: str, due: dt.date,
     their sum to the cent (rounded per holder and payment date): steps, rounded total."""
     steps: list[Step] = []
     raw = ZERO
-    all_ids: tuple[str, ...] = ids
+    all_ids: dict[str, None] = dict.fromkeys(ids)
     for tr, d, n in lots:
         shares = ONE if tr.compound else n
         for p in tr.pieces.get(d, []):
@@ -560,9 +658,9 @@ def _period(s: SeriesState, holder: str, due: dt.date,
             steps.append(st)
             assert st.amount is not None
             raw = EXACT.add(raw, st.amount)
-            all_ids = _merge_ids(all_ids, p.ids)
+            all_ids.update(dict.fromkeys(p.ids))
     rounded = money(raw)
-    steps.append(Step(kind, due, all_ids, EXACT.subtract(rounded, raw),
+    steps.append(Step(kind, due, tuple(all_ids), EXACT.subtract(rounded, raw),
                       (("holder", holder), ("payment_date", due), ("accrued", raw),
                        ("rounded", rounded))))
     return steps, rounded
@@ -666,7 +764,8 @@ class _Maker:
 
     # shares and votes
     def _shares(self) -> Explanation:
-        steps = [st for h, st in self.f.shares if self._mine(h)]
+        steps = (list(self.f.shares.get(self.holder, [])) if self.holder is not None
+                 else [st for _, st in self.f.share_order])
         if self.holder is None:  # a transfer moves nothing out of the series
             steps = _net(steps)
             value = self.s.outstanding
@@ -676,9 +775,8 @@ class _Maker:
 
     def _votes(self) -> Explanation:
         s = self.s
-        holdings = s.holdings()
-        if self.holder is not None:
-            holdings = {self.holder: holdings.get(self.holder, ZERO)}
+        holdings = (s.holdings() if self.holder is None
+                    else {self.holder: s.held(self.holder)})
         steps = []
         value = ZERO
         for h, n in sorted(holdings.items()):
@@ -699,7 +797,16 @@ class _Maker:
         return self.s.rate is not None or not self.s.terms.cumulative
 
     def _owed(self, bucket: str) -> list[Step]:
-        return [st for h, b, st in self.f.owed if b == bucket and self._mine(h)]
+        if self.holder is not None:
+            return [st for b, st in self.f.owed.get(self.holder, []) if b == bucket]
+        return [st for _, b, st in self.f.owed_order if b == bucket]
+
+    def _claims(self) -> Any:
+        """The series' claims as of the day (``ledger.claims``), computed once."""
+        got = self.f.claims.get(self.as_of)
+        if got is None:
+            got = self.f.claims[self.as_of] = series_claims(self.s, self.as_of)
+        return got
 
     def _arrears(self) -> Explanation:
         value = self.s.unpaid() if self._pays() else None
@@ -715,7 +822,7 @@ class _Maker:
         s = self.s
         if not self._pays():
             return self.done(None, "none", ())
-        claims = series_claims(s, self.as_of)
+        claims = self._claims()
         value = (claims.accrued_total if self.holder is None
                  else claims.accrued.get(self.holder, ZERO))
         steps = self._owed("arrears")
@@ -734,9 +841,10 @@ class _Maker:
         through = self.as_of + ONE_DAY
         groups: dict[tuple[str, dt.date], list[tuple[_Lot, dt.date, Decimal]]] = {}
         if s.rate is not None:
-            for tr in self.f.lots.values():
-                if not self._mine(tr.holder):
-                    continue
+            keys = (self.f.lots if self.holder is None
+                    else sorted(self.f.by_holder.get(self.holder, ())))
+            for k in keys:
+                tr = self.f.lots[k]
                 part = _copy(tr)
                 _close(self.f, part, through, s.terms.day_count)
                 for d in part.pieces:
@@ -810,7 +918,7 @@ class _Maker:
     # redemption and liquidation
     def _redemption_price_per_share(self) -> Explanation:
         s = self.s
-        claims = series_claims(s, self.as_of)
+        claims = self._claims()
         value = claims.redemption_price_per_share
         if value is None:
             return self.done(None, "none", ())
@@ -833,7 +941,7 @@ class _Maker:
     def _liquidation_preference(self) -> Explanation:
         s = self.s
         t = s.terms
-        claims = series_claims(s, self.as_of)
+        claims = self._claims()
         steps = [Step("preference", self.as_of, (), preference_of(s),
                       (("outstanding", s.outstanding), ("stated_value", t.stated_value),
                        ("liquidation_multiple", t.liquidation_multiple)))]

@@ -23,7 +23,8 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.db import jsonify_if_needed
 
-from projections.explain import arithmetic, explain_all, follow
+from ledger.values import money, money_str, plain
+from projections.explain import MONEY_FIGURES, arithmetic, explain_all, follow
 from projections.tables import TABLES, Row, Rows
 
 D, S, N, DAY, B = Decimal, str, int, dt.date, bool
@@ -153,24 +154,41 @@ def figure_steps_rows(issuer: str, records: list[Any], through: dt.date | None,
     as_of = through or max(r.event.effective_date for r in records)
     st, f = follow(issuer, records, as_of, resolve)
     rows: list[Row] = []
+    #: a step shared by a holder's figure and its series' (the same object): written once
+    done: dict[tuple[int, bool], tuple[dict[str, Any], str, str]] = {}
     for e in explain_all(st, f, as_of):
-        js = e.to_json()
+        money_fig = e.figure in MONEY_FIGURES
+        js_value = (None if e.value is None
+                    else money_str(e.value) if money_fig else plain(e.value))
         head = {"issuer": issuer, "figure": e.figure, "series": e.series,
                 "holder": e.holder, "as_of": as_of, "value": e.value,
-                "value_exact": js["value"], "combine": e.combine}
+                "value_exact": js_value, "combine": e.combine}
         if not e.steps:  # a figure with no step (nothing happened, or null) still shows
             rows.append({**head, "line": len(rows) + 1})
-        for n, (step, data) in enumerate(zip(e.steps, js["steps"], strict=True), 1):
-            details = {k: v for k, v in data.items()
-                       if k not in ("kind", "date", "event_ids", "amount")}
+        for n, step in enumerate(e.steps, 1):
+            key = (id(step), money_fig)
+            got = done.get(key)
+            if got is None:
+                data = step.to_json(money_fig)
+                details = {k: v for k, v in data.items()
+                           if k not in ("kind", "date", "event_ids", "amount")}
+                got = done[key] = (details, json.dumps(details, ensure_ascii=False),
+                                   arithmetic(step))
+            details, text, words = got
             rows.append({
-                **head, "line": len(rows) + 1, "step": n, "kind": step.kind, "date": step.date,
-                "event_ids": ",".join(step.event_ids),
-                "step_holder": details.get("holder"), "arithmetic": arithmetic(step),
-                "details": json.dumps(details, ensure_ascii=False),
-                "amount": step.amount, "amount_exact": data["amount"],
+                **head, "line": len(rows) + 1, "step": n, "kind": step.kind,
+                "date": step.date, "event_ids": ",".join(step.event_ids),
+                "step_holder": details.get("holder"), "arithmetic": words,
+                "details": text, "amount": step.amount,
+                "amount_exact": None if step.amount is None
+                else _amount_text(step.amount, money_fig),
             })
     return rows
+
+
+def _amount_text(v: Decimal, money_fig: bool) -> str:
+    """As the explain JSON writes a step's amount (``Step.to_json``)."""
+    return money_str(v) if money_fig and v == money(v) else plain(v)
 
 
 def _ensure_steps(db: sqlite_utils.Database, indexes: bool = True) -> None:
