@@ -158,6 +158,9 @@ class Replayer:
         #: per series, the record its terms in force come from (the designation or the
         #: latest amendment): what the horizon's limits name (``_horizon_problems``)
         self.terms_records: dict[str, Record] = {}
+        #: the limits an applied event was found over (``_after_limits``): reported once,
+        #: not again at every later event the same state fails
+        self.over_limits: set[str] = set()
 
     # -- the calendar ---------------------------------------------------------------
     def _next_point(self, s: SeriesState) -> dt.date | None:
@@ -728,7 +731,10 @@ def _after_limits(r: Replayer, ev: object) -> None:
         field = next((f for f in ("ratio", "price_per_share", "shares", "changes", "matters",
                                   "terms", "terms_ref") if getattr(ev, f, None) is not None),
                      "effective_date")
-        _common_within(st, _fully_diluted(st), field)
+        if "common_shares" not in r.over_limits:
+            r.over_limits.add("common_shares")
+            _common_within(st, _fully_diluted(st), field)
+            r.over_limits.discard("common_shares")
     if isinstance(ev, DividendDeclared):
         s = st.series[ev.series]
         lim = limits.LIMITS["series_amount"]
@@ -783,7 +789,7 @@ def _horizon_problems(r: Replayer, horizon: dt.date, live: list[Record]) -> list
         last = live[-1]
         common = _fully_diluted(r.state)
         lim = limits.LIMITS["common_shares"]
-        if common > lim.value:  # type: ignore[operator]
+        if common > lim.value and lim.name not in r.over_limits:  # type: ignore[operator]
             out.append(Problem(last.line, last.where(), "effective_date", lim.refuse(
                 common, "at the end of the timeline the fully diluted common is")))
         lim = limits.LIMITS["split_factor"]

@@ -572,3 +572,21 @@ def test_stored_history_replays_as_it_was_stored() -> None:
     st, _ = replay("default", recs, dt.date(2024, 12, 31))
     assert st.common_outstanding == 1000 * 100000 * 100000
     assert st.split_factor == 10 ** 10
+
+
+def test_a_limit_broken_by_an_applied_event_is_reported_once() -> None:
+    """The edge ledger with Series C authorized 1,000 instead of 999: its designation
+    takes the fully diluted common to 99,999,900,000.000000000001 + 1,000 × 10^12 =
+    1,000,099,999,900,000.000000000001, over 10^15. That designation is named, and none of
+    the eleven events after it, though the state they apply to is over the limit too."""
+    over = json.loads(json.dumps(EDGE))
+    for e in over:
+        if e.get("series") == "C":
+            if e["type"] == "SeriesDesignated":
+                e["terms"]["authorized_shares"] = "1000"
+            else:
+                e["shares"] = "1000"
+    [p] = problems_of(over)
+    assert (p.line, p.event, p.field) == (11, "SeriesDesignated", "terms"), p
+    assert "would be 1000099999900000.000000000001 is more than the limit common_shares" \
+        in p.message
