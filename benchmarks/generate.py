@@ -34,7 +34,7 @@ import json
 import multiprocessing
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from importlib import resources
@@ -58,12 +58,22 @@ _B = ("Capital LP", "Family Trust", "Partners LLC", "Fund", "Street Ventures", "
       "Opportunity Fund", "Investors", "Pension Plan", "Endowment", "Advisors", "Group")
 
 
-def _terms(series: str, designated: dt.date, authorized: int) -> dict[str, Any]:
-    """The nStor terms of ``series`` as an inline ``terms`` object, moved and scaled."""
+#: the series of the nStor certificates the generated issuers designate (a subset each)
+_NSTOR_SERIES = ("G", "H", "K", "M")
+
+
+def _terms(series: str, designated: dt.date, authorized: int,
+           designates: Sequence[str] | None = None) -> dict[str, Any]:
+    """The nStor terms of ``series`` as an inline ``terms`` object, moved and scaled;
+    a seniority claim against a series the issuer never designates (``designates``) is
+    left out (inline terms may only rank against series of the issuer's own log)."""
     text = resources.files("fixtures").joinpath("nstor", f"{series}.json").read_text()
     t = json.loads(text)
     for k in ("citations", "first_payment_date", "closing_date"):
         t.pop(k, None)
+    if designates is not None and "seniority_claims" in t:
+        t["seniority_claims"] = [c for c in t["seniority_claims"]
+                                 if c["to"] not in _NSTOR_SERIES or c["to"] in designates]
     t["designated"] = designated.isoformat()
     t["authorized_shares"] = str(authorized)
     return t
@@ -206,7 +216,7 @@ def _events(spec: IssuerSpec, engine: Replayer) -> Iterator[dict[str, Any]]:
         elif kind == "designate":
             name = data
             authorized = spec.holders * per_holder * 3
-            terms = _terms(name, day, authorized)
+            terms = _terms(name, day, authorized, spec.series)
             model = Terms.model_validate(terms)
             sched = Schedule(model) if model.pays_dividends else None
             s = Series(name, terms, day, authorized, sched)

@@ -60,6 +60,8 @@ class Ran:
     wall: float
     rss_mb: float
     out: str
+    #: user + system CPU seconds of the command (and the processes it waited for)
+    cpu: float = 0.0
 
 
 #: GNU time reports a command's own peak RSS; ``wait4`` alone would also count the
@@ -88,7 +90,7 @@ def run_cmd(cmd: list[str], env: dict[str, str] | None = None, check: bool = Tru
         if timed:
             said = peak.read().split()
             kb = int(said[-1]) if said and said[-1].isdigit() else kb
-    return Ran(wall, round(kb / 1024, 1), text)
+    return Ran(wall, round(kb / 1024, 1), text, round(usage.ru_utime + usage.ru_stime, 3))
 
 
 def prefledger_cmd() -> list[str]:
@@ -112,7 +114,8 @@ def timed_runs(cmd: list[str], reps: int, before: Any = None,
         runs.append(run_cmd(cmd, env))
     return {"median_s": _median([r.wall for r in runs]),
             "runs_s": [round(r.wall, 3) for r in runs],
-            "peak_rss_mb": max(r.rss_mb for r in runs)}
+            "peak_rss_mb": max(r.rss_mb for r in runs),
+            "cpu_median_s": _median([r.cpu for r in runs])}
 
 
 # -- the tools ----------------------------------------------------------------------------

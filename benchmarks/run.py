@@ -449,7 +449,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 def verdicts(result: dict[str, Any]) -> dict[str, Any]:
-    """Each target of issue 9 with the figure measured for it (met or not)."""
+    """Each target of this benchmark with the figure measured for it (met or not)."""
     big = result["sizes"][-1]
     small = result["sizes"][0]
     growth = (big["position"]["probe"]["median_ms"] / small["position"]["probe"]["median_ms"]
@@ -515,7 +515,7 @@ def cli_verdicts(result: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="prefledger benchmarks (issue 9)")
+    ap = argparse.ArgumentParser(description="prefledger benchmarks")
     ap.add_argument("--events", type=int, default=100_000, help="largest size")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", default=".bench", help="generated files and databases")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import generate, peers, peers_run, run
+from benchmarks import generate, peers, peers_run, run, targets
 from ledger.api import Ledger
 
 
@@ -137,3 +137,59 @@ def test_run_cmd_reports_the_childs_own_peak(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="exited 3"):
         peers_run.run_cmd([sys.executable, "-c", "raise SystemExit(3)"])
     assert peers_run.find_tools("none", tmp_path).paths == {}
+
+
+def test_targets_report_prints_every_target(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # two tiny sizes, no peer tool: every target has its line (the peers' ones n/a)
+    targets.main(["--sizes", "300,200", "--workdir", str(tmp_path), "--peer-tools", "none",
+                  "--reps", "1", "--dates", "2", "--queries", "3", "--no-compile"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0].startswith("machine: ") and " CPUs (" in out[0] and " RAM" in out[0]
+    assert out[1] == ("sizes: 200 events, 1 issuers, probe issuer-0000 200 events; "
+                      "300 events, 1 issuers, probe issuer-0000 300 events")
+    head = out[2].split()
+    assert head[0] == "target" and head[-3:] == ["measured", "target", "met"]
+    lines = out[3:-1]
+    assert [line[:53].rstrip() for line in lines] == [t.label for t in targets.TARGETS]
+    by_key = {t.key: line for t, line in zip(targets.TARGETS, lines, strict=True)}
+    for key in ("load_vs_hledger_check", "load_vs_ledger_balance",
+                "position_vs_hledger_balance_e"):
+        assert " not measured " in by_key[key] and by_key[key].endswith("n/a"), by_key[key]
+    assert "300 vs 200" in by_key["position_latency_growth"]
+    assert "(issuer of 300)" in by_key["append5_vs_new_10k"]
+    result = json.loads(out[-1])
+    rows = {r["key"]: r for r in result["targets"]}
+    assert list(rows) == [t.key for t in targets.TARGETS]
+    for key in ("position_whole_process_s", "append5_vs_new_10k", "rebuild_vs_bare_read",
+                "load_rss_mb", "rebuild_rss_mb", "position_latency_growth"):
+        assert rows[key]["measured"] is not None and rows[key]["met"] in (True, False), key
+    for key in ("load_vs_hledger_check", "position_vs_hledger_balance_e"):
+        assert rows[key]["measured"] is None and rows[key]["met"] is None
+    small, big = result["sizes"]
+    assert (small["events"], big["events"]) == (200, 300)
+    assert big["append5"]["stored_events"] == 300 and big["rebuild"]["events"] >= 300
+    assert len(big["position_whole_process"]["runs_s"]) == 2
+    assert big["position_latency"]["queries"] == 3
+    assert result["machine"]["nproc"] and result["machine"]["date"]
+    # the README's table from the same JSON line
+    (tmp_path / "run.json").write_text(out[-1] + "\n", encoding="utf-8")
+    targets.main(["--markdown", str(tmp_path / "run.json")])
+    md = capsys.readouterr().out.strip().splitlines()
+    assert md[0] == "| target | events | measured | target | met |"
+    assert [row.split(" | ")[0].lstrip("| ") for row in md[2:]] == [
+        t.label for t in targets.TARGETS]
+    assert md[2].endswith("| not measured | n/a | ≤ 1× | n/a |")
+
+
+def test_targets_read_each_figure_at_its_size() -> None:
+    # a target is read at its own size when measured, else the largest size below it
+    sizes = [{"events": 10_000}, {"events": 100_000}, {"events": 1_000_000}]
+    assert targets._at(sizes, 100_000) is sizes[1]
+    assert targets._at(sizes, 1_000_000) is sizes[2]
+    assert targets._at(sizes[:2], 1_000_000) is sizes[1]
+    assert targets._at(sizes, None) is sizes[2]
+    assert targets._at(sizes, 100_000, lambda f: f["events"] < 50_000) is sizes[0]
+    assert targets._at(sizes, 5_000) is sizes[0]
+    assert targets._at(sizes, 100_000, lambda f: False) is None
+    assert targets.parse_sizes("100000,10000, 1_000_000") == [10_000, 100_000, 1_000_000]

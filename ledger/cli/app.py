@@ -18,6 +18,7 @@ from ledger.cli import (
     audit,
     conversions,
     dividends,
+    explain,
     loading,
     ocf,
     position,
@@ -66,10 +67,10 @@ def _show_store_warnings() -> None:
 def _store_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A command that meets a stored row it cannot read as the ledger's own (a forged or
     damaged store: ``StoreError``) exits 2 with that one line, never a traceback."""
-    from ledger.store import StoreError
-
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
+        from ledger.store import StoreError
+
         try:
             return fn(*args, **kwargs)
         except StoreError as exc:
@@ -77,6 +78,7 @@ def _store_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-for _module in (loading, position, waterfall, dividends, conversions, audit, reporting, ocf):
+for _module in (loading, position, waterfall, dividends, conversions, audit, reporting, ocf,
+                explain):
     for _name, _fn in _module.COMMANDS:
         app.command(_name)(_store_errors(_fn))

@@ -31,7 +31,6 @@ from ledger.cli.options import (
     where,
 )
 from ledger.names import shown
-from projections.history import effect_text, grouped, timeline
 
 COMMANDS = Commands()
 
@@ -61,6 +60,8 @@ def history(
     """The audit trail: every event with effective date, recorded time, id, memo/source,
     hash, and reversals; for a holder, a series or one event, every event that changed
     their figures, with its effect (docs/reports.md)."""
+    from projections.history import timeline
+
     fmt = output_format(as_json, as_csv)
     d1 = parse_day(date_from, "--from") if date_from is not None else None
     d2 = parse_day(date_to, "--to") if date_to is not None else None
@@ -190,6 +191,8 @@ def _effect_row(t: Table, effects: list[dict[str, Any]], holder: str | None,
                 reversed_: bool = False) -> None:
     """The effect of the row above, one figure a line (each escaped, as every cell),
     under its details."""
+    from projections.history import effect_text
+
     none = "none: reversed, never applied" if reversed_ else "no change"
     lines = [shown(effect_text(e, holder)) for e in effects] or [none]
     t.add_row("", "", "", "  ↳ effect", "", Text("\n".join(lines)), "", "", style="bold")
@@ -197,6 +200,8 @@ def _effect_row(t: Table, effects: list[dict[str, Any]], holder: str | None,
 
 def print_effects(effects: list[dict[str, Any]]) -> None:
     """``history --id``: every figure the event changed, before → after."""
+    from projections.history import grouped
+
     t = Table(title=f"effects: {len(effects)} figure(s) changed")
     for label in ("series", "holder", "figure", "before", "after", "change", "when"):
         t.add_column(label, justify="right" if label in ("before", "after", "change")

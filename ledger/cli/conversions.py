@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.api import Ledger
 from ledger.cli.options import (
     AsRecordedOpt,
     Commands,
@@ -67,6 +66,8 @@ def conversions(
     as_json: JsonOpt = False,
 ) -> None:
     """Conversion-rate adjustments with A, B, C; conversions and redemptions."""
+    from ledger.api import Ledger
+
     rep = series_report(Ledger.conversions, series, issuer, as_of, as_recorded)
     if as_json:
         emit_json(rep)

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.api import Ledger
 from ledger.cli.options import (
     AsRecordedOpt,
     Commands,
@@ -41,6 +40,8 @@ def rates(
     as_json: JsonOpt = False,
 ) -> None:
     """Dividend-rate history: effective date, rate, cause (step-ups, resets)."""
+    from ledger.api import Ledger
+
     rep = series_report(Ledger.rates, series, issuer, as_of, as_recorded)
     if as_json:
         emit_json(rep)
