@@ -152,6 +152,10 @@ def test_a_ledger_at_every_limit_loads_and_every_report_runs_at_its_horizon(
         ("export", "--to", str(tmp_path / "feed.db"), "--through", h),
         ("export-ocf", "--as-of", h, "--to", str(tmp_path / "ocf")),
         ("chart", "--to", str(tmp_path / "chart.png")),
+        ("explain", "arrears", "--series", "L", "--as-of", h, "--json"),
+        ("explain", "accrued_unpaid", "--series", "K", "--holder", "Fay", "--as-of", h,
+         "--json"),
+        ("explain", "liquidation_preference", "--series", "V", "--as-of", h, "--json"),
     ]
     for args in reports:
         r = cli(*args)
