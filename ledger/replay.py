@@ -158,6 +158,9 @@ class Replayer:
         #: per series, the record its terms in force come from (the designation or the
         #: latest amendment): what the horizon's limits name (``_horizon_problems``)
         self.terms_records: dict[str, Record] = {}
+        #: the limits an applied event was found over (``_after_limits``): reported once,
+        #: not again at every later event the same state fails
+        self.over_limits: set[str] = set()
 
     # -- the calendar ---------------------------------------------------------------
     def _next_point(self, s: SeriesState) -> dt.date | None:
@@ -256,9 +259,11 @@ class Replayer:
                 raise Rejected("effective_date", f"the issuer was liquidated on "
                                f"{st.liquidated_on}; no event may follow a Liquidation")
             if handler is not None:
-                _before_limits(self, ev)
+                if self.checking_input:  # stored history replays as it was stored
+                    _before_limits(self, ev)
                 handler(self, ev)
-                _after_limits(self, ev)
+                if self.checking_input:
+                    _after_limits(self, ev)
                 for s in st.series.values():  # SPEC.md §12: arrears changed today
                     if s.compound_base or s.terms.compounding != "none":
                         dividends.compound(s, ev.effective_date)
@@ -478,6 +483,7 @@ def _common(r: Replayer, ev: CommonStockIssued) -> None:
 
 def _split(r: Replayer, ev: CommonStockSplit) -> None:
     conversion.split(r.state, ev)
+    r.state.split_factor = CONTEXT.multiply(r.state.split_factor, ev.ratio)
 
 
 def _convert(r: Replayer, ev: SharesConverted) -> None:
@@ -689,7 +695,6 @@ def _before_limits(r: Replayer, ev: object) -> None:
                 raise Rejected("ratio", limits.LIMITS["share_decimals"].refuse(
                     -exp, f"the split makes {who} {plain(after)}, a fraction of"))
         _common_within(st, _fully_diluted(st, ev.ratio), "ratio")
-        st.split_factor = factor
     elif isinstance(ev, CommonStockIssued | PublicOffering):
         _common_within(st, _fully_diluted(st) + ev.shares, "shares")
 
@@ -726,7 +731,10 @@ def _after_limits(r: Replayer, ev: object) -> None:
         field = next((f for f in ("ratio", "price_per_share", "shares", "changes", "matters",
                                   "terms", "terms_ref") if getattr(ev, f, None) is not None),
                      "effective_date")
-        _common_within(st, _fully_diluted(st), field)
+        if "common_shares" not in r.over_limits:
+            r.over_limits.add("common_shares")
+            _common_within(st, _fully_diluted(st), field)
+            r.over_limits.discard("common_shares")
     if isinstance(ev, DividendDeclared):
         s = st.series[ev.series]
         lim = limits.LIMITS["series_amount"]
@@ -777,6 +785,18 @@ def _horizon_problems(r: Replayer, horizon: dt.date, live: list[Record]) -> list
             periods_total += n
             parts.append(f"Series {name}: {holders} holders × {len(s.terms.period_starts)} "
                          f"periods a year × {years} years")
+    if live:  # what the stored events make, with a back-dated event among them
+        last = live[-1]
+        common = _fully_diluted(r.state)
+        lim = limits.LIMITS["common_shares"]
+        if common > lim.value and lim.name not in r.over_limits:  # type: ignore[operator]
+            out.append(Problem(last.line, last.where(), "effective_date", lim.refuse(
+                common, "at the end of the timeline the fully diluted common is")))
+        lim = limits.LIMITS["split_factor"]
+        if not lim.allows(r.state.split_factor):
+            out.append(Problem(last.line, last.where(), "effective_date", lim.refuse(
+                r.state.split_factor, "at the end of the timeline the cumulative split "
+                "factor is")))
     lim = limits.LIMITS["holder_periods"]
     if periods_total > lim.value and live:  # type: ignore[operator]
         last = live[-1]

@@ -152,6 +152,10 @@ def test_a_ledger_at_every_limit_loads_and_every_report_runs_at_its_horizon(
         ("export", "--to", str(tmp_path / "feed.db"), "--through", h),
         ("export-ocf", "--as-of", h, "--to", str(tmp_path / "ocf")),
         ("chart", "--to", str(tmp_path / "chart.png")),
+        ("explain", "arrears", "--series", "L", "--as-of", h, "--json"),
+        ("explain", "accrued_unpaid", "--series", "K", "--holder", "Fay", "--as-of", h,
+         "--json"),
+        ("explain", "liquidation_preference", "--series", "V", "--as-of", h, "--json"),
     ]
     for args in reports:
         r = cli(*args)
@@ -538,3 +542,55 @@ def test_a_trigger_matter_has_the_name_hygiene() -> None:
     assert "zero-width character U+200B ZERO WIDTH SPACE at position 3" in p.message
     # a designation stored before the rule still reads back as it was stored
     assert not isinstance(parse_object(bad), list)
+
+
+def test_a_back_dated_event_may_not_take_a_stored_split_past_a_limit(cli: Cli,
+                                                                     jsonl: Any) -> None:
+    """Stored: 1,000 common, then a split of 10,000 on 2024-06-01. A back-dated issuance
+    of 99,999,999,000 common on 2024-03-01 makes the split's result (1,000 +
+    99,999,999,000) × 10,000 = 10^15, the most; of 99,999,999,001, 10^15 + 10,000: over.
+    The stored split is checked with the new event in place, and the load is refused."""
+    assert cli("load", str(jsonl([*BASE, split("2024-06-01", "10000")]))).exit_code == 0
+    ok = common("2024-03-01", "Bo", "99999999000", kind="opening")
+    assert problems_of([*BASE, ok, split("2024-06-01", "10000")]) == []
+    cli.refuses(jsonl([common("2024-03-01", "Bo", "99999999001", kind="opening")]),
+                "line 1: CommonStockIssued", "makes the later stored event",
+                "the fully diluted common is 1000000000010000 is more than the limit "
+                "common_shares", field="effective_date")
+
+
+def test_stored_history_replays_as_it_was_stored() -> None:
+    """A split over today's limits, stored before them (line 0), still applies when the
+    log is replayed for a report; the same split as input is refused."""
+    from ledger.events import parse_object
+    from ledger.replay import replay
+    from ledger.state import Record
+
+    recs = []
+    for n, e in enumerate([common("2024-01-01", "Ann", "1000", kind="opening"),
+                           split("2024-06-01", "100000"), split("2024-07-01", "100000")],
+                          start=1):
+        got = parse_object(e)
+        assert not isinstance(got, list)
+        recs.append(Record(got, n, 0))
+    st, _ = replay("default", recs, dt.date(2024, 12, 31))
+    assert st.common_outstanding == 1000 * 100000 * 100000
+    assert st.split_factor == 10 ** 10
+
+
+def test_a_limit_broken_by_an_applied_event_is_reported_once() -> None:
+    """The edge ledger with Series C authorized 1,000 instead of 999: its designation
+    takes the fully diluted common to 99,999,900,000.000000000001 + 1,000 × 10^12 =
+    1,000,099,999,900,000.000000000001, over 10^15. That designation is named, and none of
+    the eleven events after it, though the state they apply to is over the limit too."""
+    over = json.loads(json.dumps(EDGE))
+    for e in over:
+        if e.get("series") == "C":
+            if e["type"] == "SeriesDesignated":
+                e["terms"]["authorized_shares"] = "1000"
+            else:
+                e["shares"] = "1000"
+    [p] = problems_of(over)
+    assert (p.line, p.event, p.field) == (11, "SeriesDesignated", "terms"), p
+    assert "would be 1000099999900000.000000000001 is more than the limit common_shares" \
+        in p.message
