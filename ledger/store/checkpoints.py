@@ -3,7 +3,8 @@ the same at any history length (performance only; SPEC.md §1 semantics unchange
 
 A checkpoint is the state of one issuer at the end of the events of day D (D's
 end-of-day tests not yet run, so later events of D and the days after can still
-apply), taken at month ends (and every ``MAX_GAP`` events) during a replay that
+apply), taken at month ends (and every ``MAX_GAP`` events; further apart for a big state:
+``STATE_PER_EVENT``) during a replay that
 already happens: the validation replay of every load, or ``rebuild``. It lives in a
 side table of the same database (``prefledger_checkpoints``; SQLite or PostgreSQL) and
 records:
@@ -76,6 +77,13 @@ COLUMNS = ("issuer", "day", "version", "lo", "hi", "head", "body", "digest", "st
 #: first day change MAX_GAP events after it (a query replays at most about MAX_GAP events)
 MIN_GAP = 64
 MAX_GAP = 128
+#: a big state costs more to write than the events between two checkpoints cost to
+#: replay (the 1,000-holder issuer of ``benchmarks/``: 3,000 lots and amounts due take
+#: about as long to write as 800 events to replay): the gaps grow with the state, at
+#: least one event per ``STATE_PER_EVENT`` lots and holders with amounts due, so the
+#: checkpoints of a big issuer cost its load about twice its replay instead of seven
+#: times, and a query from one replays a number of events bounded by the state's size
+STATE_PER_EVENT = 8
 #: the layout of the state bytes (with the codec's fingerprint of the state's types)
 FORMAT = 1
 #: the largest row read (stored bytes) and the largest state it may inflate to: a
@@ -324,8 +332,11 @@ class Capture(ReplayHooks):
             return  # not an event day of this replay that another event follows
         nxt = live[i].event.effective_date
         gap = i - self._last
-        if gap < MAX_GAP and ((day.year, day.month) == (nxt.year, nxt.month)
-                              or gap < MIN_GAP):
+        if gap < MIN_GAP:
+            return
+        least = max(MIN_GAP, _size(rp.state) // STATE_PER_EVENT)
+        if gap < max(MAX_GAP, 2 * least) and ((day.year, day.month) == (nxt.year, nxt.month)
+                                               or gap < least):
             return
         if self.since is not None and day < self.since:
             return
@@ -335,6 +346,11 @@ class Capture(ReplayHooks):
         self.rows.append(Checkpoint(self.issuer, day, self.version, self._lo[i],
                                     self._hi[i], freeze(rp.state, rp.designations,
                                                         self.reversed)))
+
+
+def _size(st: IssuerState) -> int:
+    """About how many objects a checkpoint of ``st`` writes (its lots and amounts due)."""
+    return sum(len(s.lots) + len(s.dues) for s in st.series.values())
 
 
 # -- the side table ----------------------------------------------------------------------
