@@ -307,6 +307,11 @@ class Capture(ReplayHooks):
         self._seen = 0  # events of the timeline applied (or rejected) so far
         self._last = -MIN_GAP
 
+    def release(self) -> None:
+        """Drop the timeline once the replay is over (a load keeps every issuer's
+        ``Capture`` until it has written: only the checkpoint rows are needed then)."""
+        self._live, self._lo, self._hi = (), [], []
+
     def replay_started(self, rp: Replayer, timeline: Sequence[Record]) -> None:
         self._live = timeline
         self._seen = 0
