@@ -386,9 +386,10 @@ class Ledger:
                 del stored
             cap.release()
             captures.append(cap)
+            del new  # the parsed events: only their payloads are stored
             if not problems:  # else nothing is stored: the rest is validated, not staged
                 staged.append(self.store.stage(issuer, payloads, count, stamp, pack=packed))
-            del new, payloads
+            del payloads
         if progress is not None:
             progress("validating", len(groups), len(groups))
         if problems:

@@ -15,6 +15,7 @@ from benchmarks import generate
 from ledger import api
 from ledger.api import Ledger
 from ledger.problems import LedgerError
+from ledger.store import eventstore
 from tests.conftest import StoreSpec
 
 STAMP = "2026-01-02T03:04:05.000006+00:00"
@@ -64,6 +65,7 @@ def test_two_passes_store_what_one_pass_stores(store: StoreSpec, tmp_path: Path,
     finally:
         one.close()
     monkeypatch.setattr(api, "STREAM_BYTES", 0)
+    monkeypatch.setattr(eventstore, "PACK_ROWS", 7)  # each issuer's rows in many parts
     with store.open(clock=lambda: STAMP) as lg:
         assert _outcome(lg, history) == first
         assert first[0] == "loaded" and first[1] == 900 and len(first[3]) > 1

@@ -580,15 +580,24 @@ class Store:
             raise ConcurrencyError(issuer)
         stream = agg.id.hex
         before = agg.count
-        keys: dict[tuple[str, int], str] = {}
-        for p in payloads:
-            agg.record(p, stamp)
-            eid = p.get("id")
-            if isinstance(eid, str):
-                keys[(stream, agg.version)] = ids.id_key(eid, self.ids_key)
         mapper = self.app.mapper
-        rows = [mapper.to_stored_event(ev) for ev in agg.collect_events()]
-        return Staged(issuer, agg, _pack(rows) if pack else rows, keys, (before, agg.count),
+        packs: list[bytes] = []
+        rows: list[StoredRow] = []
+        keys: dict[tuple[str, int], str] = {}
+        step = PACK_ROWS if pack else len(payloads) or 1
+        for k in range(0, len(payloads), step):
+            for p in payloads[k:k + step]:
+                agg.record(p, stamp)
+                eid = p.get("id")
+                if isinstance(eid, str):
+                    keys[(stream, agg.version)] = ids.id_key(eid, self.ids_key)
+            part = [mapper.to_stored_event(ev) for ev in agg.collect_events()]
+            if pack:  # the id keys go with the rows, compressed (a dict of a million is big)
+                packs.append(_pack(part, keys))
+                keys = {}
+            else:
+                rows.extend(part)
+        return Staged(issuer, agg, packs if pack else rows, keys, (before, agg.count),
                       len(payloads))
 
     def commit(self, staged: list[Staged]) -> int:
@@ -600,9 +609,15 @@ class Store:
         def chunks() -> Iterator[tuple[list[StoredRow], ids.Pending]]:
             for st in staged:
                 stream = st.agg.id.hex
-                rows = _unpack(st.rows, st.agg.id) if isinstance(st.rows, bytes) else st.rows
-                st.rows = []  # each batch's rows are held once, not twice
-                yield rows, ids.Pending(st.keys, {stream: st.lengths})
+                held, st.rows, keys, st.keys = st.rows, [], st.keys, {}  # held once
+                if held and isinstance(held[0], bytes):  # packed: one part at a time
+                    for k, blob in enumerate(held):
+                        rows, part_keys = _unpack(blob, st.agg.id)  # type: ignore[arg-type]
+                        held[k] = b""
+                        yield rows, ids.Pending(part_keys, {stream: st.lengths}
+                                                if k == len(held) - 1 else {})
+                else:
+                    yield held, ids.Pending(keys, {stream: st.lengths})  # type: ignore[misc]
 
         insert = getattr(self.app.recorder, "insert_chunks", None)
         try:
@@ -621,6 +636,10 @@ class Store:
         return sum(st.count for st in staged)
 
 
+#: rows of a packed batch compressed together (``Store.stage``)
+PACK_ROWS = 5000
+
+
 @dataclass
 class Staged:
     """One issuer's new rows, built by ``Store.stage`` and written by ``Store.commit``:
@@ -629,37 +648,46 @@ class Staged:
 
     issuer: str
     agg: IssuerLedger
-    rows: list[StoredRow] | bytes
+    rows: list[StoredRow] | list[bytes]
     keys: dict[tuple[str, int], str]
     lengths: tuple[int, int]
     count: int
 
 
-def _pack(rows: list[StoredRow]) -> bytes:
+def _pack(rows: list[StoredRow], keys: dict[tuple[str, int], str]) -> bytes:
     """The states of one stream's consecutive rows, each with its kind (``Opened`` or
-    ``Recorded``) and length, compressed (the stream is known, and the versions follow
-    from the first)."""
+    ``Recorded``) and its id index key (empty: none), length-prefixed and compressed (the
+    stream is known, and the versions follow from the first)."""
     import struct
     import zlib
 
     head = struct.pack(">QQ", rows[0].originator_version if rows else 0, len(rows))
-    body = b"".join(struct.pack(">?I", r.topic == OPENED_TOPIC, len(r.state)) + r.state
-                    for r in rows)
-    return head + zlib.compress(body, 1)
+    parts = []
+    for r in rows:
+        key = keys.get((ids.stream_name(r.originator_id), r.originator_version), "").encode()
+        parts.append(struct.pack(">?II", r.topic == OPENED_TOPIC, len(r.state), len(key)))
+        parts.append(r.state)
+        parts.append(key)
+    return head + zlib.compress(b"".join(parts), 1)
 
 
-def _unpack(blob: bytes, oid: uuid.UUID) -> list[StoredRow]:
+def _unpack(blob: bytes, oid: uuid.UUID
+            ) -> tuple[list[StoredRow], dict[tuple[str, int], str]]:
     import struct
     import zlib
 
     first, n = struct.unpack(">QQ", blob[:16])
     body = zlib.decompress(blob[16:])
-    out, at = [], 0
+    rows, keys, at = [], {}, 0
+    stream = ids.stream_name(oid)
     for k in range(n):
-        opened, size = struct.unpack_from(">?I", body, at)
-        at += 5
-        out.append(StoredRow(originator_id=oid, originator_version=first + k,
-                             topic=OPENED_TOPIC if opened else RECORDED_TOPIC,
-                             state=body[at:at + size]))
+        opened, size, klen = struct.unpack_from(">?II", body, at)
+        at += 9
+        rows.append(StoredRow(originator_id=oid, originator_version=first + k,
+                              topic=OPENED_TOPIC if opened else RECORDED_TOPIC,
+                              state=body[at:at + size]))
         at += size
-    return out
+        if klen:
+            keys[(stream, first + k)] = body[at:at + klen].decode()
+            at += klen
+    return rows, keys
