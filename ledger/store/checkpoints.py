@@ -280,8 +280,10 @@ class Capture(ReplayHooks):
     earliest of them: the earlier checkpoints stay valid, unless ``new`` holds a
     reversal.
 
-    A checkpoint is taken at ``day_ending`` of an event day D that another event
-    follows: D's events applied, D's end-of-day tests not run yet."""
+    A checkpoint is taken at ``day_ending`` of an event day D: D's events applied, D's
+    end-of-day tests not run yet; on the timeline's last day when at least ``MIN_GAP``
+    events came after the last checkpoint (a load appending after it then replays only
+    its own events)."""
 
     def __init__(self, issuer: str, records: list[Record], new: list[Record] | None = None,
                  *, version: int | None = None, hi_base: int = 0,
@@ -333,16 +335,23 @@ class Capture(ReplayHooks):
 
     def day_ending(self, rp: Replayer, day: dt.date) -> None:
         i, live = self._seen, self._live
-        if not 0 < i < len(live) or live[i - 1].event.effective_date != day:
-            return  # not an event day of this replay that another event follows
-        nxt = live[i].event.effective_date
-        gap = i - self._last
-        if gap < MIN_GAP:
-            return
-        least = max(MIN_GAP, _size(rp.state) // STATE_PER_EVENT)
-        if gap < max(MAX_GAP, 2 * least) and ((day.year, day.month) == (nxt.year, nxt.month)
-                                               or gap < least):
-            return
+        if not 0 < i <= len(live) or live[i - 1].event.effective_date != day:
+            return  # not an event day of this replay
+        if i == len(live):
+            # the last day: kept when at least ``MIN_GAP`` events follow the last
+            # checkpoint (or the start of the replay), so the next load, dated after it,
+            # resumes from here and replays only its own events
+            if i - max(self._last, 0) < MIN_GAP:
+                return
+        else:
+            nxt = live[i].event.effective_date
+            gap = i - self._last
+            if gap < MIN_GAP:
+                return
+            least = max(MIN_GAP, _size(rp.state) // STATE_PER_EVENT)
+            if gap < max(MAX_GAP, 2 * least) and (
+                    (day.year, day.month) == (nxt.year, nxt.month) or gap < least):
+                return
         if self.since is not None and day < self.since:
             return
         if not self._lo:
