@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -253,7 +254,10 @@ class Ledger:
         a line longer than ``MAX_LINE_BYTES`` is refused once that much of it is read."""
         with open(path, "rb") as fh:  # bytes: a line that is not UTF-8 is named by number
             size = os.fstat(fh.fileno()).st_size
-            return self.load_lines(_bounded_lines(fh), progress, size)
+            if size < STREAM_BYTES:
+                return self.load_lines(_bounded_lines(fh), progress, size)
+            with bulk():  # a big file: read twice, one issuer's events held at a time
+                return self._load_lines(_bounded_lines(fh), progress, size, reread=fh)
 
     def load_lines(self, lines: Iterable[str | bytes], progress: Progress | None = None,
                    size: int | None = None) -> LoadResult:
@@ -267,12 +271,16 @@ class Ledger:
             return self._load_lines(lines, progress, size)
 
     def _load_lines(self, lines: Iterable[str | bytes], progress: Progress | None = None,
-                    size: int | None = None) -> LoadResult:
+                    size: int | None = None, reread: Any = None) -> LoadResult:
+        """``reread``: the binary file ``lines`` come from; then only where each issuer's
+        lines are is kept (``_Spots``), and they are read again one issuer at a time."""
         parsed: list[tuple[int, Event]] = []
+        spots = _Spots(reread) if reread is not None else None
         found = _Found()
         done = 0
         try:
             for n, raw in enumerate(lines, start=1):
+                at = done
                 done += len(raw) if size is not None else 1
                 if progress is not None and n % 256 == 0:
                     progress("reading", done, size)
@@ -289,7 +297,10 @@ class Ledger:
                 if isinstance(got, list):
                     found.add(got)
                 elif got is not None:
-                    parsed.append((n, got))
+                    if spots is not None:
+                        spots.add(got.issuer, n, at, len(raw))
+                    else:
+                        parsed.append((n, got))
         except _LineTooLong as exc:
             found.add([line_too_long(exc.line)])
         except UnicodeDecodeError as exc:
@@ -297,37 +308,52 @@ class Ledger:
         if progress is not None:
             progress("reading", done, size)
         found.raise_if_any()
+        groups: dict[str, Callable[[], list[tuple[int, Event]]]]
+        if spots is not None:
+            groups = spots.groups()
+        else:
+            by_issuer: dict[str, list[tuple[int, Event]]] = {}
+            for n, ev in parsed:
+                by_issuer.setdefault(ev.issuer, []).append((n, ev))
+            del parsed
+            groups = {i: partial(list, items) for i, items in by_issuer.items()}
         for _ in range(RETRIES):
             try:
-                return self._append(parsed, progress)
+                return self._append(groups, progress, packed=spots is not None)
             except ConcurrencyError:
                 continue
         raise LedgerError([Problem(0, "load", "", "another writer kept appending to the same "
                                    f"issuer; gave up after {RETRIES} tries, nothing stored")])
 
-    def _append(self, parsed: list[tuple[int, Event]],
-                progress: Progress | None = None) -> LoadResult:
-        by_issuer: dict[str, list[tuple[int, Event]]] = {}
-        for n, ev in parsed:
-            by_issuer.setdefault(ev.issuer, []).append((n, ev))
-        result = LoadResult(issuers=sorted(by_issuer))
+    def _append(self, groups: dict[str, Callable[[], list[tuple[int, Event]]]],
+                progress: Progress | None = None, packed: bool = False) -> LoadResult:
+        """Validate each issuer's events (``groups``: issuer -> its ``(line, event)`` in
+        file order) and append them all in one transaction. Each issuer's rows are staged
+        as soon as it is validated (``packed``: kept compressed), so only one issuer's
+        parsed events are held at a time."""
+        result = LoadResult(issuers=sorted(groups))
         problems: list[Problem] = []
-        batches: dict[str, list[dict[str, Any]]] = {}
+        staged: list[Any] = []
         expected: dict[str, int] = {}
         captures: list[Capture] = []
         stamp = self.clock()
-        for k, (issuer, items) in enumerate(by_issuer.items()):
-            if progress is not None:
-                progress("validating", k, len(by_issuer))
-            # the stream's length (its snapshot) and the ids it holds (the id index): the
-            # stream itself is read only when the whole timeline must be replayed
+        # the streams' lengths (their snapshots) and recorded times first: every new row
+        # is stamped with one time, never before the last one stored
+        for issuer in groups:
             count = self.store.version(issuer)
             expected[issuer] = count
             if count:
                 last = self.store.event_at(issuer, count)
                 if last is not None and last.recorded_at is not None:
                     stamp = _latest(stamp, last.recorded_at)
-            # id -> (its payload, its line; 0 when stored): digests only on a collision
+        for k, (issuer, items_of) in enumerate(groups.items()):
+            if progress is not None:
+                progress("validating", k, len(groups))
+            items = items_of()
+            count = expected[issuer]
+            # id -> (its payload, its line; 0 when stored): digests only on a collision;
+            # the stored ones from the id index (the stream is read only when the whole
+            # timeline must be replayed)
             seen = self._stored_with_ids(issuer, [ev.id for _, ev in items
                                                   if ev.id is not None], count)
             new: list[Record] = []
@@ -348,6 +374,7 @@ class Ledger:
                     seen[ev.id] = (payload, n)
                 new.append(Record(ev, count + len(new) + 1, n))
                 payloads.append(payload)
+            del items, seen
             if not new:
                 continue
             cap = None
@@ -359,17 +386,22 @@ class Ledger:
                 cap = Capture(issuer, stored + new, new)
                 _, found = replay(issuer, stored + new, None, self.resolve, hooks=[cap])
                 problems.extend(_blame(found, new, self._checker(issuer), stored))
+                del stored
+            cap.release()
             captures.append(cap)
-            batches[issuer] = payloads
+            del new  # the parsed events: only their payloads are stored
+            if not problems:  # else nothing is stored: the rest is validated, not staged
+                staged.append(self.store.stage(issuer, payloads, count, stamp, pack=packed))
+            del payloads
         if progress is not None:
-            progress("validating", len(by_issuer), len(by_issuer))
+            progress("validating", len(groups), len(groups))
         if problems:
             capped = _Found()
             capped.add(problems)
             capped.raise_if_any()
         if progress is not None:
             progress("writing", 0, 1)
-        result.appended = self.store.append(batches, expected, stamp)
+        result.appended = self.store.commit(staged)
         for cap in captures:  # a cache for position --as-of (ledger.store.checkpoints)
             self.checkpoints.save(cap, expected[cap.issuer] + 1)
         if progress is not None:
@@ -496,6 +528,50 @@ class Ledger:
         with bulk():
             return explain(issuer, self.records(issuer, as_recorded), as_of, figure, series,
                            holder, self.resolve)
+
+
+#: a file at least this big is read twice: once to check every line and note where each
+#: issuer's lines are, then one issuer at a time (its lines parsed again), so a load
+#: holds one issuer's events at a time, not the whole file's (peak memory)
+STREAM_BYTES = 64 * 2**20
+
+
+class _Spots:
+    """Where each issuer's lines are in a file read twice (``STREAM_BYTES``): line
+    numbers, offsets and lengths, 24 bytes a line."""
+
+    def __init__(self, fh: Any) -> None:
+        from array import array
+
+        self.fh = fh
+        self.array = array
+        self.by_issuer: dict[str, tuple[Any, Any, Any]] = {}
+
+    def add(self, issuer: str, line: int, offset: int, length: int) -> None:
+        got = self.by_issuer.get(issuer)
+        if got is None:
+            got = self.by_issuer[issuer] = (self.array("q"), self.array("q"),
+                                            self.array("q"))
+        got[0].append(line)
+        got[1].append(offset)
+        got[2].append(length)
+
+    def groups(self) -> dict[str, Callable[[], list[tuple[int, Event]]]]:
+        return {issuer: partial(self.read, issuer) for issuer in self.by_issuer}
+
+    def read(self, issuer: str) -> list[tuple[int, Event]]:
+        """The issuer's events, parsed again from the file (each line as it was read)."""
+        out = []
+        lines, offsets, lengths = self.by_issuer[issuer]
+        for n, at, size in zip(lines, offsets, lengths, strict=True):
+            self.fh.seek(at)
+            raw = self.fh.read(size)
+            got = parse_line(raw.decode("utf-8"), n) if len(raw) == size else None
+            if got is None or isinstance(got, list) or got.issuer != issuer:
+                raise LedgerError([Problem(n, "file", "", "the file changed while it was "
+                                           "being loaded; nothing stored")])
+            out.append((n, got))
+        return out
 
 
 class _LineTooLong(Exception):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, SupportsIndex
 
 from ledger.accrual import Lot
@@ -202,8 +203,10 @@ class DueMap(dict[str, list[Due]]):
         return book
 
 
-def _lot_key(lot: Lot) -> tuple[dt.date, int]:
-    return (lot.issued, lot.seq)
+#: a lot's place in ``Lots``: ``(issued, seq)`` (in C: the bisections call it per step)
+_lot_key: Callable[[Lot], tuple[dt.date, int]] = attrgetter("issued", "seq")
+#: a lot's shares (sums over lots run in C)
+_shares: Callable[[Lot], Decimal] = attrgetter("shares")
 
 
 class Lots(list[Lot]):
@@ -234,7 +237,7 @@ class Lots(list[Lot]):
         return list(self.by_holder.get(holder, ()))
 
     def held(self, holder: str) -> Decimal:
-        return sum((lot.shares for lot in self.by_holder.get(holder, ())), ZERO)
+        return sum(map(_shares, self.by_holder.get(holder, ())), ZERO)
 
     def append(self, lot: Lot) -> None:
         super().append(lot)
@@ -557,7 +560,7 @@ class SeriesState:
 
     @property
     def outstanding(self) -> Decimal:
-        return sum((lot.shares for lot in self.lots), ZERO)
+        return sum(map(_shares, self.lots), ZERO)
 
     def unpaid(self, holder: str | None = None, kind: str = "arrears") -> Decimal:
         if isinstance(self.dues, DueMap):

@@ -6,8 +6,8 @@ stream moved, re-reads, re-validates and appends (or, if its events no longer fi
 exits 2 with nothing stored). Every event lands exactly once and the hash chain holds.
 
 To make the race certain rather than likely, each process runs the real CLI with
-``Store.append`` wrapped so that both wait for each other just before their first append
-(after validating against the same version).
+``Store.commit`` (the one write of a load) wrapped so that both wait for each other just
+before their first append (after validating against the same version).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ if os.environ.get("RACE_OPEN"):  # also open the (new) store at the same moment
         meet("open")
         real_init(self, *a, **k)
     store.Store.__init__ = init
-real = store.Store.append
+real = store.Store.commit
 calls = [0]
 def append(self, *a, **k):
     calls[0] += 1
@@ -51,7 +51,7 @@ def append(self, *a, **k):
     if calls[0] == 1:  # both processes validated: meet, then both append at once
         meet("ready")
     return real(self, *a, **k)
-store.Store.append = append
+store.Store.commit = append
 from ledger.cli import app
 app(sys.argv[1:], prog_name="prefledger")
 """
@@ -144,7 +144,7 @@ def test_a_writer_that_never_gets_through_gives_up_cleanly(cli, jsonl, monkeypat
         calls.append(1)
         raise ConcurrencyError("default")
 
-    monkeypatch.setattr(Store, "append", always_moved)
+    monkeypatch.setattr(Store, "commit", always_moved)
     r = cli("load", str(jsonl(issues("ann", ["100"]))))
     assert r.exit_code == 2
     assert "another writer kept appending to the same issuer; gave up after 5 tries, " \

@@ -40,6 +40,7 @@ def frequent_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     # many checkpoints in a small history, so most loads find one before their dates
     monkeypatch.setattr(checkpoints, "MIN_GAP", 3)
     monkeypatch.setattr(checkpoints, "MAX_GAP", 6)
+    monkeypatch.setattr(checkpoints, "STATE_PER_EVENT", 10**9)
 
 
 def test_resumed_loads_equal_whole_timeline_validation(

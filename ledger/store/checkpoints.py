@@ -3,7 +3,8 @@ the same at any history length (performance only; SPEC.md §1 semantics unchange
 
 A checkpoint is the state of one issuer at the end of the events of day D (D's
 end-of-day tests not yet run, so later events of D and the days after can still
-apply), taken at month ends (and every ``MAX_GAP`` events) during a replay that
+apply), taken at month ends (and every ``MAX_GAP`` events; further apart for a big state:
+``STATE_PER_EVENT``) during a replay that
 already happens: the validation replay of every load, or ``rebuild``. It lives in a
 side table of the same database (``prefledger_checkpoints``; SQLite or PostgreSQL) and
 records:
@@ -76,6 +77,15 @@ COLUMNS = ("issuer", "day", "version", "lo", "hi", "head", "body", "digest", "st
 #: first day change MAX_GAP events after it (a query replays at most about MAX_GAP events)
 MIN_GAP = 64
 MAX_GAP = 128
+#: a big state costs more to write than the events between two checkpoints cost to
+#: replay (the 1,000-holder issuer of ``benchmarks/``: 3,000 lots and amounts due take
+#: about as long to write as 800 events to replay): the gaps grow with the state, at
+#: least one event per ``STATE_PER_EVENT`` lots and holders with amounts due. A query
+#: pays for wider gaps (it replays up to a gap's events after the checkpoint): at 8 the
+#: probe's load wrote 40% fewer checkpoints but its median position took twice as long;
+#: at 32 the gaps of that issuer stay near ``MIN_GAP``..``MAX_GAP`` and only bigger
+#: states space out
+STATE_PER_EVENT = 32
 #: the layout of the state bytes (with the codec's fingerprint of the state's types)
 FORMAT = 1
 #: the largest row read (stored bytes) and the largest state it may inflate to: a
@@ -272,8 +282,10 @@ class Capture(ReplayHooks):
     earliest of them: the earlier checkpoints stay valid, unless ``new`` holds a
     reversal.
 
-    A checkpoint is taken at ``day_ending`` of an event day D that another event
-    follows: D's events applied, D's end-of-day tests not run yet."""
+    A checkpoint is taken at ``day_ending`` of an event day D: D's events applied, D's
+    end-of-day tests not run yet; on the timeline's last day when at least ``MIN_GAP``
+    events came after the last checkpoint (a load appending after it then replays only
+    its own events)."""
 
     def __init__(self, issuer: str, records: list[Record], new: list[Record] | None = None,
                  *, version: int | None = None, hi_base: int = 0,
@@ -299,6 +311,11 @@ class Capture(ReplayHooks):
         self._seen = 0  # events of the timeline applied (or rejected) so far
         self._last = -MIN_GAP
 
+    def release(self) -> None:
+        """Drop the timeline once the replay is over (a load keeps every issuer's
+        ``Capture`` until it has written: only the checkpoint rows are needed then)."""
+        self._live, self._lo, self._hi = (), [], []
+
     def replay_started(self, rp: Replayer, timeline: Sequence[Record]) -> None:
         self._live = timeline
         self._seen = 0
@@ -320,13 +337,23 @@ class Capture(ReplayHooks):
 
     def day_ending(self, rp: Replayer, day: dt.date) -> None:
         i, live = self._seen, self._live
-        if not 0 < i < len(live) or live[i - 1].event.effective_date != day:
-            return  # not an event day of this replay that another event follows
-        nxt = live[i].event.effective_date
-        gap = i - self._last
-        if gap < MAX_GAP and ((day.year, day.month) == (nxt.year, nxt.month)
-                              or gap < MIN_GAP):
-            return
+        if not 0 < i <= len(live) or live[i - 1].event.effective_date != day:
+            return  # not an event day of this replay
+        if i == len(live):
+            # the last day: kept when at least ``MIN_GAP`` events follow the last
+            # checkpoint (or the start of the replay), so the next load, dated after it,
+            # resumes from here and replays only its own events
+            if i - max(self._last, 0) < MIN_GAP:
+                return
+        else:
+            nxt = live[i].event.effective_date
+            gap = i - self._last
+            if gap < MIN_GAP:
+                return
+            least = max(MIN_GAP, _size(rp.state) // STATE_PER_EVENT)
+            if gap < max(MAX_GAP, 2 * least) and (
+                    (day.year, day.month) == (nxt.year, nxt.month) or gap < least):
+                return
         if self.since is not None and day < self.since:
             return
         if not self._lo:
@@ -335,6 +362,11 @@ class Capture(ReplayHooks):
         self.rows.append(Checkpoint(self.issuer, day, self.version, self._lo[i],
                                     self._hi[i], freeze(rp.state, rp.designations,
                                                         self.reversed)))
+
+
+def _size(st: IssuerState) -> int:
+    """About how many objects a checkpoint of ``st`` writes (its lots and amounts due)."""
+    return sum(len(s.lots) + len(s.dues) for s in st.series.values())
 
 
 # -- the side table ----------------------------------------------------------------------

@@ -562,42 +562,132 @@ class Store:
         """Append every batch in one transaction; ``expected`` are the stream versions the
         caller validated against. Raises ``ConcurrencyError`` if any stream moved."""
         stamp = recorded_at or now_utc()
-        aggs = []
-        keys: dict[tuple[str, int], str] = {}
-        lengths: dict[str, tuple[int, int]] = {}
-        for issuer, payloads in batches.items():
-            if not payloads:
-                continue
-            agg = self._aggregate(issuer)
-            if agg is None:
-                if expected.get(issuer, 0) != 0:
-                    raise ConcurrencyError(issuer)
-                agg = IssuerLedger.open(issuer)
-            elif agg.count != expected.get(issuer, 0):
+        return self.commit([self.stage(issuer, payloads, expected.get(issuer, 0), stamp)
+                            for issuer, payloads in batches.items() if payloads])
+
+    def stage(self, issuer: str, payloads: list[dict[str, Any]], expected: int,
+              stamp: str, pack: bool = False) -> Staged:
+        """The stored rows of ``payloads`` appended to ``issuer``'s stream of ``expected``
+        events (hash-chained, encoded, encrypted as the store's rows are), for ``commit``;
+        ``pack``: kept zlib-compressed until then (a big load holds every issuer's rows
+        at once). Raises ``ConcurrencyError`` if the stream is no longer ``expected`` long."""
+        agg = self._aggregate(issuer)
+        if agg is None:
+            if expected != 0:
                 raise ConcurrencyError(issuer)
-            stream = agg.id.hex
-            before = agg.count
-            for p in payloads:
+            agg = IssuerLedger.open(issuer)
+        elif agg.count != expected:
+            raise ConcurrencyError(issuer)
+        stream = agg.id.hex
+        before = agg.count
+        mapper = self.app.mapper
+        packs: list[bytes] = []
+        rows: list[StoredRow] = []
+        keys: dict[tuple[str, int], str] = {}
+        step = PACK_ROWS if pack else len(payloads) or 1
+        for k in range(0, len(payloads), step):
+            for p in payloads[k:k + step]:
                 agg.record(p, stamp)
                 eid = p.get("id")
                 if isinstance(eid, str):
                     keys[(stream, agg.version)] = ids.id_key(eid, self.ids_key)
-            lengths[stream] = (before, agg.count)
-            aggs.append(agg)
-        if not aggs:
+            part = [mapper.to_stored_event(ev) for ev in agg.collect_events()]
+            if pack:  # the id keys go with the rows, compressed (a dict of a million is big)
+                packs.append(_pack(part, keys))
+                keys = {}
+            else:
+                rows.extend(part)
+        return Staged(issuer, agg, packs if pack else rows, keys, (before, agg.count),
+                      len(payloads))
+
+    def commit(self, staged: list[Staged]) -> int:
+        """Insert every staged batch in one transaction (with their id index rows), then
+        snapshot each stream. Raises ``ConcurrencyError`` if any stream moved."""
+        if not staged:
             return 0
-        recorder = self.app.recorder
-        recorder.pending = ids.Pending(keys, lengths)  # type: ignore[attr-defined]
+
+        def chunks() -> Iterator[tuple[list[StoredRow], ids.Pending]]:
+            for st in staged:
+                stream = st.agg.id.hex
+                held, st.rows, keys, st.keys = st.rows, [], st.keys, {}  # held once
+                if held and isinstance(held[0], bytes):  # packed: one part at a time
+                    for k, blob in enumerate(held):
+                        rows, part_keys = _unpack(blob, st.agg.id)  # type: ignore[arg-type]
+                        held[k] = b""
+                        yield rows, ids.Pending(part_keys, {stream: st.lengths}
+                                                if k == len(held) - 1 else {})
+                else:
+                    yield held, ids.Pending(keys, {stream: st.lengths})  # type: ignore[misc]
+
+        insert = getattr(self.app.recorder, "insert_chunks", None)
         try:
-            self.app.save(*aggs)
+            if insert is not None:
+                insert(chunks())
+            else:  # a recorder without the index (another configuration): one insert
+                self.app.recorder.insert_events([r for rows, _ in chunks() for r in rows])
         except IntegrityError as exc:
-            raise ConcurrencyError(", ".join(batches)) from exc
-        finally:
-            recorder.pending = None  # type: ignore[attr-defined]
+            raise ConcurrencyError(", ".join(st.issuer for st in staged)) from exc
         assert self.app.snapshots is not None
-        for agg in aggs:
+        for st in staged:
             try:
-                self.app.snapshots.put([IssuerLedger.Snapshot.take(agg)])
+                self.app.snapshots.put([IssuerLedger.Snapshot.take(st.agg)])
             except Exception:  # noqa: BLE001 - the events are stored; a snapshot is an extra
                 pass
-        return sum(len(p) for p in batches.values())
+        return sum(st.count for st in staged)
+
+
+#: rows of a packed batch compressed together (``Store.stage``)
+PACK_ROWS = 5000
+
+
+@dataclass
+class Staged:
+    """One issuer's new rows, built by ``Store.stage`` and written by ``Store.commit``:
+    the rows (or, packed, their states zlib-compressed), the id index keys, the stream
+    length before and after."""
+
+    issuer: str
+    agg: IssuerLedger
+    rows: list[StoredRow] | list[bytes]
+    keys: dict[tuple[str, int], str]
+    lengths: tuple[int, int]
+    count: int
+
+
+def _pack(rows: list[StoredRow], keys: dict[tuple[str, int], str]) -> bytes:
+    """The states of one stream's consecutive rows, each with its kind (``Opened`` or
+    ``Recorded``) and its id index key (empty: none), length-prefixed and compressed (the
+    stream is known, and the versions follow from the first)."""
+    import struct
+    import zlib
+
+    head = struct.pack(">QQ", rows[0].originator_version if rows else 0, len(rows))
+    parts = []
+    for r in rows:
+        key = keys.get((ids.stream_name(r.originator_id), r.originator_version), "").encode()
+        parts.append(struct.pack(">?II", r.topic == OPENED_TOPIC, len(r.state), len(key)))
+        parts.append(r.state)
+        parts.append(key)
+    return head + zlib.compress(b"".join(parts), 1)
+
+
+def _unpack(blob: bytes, oid: uuid.UUID
+            ) -> tuple[list[StoredRow], dict[tuple[str, int], str]]:
+    import struct
+    import zlib
+
+    first, n = struct.unpack(">QQ", blob[:16])
+    body = zlib.decompress(blob[16:])
+    rows, keys, at = [], {}, 0
+    stream = ids.stream_name(oid)
+    for k in range(n):
+        opened, size, klen = struct.unpack_from(">?II", body, at)
+        at += 9
+        rows.append(StoredRow(originator_id=oid, originator_version=first + k,
+                              topic=OPENED_TOPIC if opened else RECORDED_TOPIC,
+                              state=body[at:at + size]))
+        at += size
+        if klen:
+            keys[(stream, first + k)] = body[at:at + klen].decode()
+            at += klen
+    return rows, keys

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent as StoredRow
@@ -140,6 +140,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         # rowids of one transaction's inserts are consecutive (nothing else writes now)
         return list(range(last - len(stored_events) + 1, last + 1))
 
+    def insert_chunks(self, chunks: Iterable[tuple[Sequence[StoredRow], Pending]]) -> None:
+        """Insert every chunk (rows and their index rows) in one transaction."""
+        with self.datastore.transaction(commit=True) as c:
+            for rows, pending in chunks:
+                self.pending = pending
+                try:
+                    self._insert_events(c, rows)
+                finally:
+                    self.pending = None
+
 
 def pg_recorder_class() -> type:
     """The PostgreSQL recorder with the id index (built on first use: importing the
@@ -176,28 +186,43 @@ def pg_recorder_class() -> type:
                 if ids or new or longer:  # pragma: no cover - the store enables them
                     raise AssertionError("the id index needs POSTGRES_ENABLE_DB_FUNCTIONS")
                 return out
+            with self.datastore.get_connection() as conn, conn.transaction(), \
+                    conn.cursor() as curs:
+                return self._insert_with_index(curs, stored_events, ids, new, longer)
+
+        def insert_chunks(self, chunks: Iterable[tuple[Sequence[StoredRow], Pending]]
+                          ) -> None:
+            """Insert every chunk (rows and their index rows) in one transaction."""
+            assert self.datastore.enable_db_functions, "the store enables db functions"
+            with self.datastore.get_connection() as conn, conn.transaction(), \
+                    conn.cursor() as curs:
+                for rows, pending in chunks:
+                    self._insert_with_index(curs, rows, *index_rows(pending, rows))
+
+        def _insert_with_index(self, curs: Any, stored_events: Sequence[StoredRow],
+                               ids: list[tuple[str, str, int]],
+                               new: list[tuple[str, int, int]],
+                               longer: list[tuple[int, str, int]]) -> list[int]:
             rows = [self.construct_pg_stored_event(
                 originator_id=e.originator_id, originator_version=e.originator_version,
                 topic=e.topic, state=e.state) for e in stored_events]
-            with self.datastore.get_connection() as conn, conn.transaction(), \
-                    conn.cursor() as curs:
-                curs.execute(self.sql_invoke_pg_function_insert_events, (rows,),
-                             prepare=True)
-                got = [r[self.pg_function_name_insert_events] for r in curs.fetchall()]
-                if ids:
-                    curs.executemany(SQL(
-                        "INSERT INTO {} (stream, key, position) VALUES (%s, %s, %s) "
-                        "ON CONFLICT (stream, key) DO UPDATE SET position = EXCLUDED.position"
-                    ).format(self.ids_table), ids)
-                if new:
-                    curs.executemany(SQL(
-                        "INSERT INTO {} AS t (stream, events) VALUES (%s, %s) ON CONFLICT "
-                        "(stream) DO UPDATE SET events = EXCLUDED.events WHERE t.events = %s"
-                    ).format(self.streams_table), new)
-                if longer:
-                    curs.executemany(SQL(
-                        "UPDATE {} SET events = %s WHERE stream = %s AND events = %s"
-                    ).format(self.streams_table), longer)
+            curs.execute(self.sql_invoke_pg_function_insert_events, (rows,),
+                         prepare=True)
+            got = [r[self.pg_function_name_insert_events] for r in curs.fetchall()]
+            if ids:
+                curs.executemany(SQL(
+                    "INSERT INTO {} (stream, key, position) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (stream, key) DO UPDATE SET position = EXCLUDED.position"
+                ).format(self.ids_table), ids)
+            if new:
+                curs.executemany(SQL(
+                    "INSERT INTO {} AS t (stream, events) VALUES (%s, %s) ON CONFLICT "
+                    "(stream) DO UPDATE SET events = EXCLUDED.events WHERE t.events = %s"
+                ).format(self.streams_table), new)
+            if longer:
+                curs.executemany(SQL(
+                    "UPDATE {} SET events = %s WHERE stream = %s AND events = %s"
+                ).format(self.streams_table), longer)
             return got
 
     _PG = LedgerPostgresRecorder
