@@ -420,7 +420,12 @@ def machine() -> dict[str, Any]:
                 ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": ram,
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, cwd=Path(__file__).parent).stdout.strip() or None
+    except OSError:
+        commit = None
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": ram, "commit": commit,
             "python": platform.python_version(), "platform": platform.platform(),
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "loadavg_start": round(os.getloadavg()[0], 2)}
