@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> None:
     m = result["machine"]
     print(f"machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram']} RAM, Python {m['python']}; "
           f"{m['date']}; load average {m['loadavg_start']} at the start, "
-          f"{m['loadavg_end']} at the end")
+          f"{m['loadavg_end']} at the end; commit {m['commit']}")
     print("sizes: " + "; ".join(
         f"{f['events']:,} events, {f['issuers']} issuers, probe {f['probe']} "
         f"{f['probe_events']:,} events" for f in result["sizes"]))
