@@ -43,10 +43,15 @@ _EXPORTS = {
     "rollforward": "projections.rollforward",
     "project_issuer": "projections.tables",
     "trail": "projections.history",
+    "explain": "projections.explain",
+    "Explanation": "projections.explain",
+    "ExplainError": "projections.explain",
 }
 
 __all__ = [
     "CheckpointWarning",
+    "ExplainError",
+    "Explanation",
     "IssuerState",
     "Ledger",
     "LedgerError",
@@ -58,6 +63,7 @@ __all__ = [
     "Terms",
     "check",
     "distribute",
+    "explain",
     "parse_as_recorded",
     "parse_line",
     "parse_object",
@@ -79,6 +85,7 @@ if TYPE_CHECKING:
     from ledger.store.eventstore import StoreError
     from ledger.terms import Terms
     from ledger.waterfall import distribute
+    from projections.explain import ExplainError, Explanation, explain
     from projections.history import trail
     from projections.position import position
     from projections.rollforward import rollforward

@@ -316,15 +316,17 @@ class Ledger:
         for k, (issuer, items) in enumerate(by_issuer.items()):
             if progress is not None:
                 progress("validating", k, len(by_issuer))
-            # the stored payloads as decoded by the store (parsed only if needed below)
-            raw = list(self.store.iter_read(issuer))
-            expected[issuer] = len(raw)
-            if raw and raw[-1].recorded_at is not None:
-                stamp = _latest(stamp, raw[-1].recorded_at)
+            # the stream's length (its snapshot) and the ids it holds (the id index): the
+            # stream itself is read only when the whole timeline must be replayed
+            count = self.store.version(issuer)
+            expected[issuer] = count
+            if count:
+                last = self.store.event_at(issuer, count)
+                if last is not None and last.recorded_at is not None:
+                    stamp = _latest(stamp, last.recorded_at)
             # id -> (its payload, its line; 0 when stored): digests only on a collision
-            seen: dict[str, tuple[dict[str, Any], int]] = {
-                s.payload["id"]: (s.payload, 0) for s in raw if "id" in s.payload
-            }
+            seen = self._stored_with_ids(issuer, [ev.id for _, ev in items
+                                                  if ev.id is not None], count)
             new: list[Record] = []
             payloads: list[dict[str, Any]] = []
             for n, ev in items:
@@ -341,16 +343,16 @@ class Ledger:
                                                 "for different content"))
                         continue
                     seen[ev.id] = (payload, n)
-                new.append(Record(ev, len(raw) + len(new) + 1, n))
+                new.append(Record(ev, count + len(new) + 1, n))
                 payloads.append(payload)
             if not new:
                 continue
             cap = None
-            if raw and self.resume_loads:  # from a checkpoint, when one fits (and all is well)
-                cap = self.checkpoints.resume_validation(issuer, raw, new)
+            if count and self.resume_loads:  # from a checkpoint, when one fits (and all is well)
+                cap = self.checkpoints.resume_validation(issuer, count, new)
             if cap is None:  # the whole timeline: and every problem, named exactly
                 stored = [Record(_event_of(s), s.position, 0, s.recorded_at, s.hash)
-                          for s in raw]
+                          for s in self.store.iter_read(issuer, 0, count)]
                 cap = Capture(issuer, stored + new, new)
                 _, found = replay(issuer, stored + new, None, self.resolve, hooks=[cap])
                 problems.extend(_blame(found, new, self._checker(issuer), stored))
@@ -370,6 +372,34 @@ class Ledger:
         if progress is not None:
             progress("writing", 1, 1)
         return result
+
+    def _stored_with_ids(self, issuer: str, event_ids: list[str], count: int
+                         ) -> dict[str, tuple[dict[str, Any], int]]:
+        """``{id: (stored payload, 0)}`` for each of ``event_ids`` already in the issuer's
+        stream (its first ``count`` events), found with the id index; each hit is
+        checked against the stored event at its position (an index that names another
+        event there is rebuilt from the stream, once)."""
+        if not count or not event_ids:
+            return {}
+        for attempt in range(2):
+            at = self.store.stored_ids(issuer, event_ids, count)
+            if len(at) > 64:  # many hits (a file loaded again): one read of the stream
+                by_pos = {s.position: s.payload for s in self.store.iter_read(issuer, 0, count)}
+            else:
+                by_pos = {}
+                for pos in sorted(set(at.values())):
+                    s = self.store.event_at(issuer, pos) if pos <= count else None
+                    if s is not None:
+                        by_pos[pos] = s.payload
+            out = {}
+            for eid, pos in at.items():
+                payload = by_pos.get(pos)
+                if payload is not None and payload.get("id") == eid:
+                    out[eid] = (payload, 0)
+            if len(out) == len(at) or attempt == 1:
+                return out
+            self.store.reindex(issuer)  # the index disagrees with the log: rebuilt
+        return out  # pragma: no cover
 
     def _checker(self, issuer: str) -> Callable[[list[Record]], list[Problem]]:
         """The problems a timeline of ``issuer`` has (for ``_blame``)."""
@@ -431,12 +461,37 @@ class Ledger:
             raise KeyError(series)
         return rates_report(st, series)
 
+    def horizon(self, issuer: str = "default") -> dt.date | None:
+        """The issuer's horizon (``ledger.limits.horizon``): its latest event's date (of
+        the events that count: reversed ones left out) plus ``horizon_years``, at most
+        the ``latest_date``. A load is accepted only if every report works on every date
+        up to it (docs/limits.md). ``None``: no events."""
+        from ledger.limits import horizon
+        from ledger.replay import order, reversed_targets
+
+        recs = self.records(issuer)
+        targets, _ = reversed_targets(recs)
+        live = [r for r in order(recs) if r.event.id is None or r.event.id not in targets]
+        return horizon(live[-1].event.effective_date) if live else None
+
     def check(self, as_of: dt.date, issuer: str = "default",
               as_recorded: dt.datetime | None = None) -> list[Any]:
         """SPEC.md §10 ``check --as-of D``: every ``ledger.checks.Finding`` as of ``as_of``."""
         from ledger.checks import check
 
         return check(self.state(as_of, issuer, as_recorded), as_of)
+
+    def explain(self, figure: str, series: str, as_of: dt.date, holder: str | None = None,
+                issuer: str = "default", as_recorded: dt.datetime | None = None) -> Any:
+        """How ``figure`` of ``series`` (and ``holder``) was made as of the end of
+        ``as_of``, step by step (``projections.explain.Explanation``), as recorded at
+        ``as_recorded`` if given. An unknown figure, series or holder:
+        ``projections.explain.ExplainError`` (its ``option`` names which)."""
+        from projections.explain import explain
+
+        with bulk():
+            return explain(issuer, self.records(issuer, as_recorded), as_of, figure, series,
+                           holder, self.resolve)
 
 
 class _LineTooLong(Exception):

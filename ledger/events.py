@@ -8,6 +8,7 @@ as ``YYYY-MM-DD``. ``parse_line`` turns one JSON Lines line into an event or a l
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,6 +21,7 @@ from pydantic import (
     ValidationInfo,
 )
 
+from ledger import limits
 from ledger.names import shown, text_problem
 from ledger.problems import Problem
 from ledger.terms import MAX_PERIOD_STARTS, Terms
@@ -71,9 +73,26 @@ def _holder_name(value: str, info: ValidationInfo) -> str:
 #: a holder's name: a ``Name`` other than the reserved "unattributed"
 HolderName = Annotated[Name, AfterValidator(_holder_name)]
 FreeText = AfterValidator(_clean_free_text)
-Shares = Annotated[Dec, AfterValidator(positive)]
+
+
+def _within(name: str) -> AfterValidator:
+    """A value within the named limit of ``ledger.limits`` (input only: stored history
+    reads back by the rules it was stored under)."""
+    lim = limits.LIMITS[name]
+
+    def check(value: Decimal, info: ValidationInfo) -> Decimal:
+        if _strict(info) and not lim.allows(value):
+            raise ValueError(lim.refuse(value))
+        return value
+
+    return AfterValidator(check)
+
+
+Shares = Annotated[Dec, AfterValidator(positive), _within("shares_per_event")]
 Amount = Annotated[Dec, AfterValidator(non_negative)]
 PositiveAmount = Annotated[Dec, AfterValidator(positive)]
+#: a price per share (of preferred issued or cancelled, of common sold or at market)
+Price = Annotated[Dec, AfterValidator(non_negative), _within("price")]
 
 
 class Event(BaseModel):
@@ -108,7 +127,7 @@ class SharesIssued(Event):
     series: Name
     holder: HolderName
     shares: Shares
-    price_per_share: Amount | None = None
+    price_per_share: Price | None = None
 
 
 class SharesTransferred(Event):
@@ -143,14 +162,15 @@ class CommonStockIssued(Event):
     type: Literal["CommonStockIssued"]
     shares: Shares
     kind: Literal["opening", "sale", "option_exercise", "other"]
-    price_per_share: Amount | None = None
+    price_per_share: Price | None = None
     consideration: Amount | None = None
     holder: HolderName | None = None
 
 
 class CommonStockSplit(Event):
     type: Literal["CommonStockSplit"]
-    ratio: PositiveAmount
+    #: new shares per old share, within the limit ``split_ratio``
+    ratio: Annotated[PositiveAmount, _within("split_ratio")]
 
 
 class SharesConverted(Event):
@@ -158,7 +178,7 @@ class SharesConverted(Event):
     series: Name
     holder: HolderName
     shares: Shares
-    market_price: Amount | None = None
+    market_price: Price | None = None
 
 
 class ShareholderApproval(Event):
@@ -200,7 +220,7 @@ class PublicOffering(Event):
     ``gross_proceeds`` must equal shares × price_per_share (to the cent)."""
 
     type: Literal["PublicOffering"]
-    price_per_share: PositiveAmount
+    price_per_share: Annotated[PositiveAmount, _within("price")]
     shares: Shares
     gross_proceeds: PositiveAmount
     #: SPEC.md §13: who the offering's common is issued to (else unattributed)
@@ -223,7 +243,7 @@ class DividendDeclared(Event):
 
     type: Literal["DividendDeclared"]
     series: Name
-    amount_per_share: PositiveAmount
+    amount_per_share: Annotated[PositiveAmount, _within("amount_per_share")]
     record_date: IsoDate
     payment_date: IsoDate
 
@@ -252,7 +272,7 @@ class SharesCancelled(Event):
     shares: Shares
     reason: Literal["repurchase", "forfeiture", "other"]
     #: what was paid per share (a repurchase); the cash paid is shares × price, to the cent
-    price_per_share: Amount | None = None
+    price_per_share: Price | None = None
 
 
 class EventReversed(Event):
@@ -315,12 +335,13 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 MAX_LINE_BYTES = 1 << 20
 #: fields of one JSON object, items of one JSON array, at any level of an event; the
 #: ``holders`` map of a ``RedemptionNoticed`` (one entry per holder) may have more
-MAX_MEMBERS = 64
-MAX_HOLDERS = 10_000
+#: (the limits ``fields_per_object`` and ``holders_per_notice`` of ``ledger.limits``)
+MAX_MEMBERS = int(limits.value("fields_per_object"))
+MAX_HOLDERS = int(limits.value("holders_per_notice"))
 #: levels of JSON nesting (an event is 1, its ``terms`` 2, a seniority claim 4)
-MAX_DEPTH = 16
+MAX_DEPTH = int(limits.value("nesting"))
 #: problems reported for one line (then one saying how many more there are)
-MAX_LINE_PROBLEMS = 10
+MAX_LINE_PROBLEMS = int(limits.value("problems_per_line"))
 #: ``MAX_PERIOD_STARTS``, the dividend period starts of one series, is kept with the other
 #: limits of the terms (``ledger.terms``)
 

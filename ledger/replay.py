@@ -20,6 +20,7 @@ from ledger import (
     cancellation,
     conversion,
     dividends,
+    limits,
     redemption,
     waterfall,
 )
@@ -47,7 +48,7 @@ from ledger.problems import Problem, Rejected
 from ledger.schedule import ONE_DAY, Schedule
 from ledger.state import Declaration, IssuerState, Record, SeriesState
 from ledger.terms import SENIORITY_KEYWORDS, Terms, known_terms_refs, load_terms_ref
-from ledger.values import plain
+from ledger.values import CONTEXT, ONE, plain
 
 TermsResolver = Callable[[str], Terms]
 
@@ -154,6 +155,9 @@ class Replayer:
         #: history: rules added later check input only, so stored history replays as it
         #: was stored (SPEC.md §12 Validation: designation date, seniority references)
         self.checking_input = True
+        #: per series, the record its terms in force come from (the designation or the
+        #: latest amendment): what the horizon's limits name (``_horizon_problems``)
+        self.terms_records: dict[str, Record] = {}
 
     # -- the calendar ---------------------------------------------------------------
     def _next_point(self, s: SeriesState) -> dt.date | None:
@@ -252,7 +256,9 @@ class Replayer:
                 raise Rejected("effective_date", f"the issuer was liquidated on "
                                f"{st.liquidated_on}; no event may follow a Liquidation")
             if handler is not None:
+                _before_limits(self, ev)
                 handler(self, ev)
+                _after_limits(self, ev)
                 for s in st.series.values():  # SPEC.md §12: arrears changed today
                     if s.compound_base or s.terms.compounding != "none":
                         dividends.compound(s, ev.effective_date)
@@ -269,6 +275,8 @@ class Replayer:
                                          f"range ({type(exc).__name__})"))
         if accepted:
             st.applied.append(rec)
+            if isinstance(ev, SeriesDesignated | TermsAmended):
+                self.terms_records[ev.series] = rec
         for h in self.hooks:
             h.event_applied(self, rec, accepted)
 
@@ -650,4 +658,130 @@ def replay(
     end = as_of if as_of is not None else last
     if end is not None:
         rp.finish(end)
+    if as_of is None and last is not None:  # the whole timeline: the horizon's limits
+        rp.problems.extend(_horizon_problems(rp, limits.horizon(last), live))
     return rp.state, rp.problems
+
+
+# -- the limits of what a timeline makes (``ledger.limits``) ---------------------------
+
+def _before_limits(r: Replayer, ev: object) -> None:
+    """The limits an event would break, checked before it applies: the number of series,
+    the cumulative split factor and the fractions a split leaves, the common outstanding."""
+    st = r.state
+    if isinstance(ev, SeriesDesignated):
+        lim = limits.LIMITS["series_per_issuer"]
+        if len(st.series) + 1 > lim.value:  # type: ignore[operator]
+            raise Rejected("series", lim.refuse(len(st.series) + 1, "the series of issuer "
+                                                f"{st.issuer!r} would number"))
+    elif isinstance(ev, CommonStockSplit):
+        lim = limits.LIMITS["split_factor"]
+        factor = CONTEXT.multiply(st.split_factor, ev.ratio)
+        if not lim.allows(factor):
+            raise Rejected("ratio", lim.refuse(factor, "the cumulative split factor "
+                                               f"({plain(st.split_factor)} × {plain(ev.ratio)})"))
+        places = int(limits.value("share_decimals"))
+        for holder, n in st.common.items():
+            after = CONTEXT.multiply(n, ev.ratio)
+            exp = after.normalize(CONTEXT).as_tuple().exponent
+            if isinstance(exp, int) and -exp > places:
+                who = "common without a holder" if holder is None else f"{holder!r}'s common"
+                raise Rejected("ratio", limits.LIMITS["share_decimals"].refuse(
+                    -exp, f"the split makes {who} {plain(after)}, a fraction of"))
+        _common_within(st, _fully_diluted(st, ev.ratio), "ratio")
+        st.split_factor = factor
+    elif isinstance(ev, CommonStockIssued | PublicOffering):
+        _common_within(st, _fully_diluted(st) + ev.shares, "shares")
+
+
+def _fully_diluted(st: IssuerState, ratio: Decimal = ONE) -> Decimal:
+    """Common outstanding plus what every convertible series can still convert into
+    (its shares not yet converted, redeemed or cancelled × its conversion rate), after a
+    split of ``ratio``."""
+    total = CONTEXT.multiply(st.common_outstanding, ratio)
+    for s in st.series.values():
+        if s.conversion_rate is None or s.extinguished:
+            continue
+        left = (s.terms.authorized_shares - s.converted_total - s.redeemed_total
+                - s.cancelled_total)
+        total += CONTEXT.multiply(left, CONTEXT.multiply(s.conversion_rate, ratio))
+    return total
+
+
+def _common_within(st: IssuerState, common: Decimal, field: str) -> None:
+    lim = limits.LIMITS["common_shares"]
+    if common > lim.value:  # type: ignore[operator]
+        raise Rejected(field, lim.refuse(common, "the fully diluted common (outstanding, "
+                                         "and what the convertible series can still "
+                                         "convert into) would be"))
+
+
+def _after_limits(r: Replayer, ev: object) -> None:
+    """The limits an event broke, checked once it applied (the load is then refused):
+    the fully diluted common (conversion rates move with splits and anti-dilution),
+    declared dividends."""
+    st = r.state
+    if isinstance(ev, CommonStockSplit | CommonStockIssued | PublicOffering | SharesIssued
+                  | SharesConverted | ShareholderApproval | TermsAmended | SeriesDesignated):
+        field = next((f for f in ("ratio", "price_per_share", "shares", "changes", "matters",
+                                  "terms", "terms_ref") if getattr(ev, f, None) is not None),
+                     "effective_date")
+        _common_within(st, _fully_diluted(st), field)
+    if isinstance(ev, DividendDeclared):
+        s = st.series[ev.series]
+        lim = limits.LIMITS["series_amount"]
+        per_share = sum((d.amount_per_share for d in s.declarations), Decimal(0))
+        owed = s.terms.authorized_shares * per_share + s.unpaid()
+        if owed > lim.value:  # type: ignore[operator]
+            raise Rejected("amount_per_share", lim.refuse(
+                round(owed), f"Series {s.name}'s declared and unpaid dividends could reach"))
+
+
+def _horizon_problems(r: Replayer, horizon: dt.date, live: list[Record]) -> list[Problem]:
+    """The limits that depend on the whole timeline, to its ``horizon``: what each series
+    can claim by then (dividends accrued linearly, or compounding, at the highest rate
+    its terms allow) and the issuer's holder-periods (``ledger.limits``)."""
+    out: list[Problem] = []
+    periods_total = 0
+    parts: list[str] = []
+    for name, s in r.state.series.items():
+        if s.extinguished:
+            continue
+        years = horizon.year - s.terms.designated.year + 1
+        rec = r.terms_records.get(name)
+        line, where = (rec.line, rec.where()) if rec else (0, f"SeriesDesignated "
+                                                            f"series={name}")
+        field = ("changes" if rec is not None and isinstance(rec.event, TermsAmended)
+                 else "terms_ref" if rec is not None and getattr(rec.event, "terms_ref", None)
+                 else "terms")
+        for t in (s.terms, s.designated_terms):
+            if t is None:
+                continue
+            rate = t.highest_rate if t.accrues else Decimal(0)
+            claim = limits.claim_bound(t.authorized_shares, t.stated_value,
+                                       t.claim_multiple, rate, years,
+                                       t.compounding != "none")
+            lim = limits.LIMITS["series_amount"]
+            if claim > lim.value:  # type: ignore[operator]
+                how = "compounding" if t.compounding != "none" else "accruing"
+                out.append(Problem(line, where, field, lim.refuse(
+                    f"{claim:.3e}" if claim >= 10 ** 20 else plain(Decimal(round(claim))),
+                    f"what Series {name} can claim by the horizon {horizon} "
+                    f"({plain(t.authorized_shares)} authorized × {plain(t.stated_value)} "
+                    f"stated × ({plain(t.claim_multiple)} + dividends {how} at "
+                    f"{plain(rate)} a year for {years} years)):")))
+                break
+        if s.terms.accrues:
+            holders = len(set(s.lots.by_holder) | set(s.dues))
+            n = holders * len(s.terms.period_starts) * years
+            periods_total += n
+            parts.append(f"Series {name}: {holders} holders × {len(s.terms.period_starts)} "
+                         f"periods a year × {years} years")
+    lim = limits.LIMITS["holder_periods"]
+    if periods_total > lim.value and live:  # type: ignore[operator]
+        last = live[-1]
+        field = "holder" if getattr(last.event, "holder", None) else "effective_date"
+        out.append(Problem(last.line, last.where(), field, lim.refuse(
+            periods_total, f"the horizon {horizon} gives issuer {r.state.issuer!r} "
+            + "; ".join(parts) + ": in all")))
+    return out

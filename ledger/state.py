@@ -13,7 +13,7 @@ from ledger.accrual import Lot
 from ledger.events import Event
 from ledger.schedule import Schedule
 from ledger.terms import Terms
-from ledger.values import CONTEXT, ZERO, money
+from ledger.values import CONTEXT, ONE, ZERO, money
 
 
 @dataclass(frozen=True)
@@ -610,6 +610,8 @@ class IssuerState:
     common: dict[str | None, Decimal] = field(default_factory=dict)
     #: common shares cancelled for good (SPEC.md §13 ``SharesCancelled``)
     common_cancelled_total: Decimal = ZERO
+    #: every split's ratio multiplied (the limit ``split_factor``, ``ledger.limits``)
+    split_factor: Decimal = ONE
     holders: set[str] = field(default_factory=set)
     payments: list[Payment] = field(default_factory=list)
     conversions: list[Conversion] = field(default_factory=list)

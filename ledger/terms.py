@@ -6,6 +6,7 @@ shipped nStor fixtures cites the certificate section it comes from (``citations`
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from importlib import resources
@@ -23,67 +24,81 @@ from pydantic import (
     model_validator,
 )
 
+from ledger import limits
 from ledger.names import text_problem
 from ledger.values import Dec, IsoDate
 
 _PERIOD_RE = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 # -- SPEC.md §12 Validation of terms as a whole: limits as data -------------------------
+# The values are the named limits of ``ledger.limits`` (one table, docs/limits.md); the
+# names below are kept for the modules and tests that read them.
 #: the highest dividend rate or step-up (a fraction of the stated value a year: 100%)
-MAX_RATE = Decimal(1)
+MAX_RATE = limits.value("dividend_rate")
 #: the highest stated value, par value or in-kind price per share
-MAX_PER_SHARE = Decimal(10) ** 9
+MAX_PER_SHARE = limits.value("stated_value")
 #: the most shares a series may authorize
-MAX_SHARES = Decimal(10) ** 12
+MAX_SHARES = limits.value("authorized_shares")
 #: the most dividend periods a year (monthly)
-MAX_PERIOD_STARTS = 12
+MAX_PERIOD_STARTS = int(limits.value("period_starts"))
 #: the longest run of years a term may count (conversion window after closing)
-MAX_YEARS = 100
+MAX_YEARS = int(limits.value("years"))
 #: the longest notice period, in calendar days (ten years)
-MAX_NOTICE_DAYS = 3650
+MAX_NOTICE_DAYS = int(limits.value("notice_days"))
 #: the longest payment lag after a period's end, in days
-MAX_PAYMENT_LAG_DAYS = 31
+MAX_PAYMENT_LAG_DAYS = int(limits.value("payment_lag_days"))
 #: the most consecutive missed payment dates one step-up may wait for
-MAX_EVERY_MISSED = 100
+MAX_EVERY_MISSED = int(limits.value("step_up_every_missed"))
 #: the highest redemption premium (a multiple of the stated value)
-MAX_REDEMPTION_PREMIUM = Decimal(10)
+MAX_REDEMPTION_PREMIUM = limits.value("redemption_premium")
 #: the most votes one preferred share may carry
-MAX_VOTES_PER_SHARE = Decimal(10) ** 6
+MAX_VOTES_PER_SHARE = limits.value("votes_per_share")
+
+#: field -> the named limit it is checked against (``ledger.limits.LIMITS``)
+RANGE_LIMITS: dict[str, str] = {
+    "authorized_shares": "authorized_shares", "stated_value": "stated_value",
+    "par_value": "par_value", "dividend_rate": "dividend_rate",
+    "payment_lag_days": "payment_lag_days", "conversion_after_closing_years": "years",
+    "notice_conversion_days": "notice_days", "redemption_notice_days": "notice_days",
+    "pik_price": "pik_price", "redemption_premium": "redemption_premium",
+    "votes_per_share": "votes_per_share", "conversion_multiple": "conversion_multiple",
+}
+#: the same for the fields of ``step_up``
+STEP_UP_LIMITS: dict[str, str] = {"increment": "step_up_increment",
+                                  "every_missed": "step_up_every_missed",
+                                  "cap": "step_up_cap"}
+
+
+def _bounds(name: str) -> tuple[Decimal, bool, Decimal]:
+    lim = limits.LIMITS[name]
+    assert lim.low is not None and not isinstance(lim.low, dt.date)
+    return Decimal(lim.low), lim.low_ok, limits.value(name)
+
 
 #: field -> (lowest, whether the lowest itself is allowed, highest): every numeric term
 #: of a series checked against its range, with a message that states the range
 RANGES: dict[str, tuple[Decimal, bool, Decimal]] = {
-    "authorized_shares": (Decimal(0), False, MAX_SHARES),
-    "stated_value": (Decimal(0), False, MAX_PER_SHARE),
-    "par_value": (Decimal(0), False, MAX_PER_SHARE),
-    "dividend_rate": (Decimal(0), True, MAX_RATE),
-    "payment_lag_days": (Decimal(0), True, Decimal(MAX_PAYMENT_LAG_DAYS)),
-    "conversion_after_closing_years": (Decimal(0), True, Decimal(MAX_YEARS)),
-    "notice_conversion_days": (Decimal(0), True, Decimal(MAX_NOTICE_DAYS)),
-    "redemption_notice_days": (Decimal(0), True, Decimal(MAX_NOTICE_DAYS)),
-    "pik_price": (Decimal(0), False, MAX_PER_SHARE),
-    "redemption_premium": (Decimal(0), False, MAX_REDEMPTION_PREMIUM),
-    "votes_per_share": (Decimal(0), False, MAX_VOTES_PER_SHARE),
-}
-#: the same for the fields of ``step_up``
+    field: _bounds(name) for field, name in RANGE_LIMITS.items()}
 STEP_UP_RANGES: dict[str, tuple[Decimal, bool, Decimal]] = {
-    "increment": (Decimal(0), True, MAX_RATE),
-    "every_missed": (Decimal(1), True, Decimal(MAX_EVERY_MISSED)),
-    "cap": (Decimal(0), False, MAX_RATE),
-}
+    field: _bounds(name) for field, name in STEP_UP_LIMITS.items()}
 
 
-def _in_range(value: Decimal | int | None, bounds: tuple[Decimal, bool, Decimal]
-              ) -> Decimal | int | None:
-    """``value`` if within ``bounds``, else a message that names the allowed range."""
+def _in_range(value: Decimal | int | None, bounds: tuple[Decimal, bool, Decimal],
+              name: str = "") -> Decimal | int | None:
+    """``value`` if within ``bounds``, else a message that names the allowed range (and
+    the named limit ``name`` of ``ledger.limits``: what it protects, what to do)."""
     if value is None or isinstance(value, bool):
         return value
     lo, lo_ok, hi = bounds
     if value < lo or (value == lo and not lo_ok) or value > hi:
+        why = ""
+        if name:
+            lim = limits.LIMITS[name]
+            why = f" (the limit {name}: {lim.protects}); {lim.advice}"
         if lo_ok:
-            raise ValueError(f"{value} is out of range: must be from {lo:,} to {hi:,}")
+            raise ValueError(f"{value} is out of range: must be from {lo:,} to {hi:,}{why}")
         raise ValueError(f"{value} is out of range: must be greater than {lo:,} and at most "
-                         f"{hi:,}")
+                         f"{hi:,}{why}")
     return value
 
 
@@ -136,9 +151,10 @@ class StepUp(Strict):
     def _range(cls, v: Decimal | int, info: ValidationInfo) -> Decimal | int | None:
         """SPEC.md §12 Validation: a negative increment, a cap above 100%, …"""
         assert info.field_name is not None
+        name = STEP_UP_LIMITS[info.field_name]
         if info.field_name == "every_missed" and not _strict(info):
-            return v if v >= 1 else _in_range(v, STEP_UP_RANGES["every_missed"])
-        return _in_range(v, STEP_UP_RANGES[info.field_name]) if _strict(info) else v
+            return v if v >= 1 else _in_range(v, STEP_UP_RANGES["every_missed"], name)
+        return _in_range(v, STEP_UP_RANGES[info.field_name], name) if _strict(info) else v
 
 
 class SeniorityClaim(Strict):
@@ -177,8 +193,8 @@ def general(default: Any) -> Any:
 
 #: allowed ranges, as data (SPEC.md §12): the largest liquidation multiple and
 #: participation cap (× stated value) a designation may set
-MAX_LIQUIDATION_MULTIPLE = Decimal(100)
-MAX_PARTICIPATION_CAP = Decimal(100)
+MAX_LIQUIDATION_MULTIPLE = limits.value("liquidation_multiple")
+MAX_PARTICIPATION_CAP = limits.value("participation_cap")
 
 Participation = Literal["none", "full", "capped"]
 
@@ -187,8 +203,8 @@ Participation = Literal["none", "full", "capped"]
 
 #: allowed ranges, as data: the largest conversion rate (common per preferred share) and
 #: the largest price per common share (conversion price, threshold, offering minimum)
-MAX_CONVERSION_RATE = Decimal(10) ** 12
-MAX_PRICE = Decimal(10) ** 9
+MAX_CONVERSION_RATE = limits.value("conversion_rate")
+MAX_PRICE = limits.value("price")
 
 AntidilutionMethod = Literal["threshold", "narrow_weighted", "broad_weighted",
                              "full_ratchet", "none"]
@@ -200,12 +216,13 @@ DEFAULT_EXEMPT_KINDS = ("opening", "option_exercise")
 AntidilutionCounts = Literal["later_conversions", "convertible_issuances", "common_only"]
 
 
-def _matter(v: str) -> str:
-    import re
-
-    if not v or v != v.strip() or len(v) > 200 or re.search(r"[\x00-\x1f\x7f-\x9f]", v):
-        raise ValueError("a matter is 1-200 characters, no control characters, no "
-                         "leading or trailing whitespace")
+def _matter(v: str, strict: bool = True) -> str:
+    """A matter a trigger names: the name hygiene of ``ledger.names`` (the matters of a
+    ``ShareholderApproval`` have it), 1-200 characters, no surrounding whitespace."""
+    why = text_problem(v, strict=strict)
+    if not v or v != v.strip() or len(v) > 200 or why is not None:
+        raise ValueError("a matter is 1-200 characters, no control or invisible characters, "
+                         "no leading or trailing whitespace" + (f" ({why})" if why else ""))
     return v
 
 
@@ -216,8 +233,8 @@ class ApprovalTrigger(Strict):
 
     @field_validator("approval")
     @classmethod
-    def _name(cls, v: str) -> str:
-        return _matter(v)
+    def _name(cls, v: str, info: ValidationInfo) -> str:
+        return _matter(v, _strict(info))
 
 
 class OfferingMinimums(Strict):
@@ -459,7 +476,7 @@ class Terms(Strict):
 
     @field_validator("mandatory_conversion", mode="before")
     @classmethod
-    def _triggers(cls, v: Any) -> Any:
+    def _triggers(cls, v: Any, info: ValidationInfo) -> Any:
         """Each trigger is one of three shapes (SPEC.md §12), named by its one key."""
         if not isinstance(v, list | tuple):
             raise ValueError(f"must be a list of triggers, each {_TRIGGER_SHAPES}")
@@ -472,7 +489,7 @@ class Terms(Strict):
                 raise ValueError(f"trigger {i} must be one of {_TRIGGER_SHAPES}")
             key = next(iter(item))
             try:
-                out.append(_TRIGGERS[key].model_validate(item))
+                out.append(_TRIGGERS[key].model_validate(item, context=info.context))
             except ValidationError as exc:
                 err = exc.errors(include_url=False)[0]
                 loc = ".".join(str(p) for p in err["loc"])
@@ -553,7 +570,8 @@ class Terms(Strict):
         """Every numeric term within its range (``RANGES``: limits as data); terms read
         back from the store only as they were stored (``_strict``)."""
         assert info.field_name is not None
-        return _in_range(v, RANGES[info.field_name]) if _strict(info) else v
+        name = RANGE_LIMITS[info.field_name]
+        return _in_range(v, RANGES[info.field_name], name) if _strict(info) else v
 
     @field_validator("period_starts")
     @classmethod
@@ -627,7 +645,38 @@ class Terms(Strict):
                              "or holder_redemption_from)")
         if self.votes_per_share != 1 and self.votes != "per_share":
             raise ValueError("votes_per_share needs votes 'per_share'")
+        self._within_limits()
         return self
+
+    def _within_limits(self) -> None:
+        """What the terms alone make, within the limits of ``ledger.limits``: the claim
+        of the whole authorized series (before dividends; the dividends to the horizon
+        are checked as the timeline replays) and the common it converts into."""
+        claim = self.authorized_shares * self.stated_value * self.claim_multiple
+        lim = limits.LIMITS["series_amount"]
+        if claim > lim.value:  # type: ignore[operator]
+            raise ValueError(lim.refuse(
+                Decimal(round(claim)), "authorized_shares × stated_value × "
+                f"{limits.LIMITS['series_amount'].text(self.claim_multiple)} (the largest "
+                "multiple of the terms)"))
+        rate = self.base_conversion_rate
+        lim = limits.LIMITS["common_shares"]
+        if rate is not None and self.authorized_shares * rate > lim.value:  # type: ignore[operator]
+            raise ValueError(lim.refuse(Decimal(round(self.authorized_shares * rate)),
+                                        "authorized_shares × the conversion rate"))
+
+    @property
+    def claim_multiple(self) -> Decimal:
+        """The largest multiple of the stated value one share can claim: 1, the
+        liquidation multiple, the participation cap, the redemption premium."""
+        return max(Decimal(1), self.liquidation_multiple, self.participation_cap or Decimal(0),
+                   self.redemption_premium)
+
+    @property
+    def highest_rate(self) -> Decimal:
+        """The highest dividend rate these terms can reach (the step-up cap)."""
+        rate = self.dividend_rate or Decimal(0)
+        return max(rate, self.step_up.cap) if self.step_up is not None else rate
 
     @property
     def accrues(self) -> bool:

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
+from ledger.limits import LIMITS
+
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -45,8 +47,9 @@ def parse_decimal(value: Any) -> Decimal:
 
 #: the dates a ledger accepts (README Guarantees, a reading: SPEC.md §1 gives no range);
 #: far-off years would overflow the calendar (year 10000) or make replay walk millennia
-MIN_DATE = dt.date(1900, 1, 1)
-MAX_DATE = dt.date(2999, 12, 31)
+#: (the limits ``earliest_date`` and ``latest_date`` of ``ledger.limits``)
+MIN_DATE: dt.date = LIMITS["earliest_date"].value  # type: ignore[assignment]
+MAX_DATE: dt.date = LIMITS["latest_date"].value  # type: ignore[assignment]
 
 
 def check_date_range(value: dt.date) -> dt.date:

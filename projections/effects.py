@@ -13,7 +13,7 @@ position (SPEC.md §9), computed the same way (``ledger.claims``, ``ledger.conve
   ``converted_total``, ``redeemed_total``, ``dividend_rate``, ``missed_streak``,
   ``conversion_rate``, and the series' ``arrears`` and ``dividends_payable``;
 - common stock (``COMMON_FIGURES``): ``outstanding``; per common holder
-  (``COMMON_HOLDER_FIGURES``) once common is kept by holder.
+  (``COMMON_HOLDER_FIGURES``): ``shares`` and ``issued_on_conversion``.
 
 A new figure is one more entry in one of these tables.
 
@@ -178,19 +178,24 @@ class _ConversionCommon:
 
 _conversion_common = _ConversionCommon()
 
-#: per common holder. Common stock is one total in the state; what is known per holder is
-#: the common issued to each on conversion (SPEC.md §6, §13: a conversion issues its
-#: common to the converting holder). Once the state keeps common by holder, each figure
-#: is one entry here (e.g. ``shares``, ``votes``) and ``common_holders`` names them.
+#: per common holder (SPEC.md §13: the state keeps common by holder): the common each
+#: holds, and the common issued to each on conversion (§6: a conversion issues its common
+#: to the converting holder). ``common_holders`` names the holders measured.
 COMMON_HOLDER_FIGURES: tuple[CommonHolderFigure, ...] = (
+    # SPEC.md §13: the common each holder holds (a transfer moves it between two
+    # holders, a cancellation takes it away, neither changes a series figure)
+    CommonHolderFigure("shares", "shares",
+                       lambda st, hs: {h: st.common_held(h) for h in hs}),
     CommonHolderFigure("issued_on_conversion", "shares",
                        lambda st, hs: {h: _conversion_common(st).get(h, ZERO) for h in hs}),
 )
 
 
 def common_holders(st: IssuerState) -> Iterable[str]:
-    """Every holder with a common figure: those who received common on conversion."""
-    return list(_conversion_common(st))
+    """Every holder with a common figure: those who hold common by name (SPEC.md §13)
+    and those who received common on conversion."""
+    return list(dict.fromkeys([*(h for h in st.common if h is not None),
+                               *_conversion_common(st)]))
 
 
 def _index() -> tuple[dict[tuple[bool, bool, str], str], dict[str, int]]:

@@ -379,7 +379,7 @@ def test_a_conversion_on_a_date_trigger_is_a_calendar_entry_of_the_holder():
     # 45/360 = 10,000.00) becomes dividends payable (the terms give no votes: none change)
     assert fx(conv) == [
         ("A", "VC", "shares", "-1000"), ("A", "VC", "dividends_payable", "10000.00"),
-        ("common", "VC", "issued_on_conversion", "10000")]
+        ("common", "VC", "shares", "10000"), ("common", "VC", "issued_on_conversion", "10000")]
     # before it, the 04-01 payment date went unpaid with no DividendMissed (a miss the end
     # of the day counts by itself); the quarter that fell due then (90 days: 1,000 × 1,000
     # × 8% × 90/360 = 20,000.00) shows only with --with-dues

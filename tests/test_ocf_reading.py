@@ -525,9 +525,15 @@ def test_a_zip_manifest_path_out_of_the_package_is_refused(cli: Any, pkg: Path,
     set_entry(pkg, up(TRANSACTIONS))
     z = make_zip(tmp_path / "up.ocf.zip", package_members(pkg, "top/"))
     only(rejected(cli, z), TX_PATH, "goes up with '..'")
-    set_entry(pkg, "./missing.json")
+    set_entry(pkg, "./missing.json")  # not hostile: reported, and listed as not imported
     z = make_zip(tmp_path / "missing.ocf.zip", package_members(pkg))
-    only(rejected(cli, z), TX_PATH, "no such file './missing.json' beside the manifest")
+    r = cli("import-ocf", str(z), "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [(w["file"], w["object_id"], w["field"]) for w in out["warnings"]] == [TX_PATH]
+    assert "no such file './missing.json' beside the manifest" in out["warnings"][0]["message"]
+    assert [(n["object_id"], n["object_type"]) for n in out["not_imported"]] == [
+        (TX_PATH[2], "OCF_TRANSACTIONS_FILE")]
 
 
 def test_a_zip_bomb_is_refused_by_its_declared_size(cli: Any, pkg: Path,

@@ -19,7 +19,8 @@ How output is compared (the conventions README.md's examples follow):
   table;
 - ``…`` in a shown line stands for any text (time stamps, hashes, elided parts);
   recorded times (``2026-11-23 12:17:28``, ``2026-11-23T12:17:28Z``) and hash prefixes
-  (12 hex digits and ``…``, or 64 hex digits) may differ anywhere;
+  (12 hex digits and ``…``, or 64 hex digits) may differ anywhere, and in a table row so
+  may a recording date (2026 or later) and a time on its own (the recorded column wraps);
 - a shown line wholly in parentheses is a note, not output, and a line (or table row) of
   only ``…`` marks lines left out;
 - for a command with ``--json`` the shown text may be abridged JSON: every
@@ -56,6 +57,10 @@ from ledger.cli import app
 from tests.conftest import REPO
 
 README = REPO / "README.md"
+#: every document with console sessions: README.md and the pages under docs/, each run as
+#: its own session (in its own temporary directory)
+DOCS = [README, *sorted(p for p in (REPO / "docs").glob("*.md")
+                        if "```console" in p.read_text(encoding="utf-8"))]
 
 #: programs the sessions show but the test does not start, and why
 NOT_RUN = {"datasette": "a web server: it serves until stopped"}
@@ -150,12 +155,12 @@ def commands(block: Block) -> list[Command]:
     return out
 
 
-def sessions() -> list[Block]:
-    return blocks(README.read_text(encoding="utf-8"))
+def sessions(doc: Path = README) -> list[Block]:
+    return blocks(doc.read_text(encoding="utf-8"))
 
 
-def console_commands() -> list[Command]:
-    return [c for b in sessions() if b.lang == "console" for c in commands(b)]
+def console_commands(doc: Path = README) -> list[Command]:
+    return [c for b in sessions(doc) if b.lang == "console" for c in commands(b)]
 
 
 def split_segments(cmd: str) -> list[str]:
@@ -201,13 +206,13 @@ def subcommand(argv: list[str]) -> tuple[str | None, list[str]]:
     return name, [a.split("=")[0] for a in argv[k + 1:] if a.startswith("--")]
 
 
-def prefledger_commands() -> list[tuple[Command, list[str]]]:
+def prefledger_commands(doc: Path = README) -> list[tuple[Command, list[str]]]:
     out = []
-    for c in console_commands():
+    for c in console_commands(doc):
         for seg in split_segments(c.text):
             if seg.split()[0] == "prefledger":
                 argv = prefledger_argv(seg)
-                assert argv is not None, f"README.md line {c.line}: {seg!r} needs a shell"
+                assert argv is not None, f"{doc.name} line {c.line}: {seg!r} needs a shell"
                 out.append((c, argv))
     return out
 
@@ -219,16 +224,17 @@ def test_readme_has_prefledger_sessions():
     assert {"load", "position", "verify"} <= names, names
 
 
-def test_every_command_shown_exists_and_has_help():
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_command_shown_exists_and_has_help(doc):
     runner = CliRunner()
     top = runner.invoke(app, ["--help"])
     assert top.exit_code == 0
     for opt in GLOBAL:
         assert opt in top.output
     seen: dict[str, set[str]] = {}
-    for c, argv in prefledger_commands():
+    for c, argv in prefledger_commands(doc):
         name, options = subcommand(argv)
-        assert name is not None, f"README.md line {c.line}: no command in {c.text!r}"
+        assert name is not None, f"{doc.name} line {c.line}: no command in {c.text!r}"
         seen.setdefault(name, set()).update(options)
     for name, options in seen.items():
         r = runner.invoke(app, [name, "--help"])
@@ -248,8 +254,17 @@ HASH = re.compile(r"\b[0-9a-f]{12}…|\b[0-9a-f]{64}\b")
 ELIDED = re.compile(r"[\s│┃|]*…[\s…│┃|]*")
 
 
+#: in a table row, the recorded column wraps: its date (a recording date, 2026 or later:
+#: no example history has an event dated after 2025) and its time on the next line
+RECORDED_DATE = re.compile(r"\b20(?:2[6-9]|[3-9]\d)-\d{2}-\d{2}\b")
+BARE_TIME = re.compile(r"\b\d{2}:\d{2}:\d{2}\b")
+
+
 def mask(line: str) -> str:
-    return HASH.sub("<hash>", TIME.sub("<time>", line.strip()))
+    line = HASH.sub("<hash>", TIME.sub("<time>", line.strip()))
+    if line.startswith("│"):
+        line = BARE_TIME.sub("<time>", RECORDED_DATE.sub("<date>", line))
+    return line
 
 
 def pattern(shown: str) -> re.Pattern[str]:
@@ -363,15 +378,21 @@ def workdir(tmp: Path) -> Path:
     return tmp
 
 
-def test_the_sessions_run_as_shown(tmp_path, monkeypatch):
+def test_docs_with_sessions_are_found():
+    names = {p.name for p in DOCS}
+    assert {"README.md", "cli.md", "walkthrough.md"} <= names, names
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_the_sessions_run_as_shown(doc, tmp_path, monkeypatch):
     for var in [v for v in os.environ if v.startswith("PREFLEDGER_")]:
         monkeypatch.delenv(var)
     monkeypatch.chdir(workdir(tmp_path))
     session = Session(tmp_path)
     failures: list[str] = []
     ran = 0
-    shown_lines = {x for b in sessions() for x in b.body}
-    texts = [c.text for c in console_commands()]
+    shown_lines = {x for d in DOCS for b in sessions(d) for x in b.body}
+    texts = [c.text for d in DOCS for c in console_commands(d)]
     for line in README_ERRATA:
         assert line in shown_lines, f"README_ERRATA: {line!r} is not in README.md any more"
     for cmd in MISSING_STEPS:
@@ -379,7 +400,7 @@ def test_the_sessions_run_as_shown(tmp_path, monkeypatch):
     for name in UNSHOWN_FILES:
         assert any(name in t for t in texts), f"UNSHOWN_FILES: no session reads {name}"
     missing = {k: list(v) for k, v in MISSING_STEPS.items()}
-    for block in sessions():
+    for block in sessions(doc):
         named = re.findall(r"([\w.-]+\.jsonl)\b", block.before)
         if block.lang in ("json", "jsonl") and named:
             (tmp_path / named[-1]).write_text("\n".join(block.body) + "\n", encoding="utf-8")
@@ -398,7 +419,7 @@ def test_the_sessions_run_as_shown(tmp_path, monkeypatch):
                     "".join(x + "\n" for x in c.shown), encoding="utf-8")
             real = session.run(c.text)
             ran += 1
-            where = f"README.md line {c.line}: $ {c.text}"
+            where = f"{doc.name} line {c.line}: $ {c.text}"
             shown = list(c.shown)
             while shown and not shown[-1].strip():
                 shown.pop()

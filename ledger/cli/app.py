@@ -18,6 +18,7 @@ from ledger.cli import (
     audit,
     conversions,
     dividends,
+    explain,
     loading,
     ocf,
     position,
@@ -77,6 +78,7 @@ def _store_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-for _module in (loading, position, waterfall, dividends, conversions, audit, reporting, ocf):
+for _module in (loading, position, waterfall, dividends, conversions, audit, reporting, ocf,
+                explain):
     for _name, _fn in _module.COMMANDS:
         app.command(_name)(_store_errors(_fn))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +17,7 @@ from ledger.cli.options import (
     Commands,
     IssuerOpt,
     choose_issuer,
+    creating_ledger,
     emit_json,
     err,
     fail,
@@ -118,14 +119,25 @@ def import_ocf(
     issuer: Annotated[str | None, typer.Option(
         "--issuer", help="issuer stream (default: the one the package was exported from, "
         "else 'default')")] = None,
+    strict_checksums: Annotated[bool, typer.Option(
+        "--strict-checksums", help="reject a package whose manifest md5 does not match a "
+        "file (default: a warning)")] = False,
+    skip_without_terms: Annotated[bool, typer.Option(
+        "--skip-classes-without-terms", help="list a preferred class that has no terms "
+        "(and every object naming it) as not imported, instead of rejecting the "
+        "package")] = False,
     ocf_schemas: SchemasOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Read an OCF 1.2.0 package into events; any problem: exit 2, nothing stored.
+    """Read an OCF 1.x package into events; any problem: exit 2, nothing stored.
 
-    Only regular files inside the package are read (no absolute path, no '..', no link \
-out of it): at most 64 MiB each and 256 MiB in all, JSON at most 64 levels deep; a zip \
-package has at most 1,000 members, each checked before anything is read.
+    OCF 1.0.0 through 1.2.x is read in the 1.2.0 shape and checked against the 1.2.0 \
+schemas. What is not imported (objects naming a class, stakeholder or security the \
+package lacks, options and warrants, fields OCF 1.2.0 does not have) is listed with its \
+shares and reason. Only regular files inside the package are read (no absolute path, \
+no '..', no link out of it): at most 64 MiB each and 256 MiB in all, JSON at most 64 \
+levels deep; a zip package has at most 1,000 members, each checked before anything is \
+read.
     """
     from ledger.ocf.importer import import_package, load_terms_files
 
@@ -133,24 +145,45 @@ package has at most 1,000 members, each checked before anything is read.
     try:
         given = load_terms_files(terms or [])
         schemas = _schemas(ocf_schemas)
-        with open_ledger(create=True) as lg:
-            plan, res = import_package(lg, path, given, issuer, schemas=schemas)
+        with creating_ledger() as lg:
+            plan, res = import_package(lg, path, given, issuer, schemas=schemas,
+                                       strict_checksums=strict_checksums,
+                                       skip_without_terms=skip_without_terms)
     except LedgerError as exc:
+        warnings = getattr(exc, "warnings", [])
+        skipped = getattr(exc, "skipped", [])
         if as_json:
-            emit_json({"stored": False, "problems": [p.to_json() for p in exc.problems]})
+            emit_json({"stored": False, "problems": [p.to_json() for p in exc.problems],
+                       "warnings": [p.to_json() for p in warnings],
+                       "not_imported": [s.to_json() for s in skipped]})
         else:
             err.print(f"rejected: {len(exc.problems)} problem(s); nothing was stored",
                       markup=False, highlight=False)
             for p in exc.problems:  # one line each, however long
                 err.print(f"  {p}", markup=False, highlight=False, soft_wrap=True)
+            _print_report(warnings, skipped, err)
         raise typer.Exit(2) from None
     if as_json:
         emit_json({"stored": True, "issuer": plan.issuer, "appended": res.appended,
-                   "already_present": res.already_present, "notes": plan.notes})
+                   "already_present": res.already_present, "notes": plan.notes,
+                   **plan.report()})
         return
     for note in plan.notes:
         out.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    _print_report(plan.warnings, plan.skipped, out)
     secs = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    skipped = f", {len(plan.skipped)} object(s) not imported" if plan.skipped else ""
     out.print(f"{res.appended} appended, {res.already_present} already present "
-              f"(issuer {plan.issuer!r}, {len(plan.events)} events, {secs:.1f}s)",
+              f"(issuer {plan.issuer!r}, {len(plan.events)} events{skipped}, {secs:.1f}s)",
               markup=False, highlight=False)
+
+
+def _print_report(warnings: list[Any], skipped: list[Any], console: Any) -> None:
+    """The warnings, then every object not imported with its shares and reason."""
+    for w in warnings:
+        console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
+    if skipped:
+        console.print(f"not imported: {len(skipped)} object(s)", markup=False,
+                      highlight=False)
+        for s in skipped:
+            console.print(f"  {s}", markup=False, highlight=False, soft_wrap=True)

@@ -93,7 +93,7 @@ class Table(rich_table.Table):
         cells = [[str(c.header), *c._cells] for c in columns]
         if any(not isinstance(v, str) or not _plain_cell(v) for col in cells for v in col):
             return None
-        widths = [max(map(cell_len, col)) + 2 for col in cells]
+        widths = [max(cell_len(str(v)) for v in col) + 2 for col in cells]
         table_width = sum(widths) + len(columns) + 1
         if table_width > max_width:
             return None

@@ -19,6 +19,7 @@ from typing import Any
 from ledger.ocf.schema import Schemas
 from ledger.problems import Problem
 from ledger.terms import Terms
+from ledger.values import plain
 
 
 def ocf_problem(file: str, object_id: str, field: str, message: str) -> Problem:
@@ -43,6 +44,42 @@ class Origin:
         if self.default:
             return f"{self.default}.event.{event_field}" if event_field else self.default
         return event_field or "(object)"
+
+
+@dataclass
+class Skipped:
+    """An object of the package that is not imported, and why (never a silent loss).
+
+    ``effects``: what the object would have done to the shares of each (stock class
+    id, stakeholder id), as the package itself counts them; ``because``: the one
+    problem or warning it follows from (a class, stakeholder or security that failed)
+    when it is not its own."""
+
+    file: str
+    object_id: str
+    object_type: str
+    reason: str
+    shares: Decimal | None = None
+    class_id: str | None = None
+    stakeholder_id: str | None = None
+    because: str | None = None
+    effects: list[tuple[str | None, str | None, Decimal]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": self.file, "object_id": self.object_id,
+                               "object_type": self.object_type,
+                               "shares": None if self.shares is None else plain(self.shares),
+                               "stock_class_id": self.class_id,
+                               "stakeholder_id": self.stakeholder_id, "reason": self.reason}
+        if self.because is not None:
+            out["because"] = self.because
+        return out
+
+    def __str__(self) -> str:
+        what = f"{plain(self.shares)} shares" if self.shares is not None else "no shares"
+        why = f" because {self.because}" if self.because else ""
+        return f"{self.file} object {self.object_id} ({self.object_type}, {what}): " \
+            f"{self.reason}{why}"
 
 
 @dataclass
@@ -132,6 +169,51 @@ class ImportContext:
         #: conversions (SPEC.md §6)
         self.expected_adjust: list[tuple[dt.date, str, Decimal, Origin]] = []
         self.expected_auto: dict[tuple[dt.date, str, str], tuple[Decimal, Origin]] = {}
+        #: reported, not rejected (checksums, unknown fields, dangling references, ...)
+        self.warnings: list[Problem] = []
+        self.warned: set[Any] = set()
+        #: the objects not imported, with their shares and reasons
+        self.skipped: list[Skipped] = []
+        self.skipped_ids: dict[str, Skipped] = {}
+        #: a checksum that does not match rejects the package (``--strict-checksums``)
+        self.strict_checksums = False
+        #: a preferred class without terms is not imported (listed), not a problem
+        self.skip_without_terms = False
+        #: how the package's files are read (its declared OCF version)
+        self.version: Any = None
+        #: class id -> why it is not imported (its objects follow from that one reason)
+        self.failed_classes: dict[str, str] = {}
+        self.seen_stakeholders: list[Item] = []
+        #: stakeholder id -> why it is not imported
+        self.failed_stakeholders: dict[str, str] = {}
 
     def problem(self, file: str, oid: str, fld: str, message: str) -> None:
         self.problems.append(ocf_problem(file, oid, fld or "(object)", message))
+
+    def warn(self, file: str, oid: str, fld: str, message: str, key: Any = None) -> None:
+        """A warning (reported, not a rejection); with ``key`` reported once for it."""
+        if key is not None:
+            if key in self.warned:
+                return
+            self.warned.add(key)
+        self.warnings.append(ocf_problem(file, oid, fld or "(object)", message))
+
+    def checksum(self, file: str, oid: str, fld: str, message: str) -> None:
+        """A checksum that does not match: a warning, a problem with strict checksums."""
+        if self.strict_checksums:
+            self.problem(file, oid, fld, message + " (rejected: --strict-checksums)")
+        else:
+            self.warn(file, oid, fld, message + "; read anyway (--strict-checksums "
+                      "rejects it)")
+
+    def skip(self, it: Item, reason: str, shares: Decimal | None = None,
+             class_id: str | None = None, stakeholder_id: str | None = None,
+             because: str | None = None,
+             effects: list[tuple[str | None, str | None, Decimal]] | None = None) -> Skipped:
+        """An object not imported; ``because``: the one problem it follows from."""
+        ot = it.obj.get("object_type")
+        s = Skipped(it.file, it.id, ot if isinstance(ot, str) else "(object)", reason,
+                    shares, class_id, stakeholder_id, because, list(effects or []))
+        self.skipped.append(s)
+        self.skipped_ids[it.id] = s
+        return s

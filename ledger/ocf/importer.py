@@ -26,7 +26,7 @@ from ledger.events import parse_object
 from ledger.ocf.classes import read_classes
 from ledger.ocf.context import ImportContext, Origin, Planned, ocf_problem
 from ledger.ocf.package import collect
-from ledger.ocf.plan import ImportPlan, check_derived, make_plan, map_problems
+from ledger.ocf.plan import ImportPlan, ImportRejected, check_derived, make_plan, map_problems
 from ledger.ocf.schema import Schemas, load_schemas
 from ledger.ocf.stakeholders import read_stakeholders
 from ledger.ocf.terms_files import load_terms_files
@@ -36,24 +36,39 @@ from ledger.replay import replay
 from ledger.state import Record
 from ledger.terms import Terms
 
-__all__ = ["ImportPlan", "Origin", "Planned", "import_package", "load_terms_files",
-           "ocf_problem", "read_package"]
+__all__ = ["ImportPlan", "ImportRejected", "Origin", "Planned", "import_package",
+           "load_terms_files", "ocf_problem", "read_package"]
 
 
 def read_package(path: Path, terms: Sequence[Terms] = (), issuer: str | None = None,
-                 schemas: Schemas | None = None, schema_dir: Path | None = None
+                 schemas: Schemas | None = None, schema_dir: Path | None = None,
+                 strict_checksums: bool = False, skip_without_terms: bool = False
                  ) -> ImportPlan:
     """The events an OCF package stands for, validated by a pure replay.
 
-    Raises ``LedgerError`` with every problem (file, object id, field). ``schemas``: the
-    OCF schemas to check against (default: ``schema_dir`` or the shipped ones).
+    Raises ``ImportRejected`` (a ``LedgerError``) with every problem (file, object id,
+    field) and what is not imported because of them. ``schemas``: the OCF schemas to
+    check against (default: ``schema_dir`` or the shipped ones); ``strict_checksums``:
+    an md5 that does not match is a problem, not a warning; ``skip_without_terms``: a
+    preferred class without terms is listed as not imported (with its shares and every
+    object naming it) instead of being a problem.
     """
     if schemas is None:
         schemas = load_schemas(schema_dir)
     ctx = ImportContext(terms, schemas, issuer)
+    ctx.strict_checksums = strict_checksums
+    ctx.skip_without_terms = skip_without_terms
+    try:
+        return _read(ctx, path)
+    except LedgerError as exc:
+        raise ImportRejected(exc.problems, ctx.warnings, ctx.skipped) from None
+
+
+def _read(ctx: ImportContext, path: Path) -> ImportPlan:
     collect(ctx, path)
     read_stakeholders(ctx, ctx.items.get("OCF_STAKEHOLDERS_FILE", []))
     read_classes(ctx, ctx.items.get("OCF_STOCK_CLASSES_FILE", []))
+    settle_classes(ctx)
     read_transactions(ctx, ctx.items.get("OCF_TRANSACTIONS_FILE", []))
     plan = make_plan(ctx)
     if ctx.problems:
@@ -75,13 +90,41 @@ def read_package(path: Path, terms: Sequence[Terms] = (), issuer: str | None = N
     return plan
 
 
+def settle_classes(ctx: ImportContext) -> None:
+    """A preferred class the ledger cannot take (no terms) is one problem; the objects
+    naming it follow from it. A class that no issuance of the package names holds no
+    shares: it is listed as not imported (a warning), not a rejection."""
+    issued = {it.obj.get("stock_class_id")
+              for it in ctx.items.get("OCF_TRANSACTIONS_FILE", [])
+              if it.obj.get("object_type") == "TX_STOCK_ISSUANCE"}
+    for it in ctx.items.get("OCF_STOCK_CLASSES_FILE", []):
+        info = ctx.classes.get(it.id)
+        if info is None or info.common or info.terms is not None:
+            continue
+        mine = [p for p in ctx.problems if p.file == it.file and p.event == it.id]
+        text = "; ".join(p.message for p in mine) or "not imported"
+        ctx.failed_classes[it.id] = f"stock class {it.id!r} is not imported: {text[:300]}"
+        if it.id in issued and not ctx.skip_without_terms:
+            continue
+        for p in mine:
+            ctx.problems.remove(p)
+            ctx.warnings.append(p)
+        ctx.skip(it, f"a preferred class without terms ({text[:200]})" if it.id in issued
+                 else f"a preferred class without terms and without shares in the package "
+                 f"({text[:200]})", class_id=it.id)
+
+
 def import_package(ledger: Any, path: Path, terms: Sequence[Terms] = (),
                    issuer: str | None = None, schema_dir: Path | None = None,
-                   schemas: Schemas | None = None) -> tuple[ImportPlan, Any]:
+                   schemas: Schemas | None = None, strict_checksums: bool = False,
+                   skip_without_terms: bool = False) -> tuple[ImportPlan, Any]:
     """Read the package and load its events atomically (SPEC.md §3: all or nothing)."""
-    plan = read_package(path, terms, issuer, schemas=schemas, schema_dir=schema_dir)
+    plan = read_package(path, terms, issuer, schemas=schemas, schema_dir=schema_dir,
+                        strict_checksums=strict_checksums,
+                        skip_without_terms=skip_without_terms)
     try:
         res = ledger.load_lines(plan.lines())
     except LedgerError as exc:
-        raise LedgerError(map_problems(exc.problems, plan)) from None
+        raise ImportRejected(map_problems(exc.problems, plan), plan.warnings,
+                             plan.skipped) from None
     return plan, res

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ledger.ocf import safejson, source
+from ledger.ocf import safejson, source, versions
 from ledger.ocf.comments import manifest_comments
-from ledger.ocf.context import ImportContext, Item, object_id
+from ledger.ocf.context import ImportContext, Item, Skipped
+from ledger.ocf.foreign import file_errors, item_errors
 from ledger.ocf.schema import MANIFEST_LISTS
 from ledger.ocf.source import Folder, Missing, Refused, ZipPackage, ZipRefused
 
@@ -36,10 +38,36 @@ Doc = dict[str, Any]
 def collect(ctx: ImportContext, path: Path) -> None:
     """Read the package at ``path`` into ``ctx``: its files, their valid items, and the
     manifest's comment lines (each file checked as soon as it is read)."""
+    renamed: Counter[str] = Counter()
     for name, doc in files(ctx, path):
+        if doc.get("file_type") == MANIFEST and ctx.version is None:
+            if not manifest_version(ctx, name, doc):
+                return
+        if ctx.version is None:  # a file read alone: every step (renames only)
+            ctx.version = versions.read_version("(none)")
+        renamed.update(versions.upgrade(doc, ctx.version))
         add_file(ctx, name, doc)
         if doc.get("file_type") == MANIFEST:
             manifest_comments(ctx, name, doc)
+    for change, n in sorted(renamed.items()):
+        ctx.notes.append(f"read in the OCF 1.2.0 shape: {change} ({n} object(s))")
+
+
+def manifest_version(ctx: ImportContext, name: str, doc: Doc) -> bool:
+    """The manifest's OCF version (how the files are read) and its date-time; False
+    when the version is one prefledger does not read."""
+    v = versions.read_version(doc.get("ocf_version"))
+    if v.refused:
+        ctx.problem(name, MANIFEST, "ocf_version", v.refused)
+        return False
+    ctx.version = v
+    if v.note:
+        ctx.notes.append(v.note)
+    if "generated_at" in doc:
+        why = versions.date_time_problem(doc.get("generated_at"))
+        if why:
+            ctx.problem(name, MANIFEST, "generated_at", why)
+    return True
 
 
 def decode(ctx: ImportContext, data: bytes, name: str, quiet: bool = False) -> Doc | None:
@@ -193,8 +221,10 @@ def _listed(ctx: ImportContext, pkg: source.Package, name: str, doc: Doc
                 seen.add(key)
                 data = pkg.read(key)
             except Missing:
-                ctx.problem(name, MANIFEST, f"{fld}.filepath",
-                            f"no such file {fp!r} beside the manifest")
+                ctx.warn(name, MANIFEST, f"{fld}.filepath",
+                         f"no such file {fp[:200]!r} beside the manifest: not read")
+                ctx.skipped.append(Skipped(name, f"{fld}.filepath", ftype,
+                                           f"the listed file {fp[:200]!r} is missing"))
                 continue
             except Refused as exc:
                 ctx.problem(name, MANIFEST, f"{fld}.filepath", f"{fp[:200]!r} {exc}")
@@ -202,8 +232,8 @@ def _listed(ctx: ImportContext, pkg: source.Package, name: str, doc: Doc
             given = e.get("md5") if isinstance(e, dict) else None
             actual = hashlib.md5(data).hexdigest()  # noqa: S324 - OCF's file checksum
             if not isinstance(given, str) or given.lower() != actual:
-                ctx.problem(name, MANIFEST, f"{fld}.md5",
-                            f"md5 {given!r} does not match {fp!r} (its md5 is {actual})")
+                ctx.checksum(name, MANIFEST, f"{fld}.md5",
+                             f"md5 {given!r} does not match {fp!r} (its md5 is {actual})")
             fname = Path(fp).name
             sub = decode(ctx, data, fname)
             if sub is None:
@@ -230,21 +260,14 @@ def add_file(ctx: ImportContext, name: str, doc: Doc) -> None:
             shell["items"] = []
         elif "items" in doc:
             shell["items"] = items
-        for e in ctx.schemas.file_errors(shell):
-            ctx.problem(name, ft, e.path, e.message)
+        file_errors(ctx, name, ft, shell)
+        for k, v in shell.items():  # fields taken out of the shell leave the file too
+            if k != "items":
+                doc[k] = v
+        for k in [k for k in doc if k not in shell and k != "items"]:
+            del doc[k]
         for i, item in enumerate(items if isinstance(items, list) else []):
-            ot = item.get("object_type") if isinstance(item, dict) else None
-            rid = ctx.schemas.item_schema(ft, ot)
-            if rid is None:
-                ctx.problem(name, object_id(item, i), "object_type",
-                            f"{str(ot)[:60]!r} is not an object type a {ft} may hold "
-                            "(OCF 1.2.0 file schema)")
-                bad.add(i)
-                continue
-            errs = ctx.schemas.errors(item, rid)
-            for e in errs:
-                ctx.problem(name, object_id(item, i), e.path, e.message)
-            if errs:
+            if not item_errors(ctx, name, ft, i, item):
                 bad.add(i)
     elif ft == MANIFEST or ft in IGNORED_FILES:
         pass

@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ledger.ocf.context import ImportContext, Origin, Planned, ocf_problem
-from ledger.problems import Problem
+from ledger.ocf.context import ImportContext, Origin, Planned, Skipped, ocf_problem
+from ledger.problems import LedgerError, Problem
 from ledger.state import IssuerState
 from ledger.values import ZERO, plain
 
@@ -30,9 +30,32 @@ class ImportPlan:
     events: list[dict[str, Any]]
     origins: list[Origin]
     notes: list[str]
+    #: reported, not rejected: checksums, unknown fields, dangling references, ...
+    warnings: list[Problem] = field(default_factory=list)
+    #: every object not imported, with its shares and the reason
+    skipped: list[Skipped] = field(default_factory=list)
+    #: stock class id -> series ("common" for the common stock)
+    series_of: dict[str, str] = field(default_factory=dict)
+    #: stakeholder id -> holder name
+    holder_of: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         return [json.dumps(e, ensure_ascii=False) + "\n" for e in self.events]
+
+    def report(self) -> dict[str, Any]:
+        """What was not imported and why, and the warnings (``--json``)."""
+        return {"warnings": [p.to_json() for p in self.warnings],
+                "not_imported": [s.to_json() for s in self.skipped]}
+
+
+class ImportRejected(LedgerError):
+    """A package refused: its problems, and what is not imported because of them."""
+
+    def __init__(self, problems: list[Problem], warnings: list[Problem],
+                 skipped: list[Skipped]) -> None:
+        super().__init__(problems)
+        self.warnings = warnings
+        self.skipped = skipped
 
 
 def make_plan(ctx: ImportContext) -> ImportPlan:
@@ -59,7 +82,9 @@ def make_plan(ctx: ImportContext) -> ImportPlan:
             seen[eid] = p.origin
         events.append(ev)
         origins.append(p.origin)
-    return ImportPlan(issuer, events, origins, ctx.notes)
+    return ImportPlan(issuer, events, origins, ctx.notes, ctx.warnings, ctx.skipped,
+                      {cid: c.series for cid, c in ctx.classes.items()
+                       if c.common or c.terms is not None}, dict(ctx.stakeholders))
 
 
 def approvals(ctx: ImportContext) -> None:

@@ -59,6 +59,8 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import to_json
+
 from ledger.bulk import bulk
 from ledger.events import EventReversed, parse_object
 from ledger.problems import Problem
@@ -207,8 +209,9 @@ def freeze(st: IssuerState, designations: dict[str, dt.date], reversed_ids: froz
     try:
         c = codec()
         data = c.encode(Frozen(compact(st), dict(designations), frozenset(reversed_ids)))
-        raw = json.dumps({"format": FORMAT, "schema": c.fingerprint, "data": data},
-                         ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        # the same bytes as ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``
+        # (the codec makes no floats), written by pydantic's serializer: faster
+        raw = to_json({"format": FORMAT, "schema": c.fingerprint, "data": data})
     except (UnsupportedType, CodecError, TypeError, ValueError) as exc:
         _warn_once(f"checkpoints are not kept (queries replay the whole log): {exc}")
         return b""
@@ -699,11 +702,13 @@ class Checkpoints:
         return n
 
     # -- using -----------------------------------------------------------------------
-    def resume_validation(self, issuer: str, stored: list[StoredEvent],
+    def resume_validation(self, issuer: str, stored: Sequence[StoredEvent] | int,
                           new: list[Record]) -> Capture | None:
         """Validate a load's ``new`` events from the nearest checkpoint before the
         earliest of them, instead of replaying the whole history (the cost of a load then
         follows the events on and after its dates, not the length of the log).
+        ``stored``: the stream's length (the events from the checkpoint on are read
+        here), or the stream itself when the caller has read it.
 
         Returns the ``Capture`` of the new checkpoints when the events after the
         checkpoint and ``new`` replay without a problem; ``None`` when there is no usable
@@ -717,6 +722,7 @@ class Checkpoints:
             return None
         if self.side is None:
             return None
+        count = stored if isinstance(stored, int) else len(stored)
         since = min(r.event.effective_date for r in new)
         then = "validating the load against the whole log"
         try:
@@ -729,13 +735,24 @@ class Checkpoints:
         if hit is None:
             return None
         cp, _ = hit
-        if cp.version > len(stored) and self.store.version(issuer) > len(stored):
+        if cp.version > count and self.store.version(issuer) > count:
             return None  # another writer appended since this load read the stream
         try:
-            check(cp, stored[cp.version - 1].hash if 1 <= cp.version <= len(stored)
-                  else None, self.side.key)
+            if isinstance(stored, int):
+                tail = list(self.store.iter_read(issuer, min(cp.lo, cp.version + 1) - 1,
+                                                 count))
+                first = tail[0].position if tail else count + 1
+                at = (tail[cp.version - first].hash if first <= cp.version <= count
+                      else self.hash_at(issuer, cp.version) if cp.version <= count else None)
+            else:
+                tail = list(stored[cp.lo - 1:])
+                at = (stored[cp.version - 1].hash if 1 <= cp.version <= len(stored)
+                      else None)
+            check(cp, at, self.side.key)
             records: list[Record] = []
-            for s in stored[cp.lo - 1:]:
+            for s in tail:
+                if s.position < cp.lo:
+                    continue
                 payload = s.payload
                 day = dt.date.fromisoformat(payload["effective_date"])
                 if s.position > cp.version and (day <= cp.day
@@ -753,7 +770,7 @@ class Checkpoints:
         except CheckpointError as exc:
             self.warn(issuer, cp.day, exc, then)
             return None
-        cap = Capture(issuer, records, new, version=len(stored) + len(new), hi_base=cp.hi,
+        cap = Capture(issuer, records, new, version=count + len(new), hi_base=cp.hi,
                       reversed_ids=reversed_ids)
         _, found = replay(issuer, records + new, None, self.resolve, start=st,
                           reversed_ids=reversed_ids, designations=designations,

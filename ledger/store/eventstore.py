@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +31,7 @@ from eventsourcing.persistence import (
 from eventsourcing.persistence import StoredEvent as StoredRow
 from eventsourcing.utils import get_topic
 
-from ledger.store import chain
+from ledger.store import chain, ids
 
 NAMESPACE = uuid.UUID("6f1c7f2e-7d0a-4b8e-9a57-2f3c0e5b9d11")
 #: environment variable holding an AES key (eventsourcing's AESCipher), never stored
@@ -126,6 +126,15 @@ class LedgerApplication(Application[uuid.UUID]):
 
     name = "prefledger"
     is_snapshotting_enabled = True
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        # the recorder that also writes the id index (``ledger.store.ids``), in the same
+        # transaction as the events
+        env = dict(env or {})
+        topic = ids.RECORDER_TOPICS.get(env.get("PERSISTENCE_MODULE", ""))
+        if topic is not None:
+            env.setdefault("APPLICATION_RECORDER_TOPIC", topic)
+        super().__init__(env=env)
 
     def construct_mapper(self) -> Mapper[uuid.UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(),
@@ -348,6 +357,8 @@ class Store:
         except ValueError:
             self.app.close()
             raise
+        #: the HMAC key of the id index on an encrypted store (``ids.id_key``)
+        self.ids_key = ids.index_key(self.env)
 
     def _check_cipher(self) -> None:
         """Refuse to open a store with the wrong key, or without the key it was written
@@ -433,13 +444,118 @@ class Store:
     def read(self, issuer: str) -> list[StoredEvent]:
         return list(self.iter_read(issuer))
 
-    def iter_read(self, issuer: str) -> Iterator[StoredEvent]:
-        """The issuer's stream in recorded order (decoded by the library's mapper)."""
-        pos = 0
-        for ev in self.app.events.get(issuer_id(issuer), gt=1):
+    def iter_read(self, issuer: str, after: int = 0, upto: int | None = None
+                  ) -> Iterator[StoredEvent]:
+        """The issuer's stream in recorded order (decoded by the library's mapper): the
+        events at positions ``after < p <= upto`` (all by default)."""
+        pos = after
+        kw: dict[str, Any] = {"gt": after + 1}
+        if upto is not None:
+            kw["lte"] = upto + 1
+        for ev in self.app.events.get(issuer_id(issuer), **kw):
             pos += 1
             yield StoredEvent(issuer, pos, ev.payload, ev.recorded_at,  # type: ignore[attr-defined]
                               ev.hash, ev.prev_hash)  # type: ignore[attr-defined]
+
+    def event_at(self, issuer: str, position: int) -> StoredEvent | None:
+        """The stored event at ``position`` (1 is the first), ``None`` if there is none."""
+        if position < 1:
+            return None
+        return next(self.iter_read(issuer, position - 1, position), None)
+
+    # -- the id index (``ledger.store.ids``) ----------------------------------------------
+    def _table(self, name: str) -> str:
+        if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+            schema = self.app.recorder.datastore.schema  # type: ignore[attr-defined]
+            return f'"{schema}".{name}'
+        return name
+
+    def _sql(self, text: str) -> str:
+        if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+            return text.replace("?", "%s")
+        return text
+
+    def _tx(self, commit: bool) -> Any:
+        return self.app.recorder.datastore.transaction(  # type: ignore[attr-defined]
+            commit=commit)
+
+    def indexed(self, issuer: str, events: int) -> bool:
+        """Whether the id index covers exactly the stream's ``events`` events."""
+        with self._tx(False) as c:
+            c.execute(self._sql(f"SELECT events FROM {self._table(ids.STREAMS)} "
+                                "WHERE stream = ?"), (issuer_id(issuer).hex,))
+            row = c.fetchone()
+        return row is not None and int(row["events"]) == events
+
+    def stored_ids(self, issuer: str, event_ids: Iterable[str], events: int
+                   ) -> dict[str, int]:
+        """``{id: position}`` for each of ``event_ids`` that the issuer's stream (of
+        ``events`` events, ``version``) holds, from the id index; an index that does not
+        cover the stream is rebuilt from it first (``reindex``)."""
+        wanted = {ids.id_key(i, self.ids_key): i for i in event_ids}
+        if events == 0 or not wanted:
+            return {}
+        if not self.indexed(issuer, events):
+            self.reindex(issuer)
+        stream = issuer_id(issuer).hex
+        keys = list(wanted)
+        out: dict[str, int] = {}
+        with self._tx(False) as c:
+            for k in range(0, len(keys), 500):
+                part = keys[k:k + 500]
+                c.execute(self._sql(f"SELECT key, position FROM {self._table(ids.IDS)} "
+                                    f"WHERE stream = ? AND key IN ({', '.join('?' * len(part))})"),
+                          (stream, *part))
+                for row in c.fetchall():
+                    out[wanted[row["key"]]] = int(row["position"])
+        return out
+
+    def reindex(self, issuer: str, stored: Iterable[tuple[str | None, int]] | None = None
+                ) -> int:
+        """Rebuild the issuer's id index from its stream (``stored``: ``(id, position)``
+        of every event of the stream, when the caller has read it already); returns the
+        number of events it covers."""
+        stream = issuer_id(issuer).hex
+        if stored is None:
+            stored = ((s.payload.get("id") if isinstance(s.payload, dict) else None,
+                       s.position) for s in self.iter_read(issuer))
+        rows: dict[str, int] = {}
+        n = 0
+        for eid, pos in stored:
+            n = max(n, pos)
+            if isinstance(eid, str):
+                rows.setdefault(ids.id_key(eid, self.ids_key), pos)
+        with self._tx(True) as c:
+            c.execute(self._sql(f"DELETE FROM {self._table(ids.IDS)} WHERE stream = ?"),
+                      (stream,))
+            if rows:
+                c.executemany(self._sql(f"INSERT INTO {self._table(ids.IDS)} (stream, key, "
+                                        "position) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
+                              [(stream, k, p) for k, p in rows.items()])
+            c.execute(self._sql(f"DELETE FROM {self._table(ids.STREAMS)} WHERE stream = ?"),
+                      (stream,))
+            c.execute(self._sql(f"INSERT INTO {self._table(ids.STREAMS)} (stream, events) "
+                                "VALUES (?, ?)"), (stream, n))
+        return n
+
+    def index_digest(self, issuer: str) -> tuple[int, int, int] | None:
+        """(events covered, id rows, order-independent digest of the rows) of the issuer's
+        id index, ``None`` when it has no count for the stream (``verify``)."""
+        stream = issuer_id(issuer).hex
+        with self._tx(False) as c:
+            c.execute(self._sql(f"SELECT events FROM {self._table(ids.STREAMS)} "
+                                "WHERE stream = ?"), (stream,))
+            row = c.fetchone()
+            if row is None:
+                return None
+            events = int(row["events"])
+            c.execute(self._sql(f"SELECT key, position FROM {self._table(ids.IDS)} "
+                                "WHERE stream = ?"), (stream,))
+            count, acc = 0, 0
+            for r in c.fetchall():
+                count += 1
+                acc = (acc + ids.row_digest(str(r["key"]), int(r["position"]))) % ids.MOD
+        return events, count, acc
 
     def append(self, batches: dict[str, list[dict[str, Any]]], expected: dict[str, int],
                recorded_at: str | None = None) -> int:
@@ -447,6 +563,8 @@ class Store:
         caller validated against. Raises ``ConcurrencyError`` if any stream moved."""
         stamp = recorded_at or now_utc()
         aggs = []
+        keys: dict[tuple[str, int], str] = {}
+        lengths: dict[str, tuple[int, int]] = {}
         for issuer, payloads in batches.items():
             if not payloads:
                 continue
@@ -457,15 +575,25 @@ class Store:
                 agg = IssuerLedger.open(issuer)
             elif agg.count != expected.get(issuer, 0):
                 raise ConcurrencyError(issuer)
+            stream = agg.id.hex
+            before = agg.count
             for p in payloads:
                 agg.record(p, stamp)
+                eid = p.get("id")
+                if isinstance(eid, str):
+                    keys[(stream, agg.version)] = ids.id_key(eid, self.ids_key)
+            lengths[stream] = (before, agg.count)
             aggs.append(agg)
         if not aggs:
             return 0
+        recorder = self.app.recorder
+        recorder.pending = ids.Pending(keys, lengths)  # type: ignore[attr-defined]
         try:
             self.app.save(*aggs)
         except IntegrityError as exc:
             raise ConcurrencyError(", ".join(batches)) from exc
+        finally:
+            recorder.pending = None  # type: ignore[attr-defined]
         assert self.app.snapshots is not None
         for agg in aggs:
             try:

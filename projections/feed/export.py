@@ -23,6 +23,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.db import jsonify_if_needed
 
+from projections.explain import arithmetic, explain_all, follow
 from projections.tables import TABLES, Row, Rows
 
 D, S, N, DAY, B = Decimal, str, int, dt.date, bool
@@ -126,6 +127,72 @@ INDEXES: dict[str, list[tuple[str, ...]]] = {
                  ("issuer", "seq")],
 }
 
+# -- figure_steps: how each figure of the position was made (``projections.explain``) --------
+
+#: the table of every step behind every figure of the position as of the feed's last day
+STEPS = "figure_steps"
+STEPS_COLUMNS: dict[str, type] = {
+    "issuer": S, "line": N, "figure": S, "series": S, "holder": S, "as_of": DAY,
+    "value": D, "value_exact": S, "combine": S, "step": N, "kind": S, "date": DAY,
+    "event_ids": S, "step_holder": S, "arithmetic": S, "details": S, "amount": D,
+    "amount_exact": S,
+}
+STEPS_PK = ("issuer", "line")
+STEPS_INDEXES: list[tuple[str, ...]] = [("issuer", "figure", "series", "holder"),
+                                        ("kind",), ("date",)]
+
+
+def figure_steps_rows(issuer: str, records: list[Any], through: dt.date | None,
+                      resolve: Any) -> list[Row]:
+    """One row per step of every figure the position lists (every series' figures, each
+    holder line's, common stock's) as of ``through`` (default: the issuer's last
+    effective date): the step's arithmetic in words and its fields (``details``, JSON,
+    every digit), its amount; the figure's value on every row of it."""
+    if not records:
+        return []
+    as_of = through or max(r.event.effective_date for r in records)
+    st, f = follow(issuer, records, as_of, resolve)
+    rows: list[Row] = []
+    for e in explain_all(st, f, as_of):
+        js = e.to_json()
+        head = {"issuer": issuer, "figure": e.figure, "series": e.series,
+                "holder": e.holder, "as_of": as_of, "value": e.value,
+                "value_exact": js["value"], "combine": e.combine}
+        if not e.steps:  # a figure with no step (nothing happened, or null) still shows
+            rows.append({**head, "line": len(rows) + 1})
+        for n, (step, data) in enumerate(zip(e.steps, js["steps"], strict=True), 1):
+            details = {k: v for k, v in data.items()
+                       if k not in ("kind", "date", "event_ids", "amount")}
+            rows.append({
+                **head, "line": len(rows) + 1, "step": n, "kind": step.kind, "date": step.date,
+                "event_ids": ",".join(step.event_ids),
+                "step_holder": details.get("holder"), "arithmetic": arithmetic(step),
+                "details": json.dumps(details, ensure_ascii=False),
+                "amount": step.amount, "amount_exact": data["amount"],
+            })
+    return rows
+
+
+def _ensure_steps(db: sqlite_utils.Database, indexes: bool = True) -> None:
+    t = db.table(STEPS)
+    if not t.exists():
+        t.create(STEPS_COLUMNS, pk=STEPS_PK, foreign_keys=[_TO_ISSUER],
+                 not_null=list(STEPS_PK))
+    if indexes:
+        for cols in STEPS_INDEXES:
+            t.create_index(list(cols), if_not_exists=True)
+
+
+def insert_steps(db: sqlite_utils.Database, rows: list[Row]) -> None:
+    """Append ``figure_steps`` rows (see ``insert_rows``)."""
+    if not rows:
+        return
+    cols = list(STEPS_COLUMNS)
+    sql = (f'INSERT INTO "{STEPS}" ({", ".join(f"[{c}]" for c in cols)}) '
+           f'VALUES ({", ".join("?" for _ in cols)})')
+    db.conn.executemany(sql, ([_stored(r.get(k)) for k in cols] for r in rows))
+
+
 #: bookkeeping tables of the projector (not projections): settings and the tracked
 #: position in the ledger's notification log, written in the same transaction as the rows
 META = "projection_meta"
@@ -141,6 +208,7 @@ def ensure_schema(db: sqlite_utils.Database, indexes: bool = True) -> None:
         if not t.exists():
             t.create(COLUMNS[name], pk=PKS[name], foreign_keys=FOREIGN_KEYS[name],
                      not_null=_not_null(name))
+    _ensure_steps(db, indexes)
     if indexes:
         ensure_indexes(db)
     if not db.table(META).exists():
@@ -154,6 +222,7 @@ def ensure_indexes(db: sqlite_utils.Database) -> None:
     for name in TABLES:
         for cols in INDEXES[name]:
             db.table(name).create_index(list(cols), if_not_exists=True)
+    _ensure_steps(db)
 
 
 def _not_null(name: str) -> list[str]:
@@ -162,7 +231,7 @@ def _not_null(name: str) -> list[str]:
 
 
 def drop_all(db: sqlite_utils.Database) -> None:
-    for name in (*reversed(TABLES), META, TRACKING):
+    for name in (STEPS, *reversed(TABLES), META, TRACKING):
         if db.table(name).exists():
             db.table(name).drop()
 
@@ -233,6 +302,8 @@ sqlite3.register_adapter(dt.date, dt.date.isoformat)
 
 
 def delete_issuer(db: sqlite_utils.Database, issuer: str) -> None:
+    if db.table(STEPS).exists():
+        db.execute(f'DELETE FROM "{STEPS}" WHERE issuer = ?', [issuer])
     for name in reversed(TABLES):
         db.execute(f'DELETE FROM "{name}" WHERE issuer = ?', [issuer])
 

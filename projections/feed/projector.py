@@ -136,6 +136,8 @@ class Projector:
             summary = Summary(position=position, rebuilt=True, reason="rebuild")
             for issuer in self.ledger.issuers():
                 records = self.ledger.records(issuer)
+                # the id index too is derived from the log: rebuilt from the same read
+                self.ledger.store.reindex(issuer, ((r.event.id, r.seq) for r in records))
                 self._write(db, issuer, records)
                 summary.events += len(records)
                 summary.issuers.append(issuer)
@@ -151,6 +153,8 @@ class Projector:
                               sink=lambda name, batch: export.insert_rows(db, name, batch))
         for name in export.TABLES:
             export.insert_rows(db, name, rows.get(name, []))
+        export.insert_steps(db, export.figure_steps_rows(issuer, records, self.through,
+                                                         self.ledger.resolve))
 
     # -- incremental ---------------------------------------------------------------------
     def catch_up(self, max_batch: int = MAX_BATCH) -> Summary:
