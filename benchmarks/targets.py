@@ -216,6 +216,7 @@ def measure_size(n: int, args: argparse.Namespace, workdir: Path, tools: peers_r
                    "peak_rss_mb": max(r.rss_mb for r in loads),
                    "events_s": round(fig["events"] / statistics.median(r.wall for r in loads))}
 
+    _partial(fig)
     dates = peers_run.probe_dates(spans[probe], args.dates, args.seed)
     pos = [peers_run.run_cmd(pl + ["--db", str(db), "position", "--as-of", d.isoformat(),
                                    "--issuer", probe], env) for d in dates]
@@ -230,8 +231,14 @@ def measure_size(n: int, args: argparse.Namespace, workdir: Path, tools: peers_r
     if peer_size:
         fig["peers"] = measure_peers(path, workdir, tools, probe, dates, reps)
 
-    fig["append5"] = append5(db, probe, dt.date.fromisoformat(spans[probe][1]),
-                             fig["probe_events"], args.reps, env)
+    _partial(fig)
+    try:
+        fig["append5"] = append5(db, probe, dt.date.fromisoformat(spans[probe][1]),
+                                 fig["probe_events"], args.reps, env)
+    except RuntimeError as exc:  # reported, and the other figures still measured
+        fig["append5"] = {"error": str(exc)[-500:], "stored_events": fig["probe_events"],
+                          "existing_vs_new": None}
+    _partial(fig)
 
     rb = child("rebuild", env, db=str(db))
     bare = child("bare_read", env, db=str(db))
@@ -241,6 +248,12 @@ def measure_size(n: int, args: argparse.Namespace, workdir: Path, tools: peers_r
     if not args.keep:
         run._rm(db)
     return fig
+
+
+def _partial(fig: dict[str, Any]) -> None:
+    """What is measured so far, on stderr (a long run that fails later keeps it)."""
+    print(f"so far at {fig['events']} events: " + json.dumps(fig), file=sys.stderr,
+          flush=True)
 
 
 def measure_peers(path: Path, workdir: Path, tools: peers_run.Tools, probe: str,
