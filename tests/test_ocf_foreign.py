@@ -318,13 +318,18 @@ def test_a_manifest_path_out_of_the_package_is_refused_and_the_ledger_unchanged(
 # -- the official 1.2.0 samples, counted by hand ------------------------------------------
 
 def test_the_official_samples_by_hand(tmp_path: Path) -> None:
+    """The Seed preferred class has no terms of its own (skipped, or designated from its
+    fields where the stock class step builds them); no stock is held by anyone."""
     db = tmp_path / "l.db"
-    r = run(db, "import-ocf", str(SAMPLES), "--json")
+    r = run(db, "import-ocf", str(SAMPLES), "--skip-classes-without-terms", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert out["appended"] == 1  # the common stock's 2-for-1 split; no stock is held
+    types = [e["event"]["type"] for e in json.loads(run(db, "history", "--json").stdout)[
+        "events"]]
+    assert "CommonStockSplit" in types and set(types) <= {"CommonStockSplit",
+                                                          "SeriesDesignated"}
     assert holdings(db) == {}
-    plan = read_package(SAMPLES)
+    plan = read_package(SAMPLES, skip_without_terms=True)
     got: dict[tuple[str | None, str | None], D] = {}
     for s in plan.skipped:
         for c, h, q in s.effects:
@@ -352,11 +357,14 @@ def test_a_class_without_terms_is_one_problem_and_its_objects_follow(tmp_path: P
     assert r.exit_code == 2
     out = json.loads(r.stdout)
     # one problem: class A has no terms; nothing else is reported as a problem
-    assert [(p["object_id"], p["field"]) for p in out["problems"]] == [("A", "comments")]
+    assert [p["object_id"] for p in out["problems"]] == ["A"]
     follow = {n["object_id"]: n for n in out["not_imported"] if "because" in n}
     # the three issuances in A, the repurchase and the conversion of A securities
     assert sorted(follow) == ["i-bob-a", "i-bob-a2", "i-cy-a", "r-1", "v-1"]
-    assert all("stock class 'A' is not imported" in n["because"] for n in follow.values())
+    assert all(n["because"].startswith("stock class 'A': ") for n in follow.values())
+    assert {k for k, n in follow.items() if n["reason"] == "its stock class is not "
+            "imported"} == {"i-bob-a", "i-bob-a2", "i-cy-a"}
+    assert follow["r-1"]["reason"] == "its security_id 'sec-bob-a' is not imported"
     assert not db.exists()
     text = run(db, "import-ocf", str(pkg), *terms_file(tmp_path, "B"))
     assert "rejected: 1 problem(s); nothing was stored" in text.stderr
@@ -418,8 +426,8 @@ def test_imported_and_not_imported_add_up_to_the_package(tmp_path: Path) -> None
     ledger's shares plus the not-imported list equal the package's own count."""
     from benchmarks.ocf_samples import run_one
 
-    r = run_one(SAMPLES)
-    assert r["equal"] == "yes" and r["imported"] == 1
+    r = run_one(SAMPLES, skip=True)
+    assert r["equal"] == "yes"
     assert r["own"] == {str(("stock-class-id", "stakeholder-id")): "1629"}  # as counted above
 
 
@@ -521,7 +529,38 @@ def test_classes_without_terms_can_be_listed_instead(tmp_path: Path) -> None:
     listed = {n["object_id"]: n for n in out["not_imported"]}
     assert "terms" in listed["A"]["reason"]
     for oid in ("i-bob-a", "i-cy-a", "i-bob-a2", "r-1", "v-1"):
-        assert "stock class 'A' is not imported" in listed[oid]["because"], oid
+        assert listed[oid]["because"].startswith("stock class 'A': "), oid
     # common as before; Cy's 100 B came from converting A, so it is listed too
     assert holdings(db) == {("common", "Ann Lee"): D(9000) - 2500 - 500,
                             ("common", "Bob Roe"): D(2500)}
+
+
+@pytest.mark.parametrize("common", ["100", "90"])
+def test_a_conversion_into_common_must_match_the_series_rate(tmp_path: Path,
+                                                             common: str) -> None:
+    """10 shares of A at 10 common per share: the resulting security must hold 100."""
+    right = {"type": "STOCK_CLASS_CONVERSION_RIGHT", "converts_to_future_round": False,
+             "converts_to_stock_class_id": "CS",
+             "conversion_mechanism": {"type": "RATIO_CONVERSION", "rounding_type": "NORMAL",
+                                      "conversion_price": {"amount": "10", "currency": "USD"},
+                                      "ratio": {"numerator": "10", "denominator": "1"}}}
+    classes = [CLASSES[0], stock_class("A", "PREFERRED", "1000", conversion_rights=[right])]
+    txs = [issue("i-1", "s1", "A", "s-ann", "10"),
+           {"object_type": "TX_STOCK_CONVERSION", "id": "v", "security_id": "s1",
+            "date": "2022-01-01", "quantity_converted": "10", "resulting_security_ids": ["c1"]},
+           issue("i-2", "c1", "CS", "s-ann", common, "2022-01-01")]
+    pkg = write_package(tmp_path / "pkg", "1.2.0", classes, HOLDERS, txs)
+    t = tmp_path / "A.json"
+    t.write_text(json.dumps({"series": "A", "designated": "2019-06-01",
+                             "authorized_shares": "1000", "stated_value": "100",
+                             "conversion": "elective", "conversion_rate": "10"}))
+    db = tmp_path / "l.db"
+    r = run(db, "import-ocf", str(pkg), "--terms", str(t), "--json")
+    if common == "100":
+        assert r.exit_code == 0, r.output
+        assert holdings(db) == {("common", "Ann Lee"): D(10) * 10}
+    else:
+        assert r.exit_code == 2
+        (p,) = json.loads(r.stdout)["problems"]
+        assert (p["object_id"], p["field"]) == ("v", "resulting_security_ids")
+        assert "hold 90" in p["message"] and "into 100 common" in p["message"]

@@ -8,6 +8,7 @@ schemas shipped with the package (or the copy named by ``--ocf-schemas`` /
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,11 +58,15 @@ def export_ocf(
     subdivision: Annotated[str | None, typer.Option(
         "--subdivision", help="state of formation, e.g. DE")] = None,
     ocf_schemas: SchemasOpt = None,
+    common_authorized: Annotated[str | None, typer.Option(
+        "--common-authorized", help="authorized common shares, written in the common "
+        "stock class (the ledger does not track them; default: NOT APPLICABLE)")] = None,
 ) -> None:
     """Write an OCF 1.2.0 package (manifest, stakeholders, stock classes, transactions)."""
     from ledger.ocf.export import build_package, validate_package, write_package
 
     day = parse_day(as_of, "--as-of")
+    authorized = _authorized(common_authorized)
     formed = parse_day(formation_date, "--formation-date") if formation_date else None
     if len(country) != 2 or not country.isalpha() or not country.isupper():
         raise fail(2, f"error: --country {country!r} is not an ISO 3166-1 alpha-2 code like US")
@@ -71,8 +76,12 @@ def export_ocf(
         records = lg.records(issuer)
     if not records:
         raise fail(2, f"error: issuer {issuer!r} has no events")
-    pkg = build_package(records, issuer, day, legal_name=legal_name, formation_date=formed,
-                        country=country, subdivision=subdivision)
+    try:
+        pkg = build_package(records, issuer, day, legal_name=legal_name,
+                            formation_date=formed, country=country, subdivision=subdivision,
+                            common_authorized=authorized)
+    except ValueError as exc:
+        raise fail(2, f"error: --common-authorized: {exc}") from None
     schemas = _schemas(ocf_schemas)
     errors = validate_package(pkg, schemas)
     if errors:
@@ -92,6 +101,16 @@ def export_ocf(
     where = ocf_schemas or default_schema_dir()
     out.print(f"validated against the OCF 1.2.0 schemas in {where}", markup=False,
               highlight=False)
+
+
+def _authorized(text: str | None) -> Decimal | None:
+    """``--common-authorized``: a whole number of shares above zero."""
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 30 or int(text) == 0:
+        raise fail(2, f"error: --common-authorized {text[:40]!r} is not a whole number of "
+                   "shares above zero")
+    return Decimal(text)
 
 
 def _new_directory(to: Path) -> None:

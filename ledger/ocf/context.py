@@ -77,7 +77,7 @@ class Skipped:
 
     def __str__(self) -> str:
         what = f"{plain(self.shares)} shares" if self.shares is not None else "no shares"
-        why = f" because {self.because}" if self.because else ""
+        why = f", because of {self.because}" if self.because else ""
         return f"{self.file} object {self.object_id} ({self.object_type}, {what}): " \
             f"{self.reason}{why}"
 
@@ -169,6 +169,9 @@ class ImportContext:
         #: conversions (SPEC.md §6)
         self.expected_adjust: list[tuple[dt.date, str, Decimal, Origin]] = []
         self.expected_auto: dict[tuple[dt.date, str, str], tuple[Decimal, Origin]] = {}
+        #: event id -> the common a conversion's resulting securities hold (another
+        #: tool's package), checked against what the ledger converts at the series rate
+        self.expected_common: dict[str, tuple[Decimal, Origin]] = {}
         #: reported, not rejected (checksums, unknown fields, dangling references, ...)
         self.warnings: list[Problem] = []
         self.warned: set[Any] = set()

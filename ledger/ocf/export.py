@@ -6,14 +6,24 @@ with ``effective_date <= as_of`` are replayed one by one with the ledger's own
 adjustments) becomes OCF objects:
 
 - ``SeriesDesignated`` -> a PREFERRED stock class (the common class is always there);
-- ``SharesIssued`` / ``CommonStockIssued`` -> ``TX_STOCK_ISSUANCE`` (one security each);
-- ``SharesTransferred`` -> ``TX_STOCK_TRANSFER`` per source security, oldest first
-  (SPEC.md §3), with the resulting and balance securities issued;
-- ``SharesConverted`` and K's automatic conversion (§6) -> ``TX_STOCK_CONVERSION`` with
-  the common issued as the resulting security;
+- ``SharesIssued`` / ``CommonStockIssued`` -> ``TX_STOCK_ISSUANCE`` (one security each),
+  to the holder's stakeholder; common issued without a holder (SPEC.md §13) to one
+  placeholder stakeholder, ``UNATTRIBUTED_ID``, whose issuances say so in their
+  ``prefledger:ref`` (``"holder": null``);
+- ``SharesTransferred`` (preferred or common) -> ``TX_STOCK_TRANSFER`` per source
+  security, oldest first (SPEC.md §3), with the resulting and balance securities issued;
+- ``SharesConverted``, K's automatic conversion (§6) and the mandatory conversions of
+  §12 -> ``TX_STOCK_CONVERSION`` with the common issued to the converting holder as the
+  resulting security;
 - ``SharesRedeemed`` (§7) -> ``TX_STOCK_REPURCHASE``;
+- ``SharesCancelled`` (§13) -> ``TX_STOCK_REPURCHASE`` (reason ``repurchase``) or
+  ``TX_STOCK_CANCELLATION`` (``forfeiture``, ``other``) per source security, with a
+  balance security for the rest of a partly cancelled one;
 - ``Liquidation`` (§8) -> ``TX_STOCK_CANCELLATION`` of every outstanding security;
-- ``CommonStockSplit`` (§6) -> ``TX_STOCK_CLASS_SPLIT`` of the common class;
+- ``CommonStockSplit`` (§6) -> ``TX_STOCK_CLASS_SPLIT`` of the common class, and a
+  ``TX_STOCK_REISSUANCE`` of every outstanding common security at its new quantity
+  (naming the split), so that every later transaction consumes a security whose
+  issued quantity is the one it holds;
 - every anti-dilution or split adjustment (§6) ->
   ``TX_STOCK_CLASS_CONVERSION_RATIO_ADJUSTMENT``.
 
@@ -45,9 +55,11 @@ from ledger.events import (
     Event,
     EventReversed,
     Liquidation,
+    PublicOffering,
     RedemptionNoticed,
     SeriesDesignated,
     ShareholderApproval,
+    SharesCancelled,
     SharesConverted,
     SharesIssued,
     SharesRedeemed,
@@ -71,8 +83,9 @@ from ledger.values import CONTEXT, ZERO, money_str, plain
 
 COMMON = "common"
 COMMON_CLASS_ID = "stock-class-common"
-COMMON_HOLDER_ID = "stakeholder-common-untracked"
-COMMON_HOLDER_NAME = "Common stockholders (not tracked by holder)"
+#: the placeholder stakeholder of common issued without a named holder (SPEC.md §13)
+UNATTRIBUTED_ID = "stakeholder-unattributed-common"
+UNATTRIBUTED_NAME = "Unattributed common stock"
 #: the default liquidation order, most senior first (SPEC.md §8 Reading)
 DEFAULT_ORDER: tuple[tuple[str, ...], ...] = (("M",), ("H",), ("K",), ("G",))
 
@@ -84,6 +97,7 @@ OCF_FIELDS: dict[str, tuple[str, ...]] = {
     "SharesTransferred": ("series", "from_holder", "to_holder", "shares", "effective_date",
                           "issuer"),
     "CommonStockIssued": ("shares", "price_per_share", "effective_date", "issuer"),
+    "SharesCancelled": ("series", "holder", "shares", "effective_date", "issuer"),
     "CommonStockSplit": ("ratio", "effective_date", "issuer"),
     "SharesConverted": ("series", "holder", "shares", "effective_date", "issuer"),
     "SharesRedeemed": ("series", "holder", "shares", "effective_date", "issuer"),
@@ -131,7 +145,8 @@ class Sec:
 
     id: str
     cls: str
-    holder: str
+    #: ``None``: common without a named holder (SPEC.md §13)
+    holder: str | None
     shares: Decimal
     key: tuple[dt.date, int]
     price: dict[str, str]
@@ -204,8 +219,14 @@ def conversion_trigger(s: SeriesState, cid: str, right: dict[str, Any]) -> dict[
 class Exporter:
     """Replays an issuer's log event by event and collects the OCF objects."""
 
-    def __init__(self, issuer: str, as_of: dt.date, resolve: TermsResolver) -> None:
+    def __init__(self, issuer: str, as_of: dt.date, resolve: TermsResolver,
+                 common_authorized: Decimal | None = None) -> None:
         self.issuer = issuer
+        self.common_authorized = common_authorized
+        #: the most common outstanding at any event (checked against the authorized)
+        self.common_peak = ZERO
+        #: conversions already written (the rest are derived from the terms: date triggers)
+        self.n_conv = 0
         self.as_of = as_of
         self.rp = Replayer(issuer, resolve)
         self.secs: dict[str, list[Sec]] = {COMMON: []}
@@ -239,7 +260,7 @@ class Exporter:
     def holder_id(self, holder: str) -> str:
         if holder not in self.stakeholders:
             sid = f"stakeholder-{slug(holder)}"
-            taken = set(self.stakeholders.values()) | {COMMON_HOLDER_ID}
+            taken = set(self.stakeholders.values()) | {UNATTRIBUTED_ID}
             n = 1
             while sid in taken:
                 n += 1
@@ -247,11 +268,11 @@ class Exporter:
             self.stakeholders[holder] = sid
         return self.stakeholders[holder]
 
-    def stakeholder_of(self, holder: str) -> str:
-        return COMMON_HOLDER_ID if holder == COMMON_HOLDER_NAME else self.holder_id(holder)
+    def stakeholder_of(self, holder: str | None) -> str:
+        return UNATTRIBUTED_ID if holder is None else self.holder_id(holder)
 
     # -- securities --------------------------------------------------------------------
-    def new_sec(self, cls: str, holder: str, shares: Decimal, key: tuple[dt.date, int],
+    def new_sec(self, cls: str, holder: str | None, shares: Decimal, key: tuple[dt.date, int],
                 price: dict[str, str], date: dt.date, oid: str, comments: list[str]) -> Sec:
         prefix = "CS-" if cls == COMMON else f"{cls}-"
         self.counters[cls] = self.counters.get(cls, 0) + 1
@@ -303,8 +324,9 @@ class Exporter:
         self.notes.setdefault(cls, []).append(text + memo)
         self.notes[cls].append(machine("event", {"seq": self.k, "event": full}))
 
-    def ref(self, ev: Event) -> str:
+    def ref(self, ev: Event, **extra: Any) -> str:
         partial, unset = _partial(ev)
+        partial.update(extra)
         obj: dict[str, Any] = {"seq": self.k, "event": partial}
         if unset:
             obj["unset"] = unset
@@ -323,6 +345,11 @@ class Exporter:
             ev = rec.event
             if ev.effective_date > self.as_of:
                 break
+            if self.st.liquidated_on is None:
+                # the days up to the event first: a conversion on a date trigger
+                # (SPEC.md §12) happens at the start of its day, before the day's events
+                self.rp.advance(ev.effective_date)
+                self._dated_conversions()
             before = self._snapshot()
             n_applied = len(self.st.applied)
             self.rp.apply(rec)
@@ -334,7 +361,22 @@ class Exporter:
             self.first_date = self.first_date or ev.effective_date
             self.last_date = ev.effective_date
             self._export(ev, before)
+            self.n_conv = len(self.st.conversions)
+            self.common_peak = max(self.common_peak, self.st.common_outstanding)
         self.rp.finish(self.as_of)
+        self._dated_conversions()
+
+    def _dated_conversions(self) -> None:
+        """Mandatory conversions on a date trigger (SPEC.md §12), derived from the terms:
+        import-ocf derives them again."""
+        for conv in self.st.conversions[self.n_conv:]:
+            derived = machine("derived", {"seq": self.k, "cause": "terms",
+                                          "trigger": conv.trigger})
+            self._conversion(conv, f"{conv.trigger or 'date'}-{conv.series}".replace(" ", "-"),
+                             None, ["Derived by prefledger from the Series "
+                                    f"{conv.series} terms ({conv.trigger}); import-ocf "
+                                    "derives it again and does not apply it twice", derived])
+        self.n_conv = len(self.st.conversions)
 
     def _snapshot(self) -> tuple[int, int, dict[str, int]]:
         return (len(self.st.conversions), len(self.st.redemptions),
@@ -365,6 +407,10 @@ class Exporter:
                 self._conversion(conv, base, ev, [self.ref(ev)])
         elif isinstance(ev, ShareholderApproval):
             self._approval(ev, base, n_conv)
+        elif isinstance(ev, PublicOffering):
+            self._offering(ev, base, n_conv)
+        elif isinstance(ev, SharesCancelled):
+            self._cancel(ev, base)
         elif isinstance(ev, SharesRedeemed):
             self._redemption(ev, base, n_red)
         elif isinstance(ev, Liquidation):
@@ -425,29 +471,107 @@ class Exporter:
             self.txs.append(tx)
 
     def _common(self, ev: CommonStockIssued, base: str) -> None:
+        """SPEC.md §13: to the named holder, else to the unattributed placeholder (the
+        ``prefledger:ref`` then says ``"holder": null``)."""
         if ev.price_per_share is not None:
             price = ev.price_per_share
         elif ev.consideration is not None:
             price = CONTEXT.divide(ev.consideration, ev.shares)
         else:
             price = ZERO
-        self.new_sec(COMMON, COMMON_HOLDER_NAME, ev.shares, (ev.effective_date, self.k),
+        who = ev.holder if ev.holder is not None else "no named holder (unattributed)"
+        ref = self.ref(ev) if ev.holder is not None else self.ref(ev, holder=None)
+        self.new_sec(COMMON, ev.holder, ev.shares, (ev.effective_date, self.k),
                      monetary(price), ev.effective_date, base,
-                     [f"Common stock issued ({ev.kind}): {plain(ev.shares)} shares; prefledger "
-                      "keeps common as one total, not by holder", self.ref(ev)])
+                     [f"Common stock issued ({ev.kind}): {plain(ev.shares)} shares to {who}",
+                      ref])
 
     def _split(self, ev: CommonStockSplit, base: str) -> None:
-        for sec in self.secs[COMMON]:
-            sec.shares = CONTEXT.multiply(sec.shares, ev.ratio)
+        """SPEC.md §6: every common holding × ratio. OCF's split names the class only, so
+        each outstanding common security is reissued at its new quantity, naming the
+        split: later transactions then consume securities whose issued quantity is the
+        one held (the OCF validator balances each security against its issuance)."""
+        split_id = self.new_id(base)
+        d = ev.effective_date
         self.txs.append({
-            "object_type": "TX_STOCK_CLASS_SPLIT", "id": self.new_id(base),
-            "date": ev.effective_date.isoformat(), "stock_class_id": COMMON_CLASS_ID,
+            "object_type": "TX_STOCK_CLASS_SPLIT", "id": split_id,
+            "date": d.isoformat(), "stock_class_id": COMMON_CLASS_ID,
             "split_ratio": ratio(ev.ratio),
             "comments": [f"Common split: {plain(ev.ratio)} new shares per old share; common "
-                         "outstanding and conversion rates are multiplied, anti-dilution "
-                         "thresholds divided", self.ref(ev)]})
+                         "holdings and conversion rates are multiplied, anti-dilution "
+                         "thresholds divided; every outstanding common security is reissued "
+                         "at its new quantity", self.ref(ev)]})
+        old, self.secs[COMMON] = self.secs[COMMON], []
+        for sec in old:
+            new = self.new_sec(COMMON, sec.holder, CONTEXT.multiply(sec.shares, ev.ratio),
+                               sec.key, sec.price, d, f"{base}/reissued-{sec.id}",
+                               [f"Reissued from {sec.id} on the split of {d}: "
+                                f"{plain(sec.shares)} x {plain(ev.ratio)}"])
+            self.txs.append({
+                "object_type": "TX_STOCK_REISSUANCE", "id": self.new_id(f"{base}/reissue-{sec.id}"),
+                "date": d.isoformat(), "security_id": sec.id,
+                "resulting_security_ids": [new.id], "split_transaction_id": split_id,
+                "reason_text": f"common split {plain(ev.ratio)} for 1",
+                "comments": [f"{sec.id} ({plain(sec.shares)} shares) reissued as {new.id} "
+                             f"({plain(new.shares)} shares) on the split"]})
 
-    def _conversion(self, conv: Any, base: str, ev: Event, extra: list[str]) -> None:
+    def _offering(self, ev: PublicOffering, base: str, n_conv: int) -> None:
+        """SPEC.md §12: the mandatory conversions the offering triggers, then its common
+        issued to its holder (else unattributed). The offering rides in the common class
+        comments; what it caused is written marked as derived (import-ocf derives it
+        again from the carried event)."""
+        who = ev.holder if ev.holder is not None else "no named holder (unattributed)"
+        self.carry(COMMON, f"Public offering on {ev.effective_date}: {plain(ev.shares)} "
+                   f"common at {money_str(ev.price_per_share)} a share, gross proceeds "
+                   f"{money_str(ev.gross_proceeds)}, to {who}", ev)
+        derived = machine("derived", {"seq": self.k, "cause": "PublicOffering"})
+        note = ("Derived by prefledger from the public offering (carried in the common "
+                "class comments); import-ocf derives it again and does not apply it twice")
+        for conv in self.st.conversions[n_conv:]:
+            self._conversion(conv, base, ev, [note, derived])
+        self.new_sec(COMMON, ev.holder, ev.shares, (ev.effective_date, self.k),
+                     monetary(ev.price_per_share), ev.effective_date, f"{base}/offering",
+                     [f"Common sold in the public offering of {ev.effective_date}: "
+                      f"{plain(ev.shares)} shares to {who}", note, derived])
+
+    def _cancel(self, ev: SharesCancelled, base: str) -> None:
+        """SPEC.md §13: the holder's oldest securities first; a repurchase is an OCF
+        repurchase at the price paid, a forfeiture or other cancellation an OCF
+        cancellation; a partly used security leaves a balance security."""
+        rec = self.st.cancellations[-1]
+        kind = "common" if ev.series == COMMON else f"Series {ev.series}"
+        paid = (f" at {money_str(ev.price_per_share)} a share" if ev.price_per_share
+                is not None else "")
+        words = (f"{plain(ev.shares)} {kind} of {ev.holder} cancelled ({ev.reason}){paid}; "
+                 "never reissued")
+        if ev.series != COMMON:
+            words += (f"; extinguished: arrears {money_str(rec.arrears)}, accrual not yet "
+                      f"due {money_str(rec.accrued)}")
+        ref = self.ref(ev)
+        d = ev.effective_date
+        for i, (src, n, bal) in enumerate(self.take(ev.series, ev.holder, ev.shares, d, base,
+                                                    f"cancellation {base}"), 1):
+            tx: dict[str, Any]
+            if ev.reason == "repurchase":
+                price = ev.price_per_share if ev.price_per_share is not None else ZERO
+                tx = {"object_type": "TX_STOCK_REPURCHASE",
+                      "id": self.new_id(f"{base}/repurchase-{i}"), "date": d.isoformat(),
+                      "security_id": src.id, "price": monetary(price), "quantity": _qty(n),
+                      "consideration_text": f"repurchase of {plain(ev.shares)} shares"
+                      + (f" at {money_str(price)} a share" if ev.price_per_share is not None
+                         else " (price not recorded)"),
+                      "comments": [words, ref]}
+            else:
+                tx = {"object_type": "TX_STOCK_CANCELLATION",
+                      "id": self.new_id(f"{base}/cancel-{i}"), "date": d.isoformat(),
+                      "security_id": src.id, "quantity": _qty(n),
+                      "reason_text": f"{ev.reason}" + (f": {ev.memo}" if ev.memo else ""),
+                      "comments": [words, ref]}
+            if bal is not None:
+                tx["balance_security_id"] = bal.id
+            self.txs.append(tx)
+
+    def _conversion(self, conv: Any, base: str, ev: Event | None, extra: list[str]) -> None:
         """SPEC.md §6: the converted shares leave the series, common is issued (rounded
         down, fraction in cash); their accrual not yet due becomes payable (§5, §11)."""
         why = f"conversion {base}"
@@ -578,14 +702,27 @@ class Exporter:
         order = liquidation_order(self.st)
         senior = seniority_numbers(order)
         order_words = " > ".join([" = ".join(t) for t in order] + [COMMON])
+        held = "; ".join(f"{h} {plain(n)}" for h, n in sorted(
+            self.st.common.items(), key=lambda kv: (kv[0] is None, kv[0] or "")) if h)
+        unattributed = self.st.common_held(None)
+        if self.common_authorized is not None:
+            authorized = _qty(self.common_authorized)
+            auth_words = (f"authorized common {plain(self.common_authorized)} (given to "
+                          "export-ocf; prefledger does not track the authorized common)")
+        else:
+            authorized = "NOT APPLICABLE"
+            auth_words = ("prefledger does not track the authorized common (export-ocf "
+                          "--common-authorized N writes it)")
         common = {
             "object_type": "STOCK_CLASS", "id": COMMON_CLASS_ID, "name": "Common Stock",
             "class_type": "COMMON", "default_id_prefix": "CS-",
-            "initial_shares_authorized": "NOT APPLICABLE", "votes_per_share": "1",
+            "initial_shares_authorized": authorized, "votes_per_share": "1",
             "seniority": str(senior[COMMON]), "conversion_rights": [],
             "comments": [f"Common outstanding as of {self.as_of}: "
-                         f"{plain(self.st.common_outstanding)}; prefledger keeps common as one "
-                         "total and does not track its authorized shares",
+                         f"{plain(self.st.common_outstanding)}, by holder: {held or 'none'}; "
+                         f"unattributed (no named holder, stakeholder {UNATTRIBUTED_ID}): "
+                         f"{plain(unattributed)}; cancelled for good "
+                         f"{plain(self.st.common_cancelled_total)}; {auth_words}",
                          f"Liquidation order, most senior first: {order_words}",
                          *self.notes[COMMON]],
         }
@@ -719,12 +856,14 @@ class Exporter:
 
     def stakeholder_items(self) -> list[dict[str, Any]]:
         out = []
-        if any(tx.get("stakeholder_id") == COMMON_HOLDER_ID for tx in self.txs):
-            out.append({"object_type": "STAKEHOLDER", "id": COMMON_HOLDER_ID,
-                        "name": {"legal_name": COMMON_HOLDER_NAME},
+        if any(tx.get("stakeholder_id") == UNATTRIBUTED_ID for tx in self.txs):
+            out.append({"object_type": "STAKEHOLDER", "id": UNATTRIBUTED_ID,
+                        "name": {"legal_name": UNATTRIBUTED_NAME},
                         "stakeholder_type": "INSTITUTION",
-                        "comments": ["Placeholder: prefledger keeps common stock as one total, "
-                                     "so common issued other than on conversion is held here"]})
+                        "comments": ["Placeholder, not a holder: the common stock issued "
+                                     "without a named holder (prefledger's unattributed "
+                                     "common) is held here; each of its issuances says so "
+                                     "in its prefledger:ref line (\"holder\": null)"]})
         for holder, sid in sorted(self.stakeholders.items(), key=lambda kv: kv[1]):
             out.append({"object_type": "STAKEHOLDER", "id": sid,
                         "name": {"legal_name": holder}, "stakeholder_type": "INSTITUTION",
@@ -756,10 +895,18 @@ def build_package(records: Iterable[Record], issuer: str, as_of: dt.date, *,
                   legal_name: str | None = None, formation_date: dt.date | None = None,
                   country: str = "US", subdivision: str | None = None,
                   generated_at: str | None = None,
-                  resolve: TermsResolver = load_terms_ref) -> OcfPackage:
-    """The OCF 1.2.0 package of ``issuer`` as of the end of ``as_of`` (SPEC.md §10)."""
-    ex = Exporter(issuer, as_of, resolve)
+                  resolve: TermsResolver = load_terms_ref,
+                  common_authorized: Decimal | None = None) -> OcfPackage:
+    """The OCF 1.2.0 package of ``issuer`` as of the end of ``as_of`` (SPEC.md §10).
+
+    ``common_authorized``: the authorized common, which the ledger does not track; it
+    must be at least the most common outstanding at any event up to ``as_of``
+    (``ValueError`` otherwise)."""
+    ex = Exporter(issuer, as_of, resolve, common_authorized)
     ex.run(records)
+    if common_authorized is not None and common_authorized < ex.common_peak:
+        raise ValueError(f"{plain(common_authorized)} authorized common is fewer than the "
+                         f"{plain(ex.common_peak)} common outstanding at one time")
     body = {
         FILE_NAMES["OCF_STAKEHOLDERS_FILE"]: {"file_type": "OCF_STAKEHOLDERS_FILE",
                                               "items": ex.stakeholder_items()},

@@ -4,7 +4,9 @@ The reading, step by step (each its own module):
 
 1. ``package`` - find and read the package's files (a directory, a zip, a manifest or one
    OCF file) within the bounds of ``source`` and ``safejson``, check the manifest's md5
-   checksums and every file against the official schemas;
+   checksums (a warning, or a problem with strict checksums), bring each file of another
+   1.x version to the 1.2.0 shape (``versions``) and check it against the official
+   schemas (``foreign``: unknown fields and object types reported, not rejected);
 2. ``stakeholders`` - holders by name; ``classes`` - the common stock and each series
    with its terms (``--terms`` or the package's ``prefledger:terms`` lines);
    ``transactions`` - stock transactions as events; ``comments`` - the ``prefledger:``
@@ -13,7 +15,8 @@ The reading, step by step (each its own module):
    (conversion-ratio adjustments, automatic conversions) must match the package.
 
 Every problem names the file, the object id and the field; with any problem nothing is
-stored (exit 2).
+stored (exit 2). What is not imported (with its shares and reason) and the warnings are
+in the plan's report, or in ``ImportRejected`` with the problems.
 """
 
 from __future__ import annotations
@@ -92,26 +95,22 @@ def _read(ctx: ImportContext, path: Path) -> ImportPlan:
 
 def settle_classes(ctx: ImportContext) -> None:
     """A preferred class the ledger cannot take (no terms) is one problem; the objects
-    naming it follow from it. A class that no issuance of the package names holds no
-    shares: it is listed as not imported (a warning), not a rejection."""
-    issued = {it.obj.get("stock_class_id")
-              for it in ctx.items.get("OCF_TRANSACTIONS_FILE", [])
-              if it.obj.get("object_type") == "TX_STOCK_ISSUANCE"}
+    naming it follow from it (listed as not imported because of it). With
+    ``skip_without_terms`` the class itself is listed as not imported instead (its
+    problem becomes a warning) and the rest of the package is read."""
     for it in ctx.items.get("OCF_STOCK_CLASSES_FILE", []):
         info = ctx.classes.get(it.id)
         if info is None or info.common or info.terms is not None:
             continue
         mine = [p for p in ctx.problems if p.file == it.file and p.event == it.id]
         text = "; ".join(p.message for p in mine) or "not imported"
-        ctx.failed_classes[it.id] = f"stock class {it.id!r} is not imported: {text[:300]}"
-        if it.id in issued and not ctx.skip_without_terms:
+        ctx.failed_classes[it.id] = f"stock class {it.id!r}: {text[:300]}"
+        if not ctx.skip_without_terms:
             continue
         for p in mine:
             ctx.problems.remove(p)
             ctx.warnings.append(p)
-        ctx.skip(it, f"a preferred class without terms ({text[:200]})" if it.id in issued
-                 else f"a preferred class without terms and without shares in the package "
-                 f"({text[:200]})", class_id=it.id)
+        ctx.skip(it, f"a preferred class without terms ({text[:200]})", class_id=it.id)
 
 
 def import_package(ledger: Any, path: Path, terms: Sequence[Terms] = (),

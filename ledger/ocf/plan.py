@@ -122,6 +122,16 @@ def check_derived(ctx: ImportContext, st: IssuerState) -> None:
                         f"Series {series} to {plain(rate)} common per share on {when}, but "
                         f"the ledger derives {got} that day from the imported events "
                         "(anti-dilution and split adjustments are derived, not imported)")
+    by_event: dict[str, Decimal] = {}
+    for c in st.conversions:
+        if c.event_id is not None:
+            by_event[c.event_id] = by_event.get(c.event_id, ZERO) + c.common
+    for eid, (common, origin) in ctx.expected_common.items():
+        if eid in by_event and by_event[eid] != common:
+            ctx.problem(origin.file, origin.object_id, "resulting_security_ids",
+                        f"the resulting common securities hold {plain(common)}, but the "
+                        f"ledger converts these shares into {plain(by_event[eid])} common at the "
+                        "series' conversion rate (check the terms given)")
     derived: dict[tuple[dt.date, str, str], Decimal] = {}
     for c in st.conversions:
         if c.automatic:

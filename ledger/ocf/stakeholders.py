@@ -46,8 +46,7 @@ def read_stakeholders(ctx: ImportContext, items: Iterable[Item]) -> None:
 
 def fail(ctx: ImportContext, it: Item, fld: str, message: str) -> None:
     ctx.problem(it.file, it.id, fld, message)
-    ctx.failed_stakeholders.setdefault(it.id, f"stakeholder {it.id!r} is not imported "
-                                       f"({message})")
+    ctx.failed_stakeholders.setdefault(it.id, f"stakeholder {it.id!r}: {message}")
 
 
 def read_stakeholder(ctx: ImportContext, it: Item) -> str | None:

@@ -1,16 +1,24 @@
-"""OCF stock transactions -> ledger events (SPEC.md §3, §10 ``import-ocf``).
+"""OCF stock transactions -> ledger events (SPEC.md §3, §13, §10 ``import-ocf``).
 
-- ``TX_STOCK_ISSUANCE`` -> ``SharesIssued`` / ``CommonStockIssued`` (issuances that are
-  the resulting or balance security of another stock transaction are not new shares);
-- ``TX_STOCK_TRANSFER`` -> ``SharesTransferred``; ``TX_STOCK_CONVERSION`` ->
-  ``SharesConverted``; ``TX_STOCK_REPURCHASE`` -> ``SharesRedeemed``;
-  ``TX_STOCK_CLASS_SPLIT`` of common -> ``CommonStockSplit``; ``TX_STOCK_RETRACTION`` ->
-  ``EventReversed`` of the issuance; ``TX_STOCK_CANCELLATION`` of a prefledger
-  liquidation -> ``Liquidation``.
+- ``TX_STOCK_ISSUANCE`` -> ``SharesIssued`` / ``CommonStockIssued`` held by its
+  stakeholder (issuances that are the resulting or balance security of another stock
+  transaction are not new shares);
+- ``TX_STOCK_TRANSFER`` -> ``SharesTransferred`` of the series or of common;
+  ``TX_STOCK_CONVERSION`` -> ``SharesConverted`` (preferred into common), or
+  ``SharesCancelled`` and ``SharesIssued`` (into another class, or of common);
+  ``TX_STOCK_CANCELLATION`` and ``TX_STOCK_REPURCHASE`` -> ``SharesCancelled`` of the
+  quantity, the rest kept (``SharesRedeemed`` or ``Liquidation`` when the
+  ``prefledger:ref`` says so); ``TX_STOCK_CLASS_SPLIT`` of common -> ``CommonStockSplit``;
+  ``TX_STOCK_RETRACTION`` -> ``EventReversed`` of the issuance;
+  ``TX_STOCK_CONSOLIDATION`` -> nothing moves (checked).
 
 What the ledger derives is not applied twice (SPEC.md §6): conversion-ratio adjustments
-and automatic conversions are noted here and checked after the replay (``plan``).
-Options, warrants, convertibles, plans and vesting are counted and listed as notes.
+of series that adjust (or on a split date) and automatic conversions are noted here and
+checked after the replay (``plan``); another adjustment is recorded as given
+(``TermsAmended``). An object that names a class, stakeholder or security the package
+lacks or does not import is listed as not imported (``ImportContext.skip``) with its
+effect on each class and stakeholder, the missing thing reported once; options,
+warrants, convertibles and plan securities with a quantity are listed likewise.
 """
 
 from __future__ import annotations
@@ -243,9 +251,9 @@ class Transactions:
             self.dangling(it, "no stock class has id", repr(str(cid)[:80]), fld)
             return None
         if not info.common and info.terms is None:
-            why = self.ctx.failed_classes.get(info.id, f"stock class {info.id!r} is not "
-                                              "imported (its problem is reported on it)")
-            self.not_imported(it, f"its stock class {info.id!r} is not imported", because=why)
+            why = self.ctx.failed_classes.get(info.id, f"stock class {info.id!r} (its "
+                                              "problem is reported on it)")
+            self.not_imported(it, "its stock class is not imported", because=why)
             return None
         return info
 
@@ -470,6 +478,10 @@ class Transactions:
                   holder=holder, shares=plain(shares), id=event_id(partial, it.id))
         gkey = ("ref", order[2]) if order[1] == 1 else ("obj", it.id)
         self.group(gkey, ev, order, origin, "shares")
+        if order[1] != 1 and targets:  # another tool's: its common must be the ledger's
+            self.ctx.expected_common[ev["id"]] = (
+                sum((t[2] for t in targets), ZERO),
+                Origin(it.file, it.id, {"shares": "resulting_security_ids"}))
 
     def into_class(self, it: Item, date: str, order: Order, info: ClassInfo, holder: str,
                    shares: Decimal, targets: list[tuple[ClassInfo, str, Decimal]]) -> None:
