@@ -200,15 +200,16 @@ def _event(kind: str, day: dt.date, issuer: str, eid: str, **fields: Any) -> str
 
 
 def pick_transfer(db: Path, issuer: str, last: dt.date, need: int) -> tuple[str, str, str]:
-    """(series, giver, taker): ``issuer``'s most widely held series on ``last``, its
-    biggest holder (at least ``need`` shares) and its smallest one."""
+    """(series, giver, taker): ``issuer``'s most widely held preferred series on
+    ``last``, its biggest holder (at least ``need`` shares) and its smallest one (common,
+    and common without a named holder, are never picked: five preferred events)."""
     from ledger import Ledger
 
     with Ledger.open(str(db)) as lg:
         rows = lg.position(last, issuer)["holders"]
     held: dict[str, list[tuple[Decimal, str]]] = {}
     for r in rows:
-        if Decimal(r["shares"]) > 0:
+        if Decimal(r["shares"]) > 0 and r["series"] != "common" and r["holder"] is not None:
             held.setdefault(r["series"], []).append((Decimal(r["shares"]), r["holder"]))
     series = max(held, key=lambda s: (len(held[s]), s))
     ranked = sorted(held[series], reverse=True)

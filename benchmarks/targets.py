@@ -86,8 +86,8 @@ TARGETS = (
            "min", "×"),
     Target("load_rss_mb", "peak RSS of a load", 1_000_000, 500, "max", " MB"),
     Target("rebuild_rss_mb", "peak RSS of a rebuild", 1_000_000, 500, "max", " MB"),
-    Target("position_latency_growth", "position latency, largest size vs smallest", None, 2.0,
-           "max", "×"),
+    Target("position_latency_growth", "position latency, largest size vs smallest",
+           1_000_000, 2.0, "max", "×"),
 )
 
 
@@ -216,6 +216,7 @@ def measure_size(n: int, args: argparse.Namespace, workdir: Path, tools: peers_r
                    "peak_rss_mb": max(r.rss_mb for r in loads),
                    "events_s": round(fig["events"] / statistics.median(r.wall for r in loads))}
 
+    _partial(fig)
     dates = peers_run.probe_dates(spans[probe], args.dates, args.seed)
     pos = [peers_run.run_cmd(pl + ["--db", str(db), "position", "--as-of", d.isoformat(),
                                    "--issuer", probe], env) for d in dates]
@@ -230,8 +231,14 @@ def measure_size(n: int, args: argparse.Namespace, workdir: Path, tools: peers_r
     if peer_size:
         fig["peers"] = measure_peers(path, workdir, tools, probe, dates, reps)
 
-    fig["append5"] = append5(db, probe, dt.date.fromisoformat(spans[probe][1]),
-                             fig["probe_events"], args.reps, env)
+    _partial(fig)
+    try:
+        fig["append5"] = append5(db, probe, dt.date.fromisoformat(spans[probe][1]),
+                                 fig["probe_events"], args.reps, env)
+    except RuntimeError as exc:  # reported, and the other figures still measured
+        fig["append5"] = {"error": str(exc)[-500:], "stored_events": fig["probe_events"],
+                          "existing_vs_new": None}
+    _partial(fig)
 
     rb = child("rebuild", env, db=str(db))
     bare = child("bare_read", env, db=str(db))
@@ -241,6 +248,12 @@ def measure_size(n: int, args: argparse.Namespace, workdir: Path, tools: peers_r
     if not args.keep:
         run._rm(db)
     return fig
+
+
+def _partial(fig: dict[str, Any]) -> None:
+    """What is measured so far, on stderr (a long run that fails later keeps it)."""
+    print(f"so far at {fig['events']} events: " + json.dumps(fig), file=sys.stderr,
+          flush=True)
 
 
 def measure_peers(path: Path, workdir: Path, tools: peers_run.Tools, probe: str,
@@ -337,23 +350,29 @@ def figures(sizes: list[dict[str, Any]]) -> dict[str, tuple[float | None, str]]:
             return _ratio(f["load"]["median_s"], peer(f, tool))
 
         put(key, _at(sizes, t[key].at, has), load_ratio)
-    put("position_whole_process_s", _at(sizes, t["position_whole_process_s"].at),
+    put("position_whole_process_s", _at(sizes, t["position_whole_process_s"].at,
+                                        lambda f: "position_whole_process" in f),
         lambda f: f["position_whole_process"]["median_s"])
     f = _at(sizes, t["position_vs_hledger_balance_e"].at,
             lambda f: peer(f, "hledger balance -e") is not None)
     put("position_vs_hledger_balance_e", f,
         lambda f: _ratio(f["position_whole_process"]["median_s"], peer(f, "hledger balance -e")))
     for key in ("append5_vs_new_10k", "append5_vs_new_1m"):
-        f = _at(sizes, t[key].at)
+        f = _at(sizes, t[key].at,
+                lambda f: (f.get("append5") or {}).get("existing_vs_new") is not None)
         put(key, f, lambda f: f["append5"]["existing_vs_new"],
             None if f is None else f"{f['events']:,} (issuer of "
             f"{f['append5']['stored_events']:,})")
-    put("rebuild_vs_bare_read", _at(sizes, None), lambda f: f["rebuild"]["vs_bare_read"])
+    put("rebuild_vs_bare_read", _at(sizes, None, lambda f: "rebuild" in f),
+        lambda f: f["rebuild"]["vs_bare_read"])
     put("load_rss_mb", _at(sizes, t["load_rss_mb"].at), lambda f: f["load"]["peak_rss_mb"])
-    put("rebuild_rss_mb", _at(sizes, t["rebuild_rss_mb"].at),
+    put("rebuild_rss_mb", _at(sizes, t["rebuild_rss_mb"].at, lambda f: "rebuild" in f),
         lambda f: f["rebuild"]["peak_rss_mb"])
-    small, big = sizes[0], sizes[-1]
-    if big is small:
+    timed = [f for f in sizes if "position_latency" in f]
+    small, big = (timed[0], timed[-1]) if timed else (sizes[0], sizes[0])
+    if not timed:
+        out["position_latency_growth"] = (None, "not measured")
+    elif big is small:
         out["position_latency_growth"] = (None, f"{big['events']:,} only")
     else:
         out["position_latency_growth"] = (
@@ -420,7 +439,12 @@ def machine() -> dict[str, Any]:
                 ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": ram,
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, cwd=Path(__file__).parent).stdout.strip() or None
+    except OSError:
+        commit = None
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": ram, "commit": commit,
             "python": platform.python_version(), "platform": platform.platform(),
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "loadavg_start": round(os.getloadavg()[0], 2)}
@@ -483,7 +507,7 @@ def main(argv: list[str] | None = None) -> None:
     m = result["machine"]
     print(f"machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram']} RAM, Python {m['python']}; "
           f"{m['date']}; load average {m['loadavg_start']} at the start, "
-          f"{m['loadavg_end']} at the end")
+          f"{m['loadavg_end']} at the end; commit {m['commit']}")
     print("sizes: " + "; ".join(
         f"{f['events']:,} events, {f['issuers']} issuers, probe {f['probe']} "
         f"{f['probe_events']:,} events" for f in result["sizes"]))
