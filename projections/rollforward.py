@@ -180,11 +180,17 @@ def rollforward_tables(tables: Rows, d1: dt.date, d2: dt.date,
             entry["dividends"] = d
         out_series.append(entry)
     holders = []
-    keys = sorted({(r["series"], r["holder"]) for r in tables["positions"]})
-    for name, h in keys:
-        a = [r for r in acts if r["series"] == name and r["holder"] == h]
-        o = _sum(at(tables["positions"], opening, series=name, holder=h), "shares")
-        c = _sum(at(tables["positions"], d2, series=name, holder=h), "shares")
+    # each holder line's activity and intervals, grouped once (not a scan per holder)
+    acts_of: dict[tuple[Any, Any], list[Row]] = {}
+    for r in acts:
+        acts_of.setdefault((r["series"], r["holder"]), []).append(r)
+    intervals_of: dict[tuple[Any, Any], list[Row]] = {}
+    for r in tables["positions"]:
+        intervals_of.setdefault((r["series"], r["holder"]), []).append(r)
+    for name, h in sorted(intervals_of):
+        a = acts_of.get((name, h), [])
+        o = _sum(at(intervals_of[(name, h)], opening), "shares")
+        c = _sum(at(intervals_of[(name, h)], d2), "shares")
         flows = {kind: _sum([r for r in a if r["kind"] == kind], "shares")
                  for kind in ("issued", "issued_on_conversion", "transfer_in", "transfer_out",
                               "converted", "redeemed", "cancelled", "split", "liquidation")}
