@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -144,16 +145,16 @@ STEPS_INDEXES: list[tuple[str, ...]] = [("issuer", "figure", "series", "holder")
 
 
 def figure_steps_rows(issuer: str, records: list[Any], through: dt.date | None,
-                      resolve: Any) -> list[Row]:
+                      resolve: Any) -> Iterator[Row]:
     """One row per step of every figure the position lists (every series' figures, each
     holder line's, common stock's) as of ``through`` (default: the issuer's last
     effective date): the step's arithmetic in words and its fields (``details``, JSON,
     every digit), its amount; the figure's value on every row of it."""
     if not records:
-        return []
+        return
     as_of = through or max(r.event.effective_date for r in records)
     st, f = follow(issuer, records, as_of, resolve)
-    rows: list[Row] = []
+    line = 0
     #: a step shared by a holder's figure and its series' (the same object): written once
     done: dict[tuple[int, bool], tuple[dict[str, Any], str, str]] = {}
     for e in explain_all(st, f, as_of):
@@ -164,7 +165,8 @@ def figure_steps_rows(issuer: str, records: list[Any], through: dt.date | None,
                 "holder": e.holder, "as_of": as_of, "value": e.value,
                 "value_exact": js_value, "combine": e.combine}
         if not e.steps:  # a figure with no step (nothing happened, or null) still shows
-            rows.append({**head, "line": len(rows) + 1})
+            line += 1
+            yield {**head, "line": line}
         for n, step in enumerate(e.steps, 1):
             key = (id(step), money_fig)
             got = done.get(key)
@@ -175,15 +177,15 @@ def figure_steps_rows(issuer: str, records: list[Any], through: dt.date | None,
                 got = done[key] = (details, json.dumps(details, ensure_ascii=False),
                                    arithmetic(step))
             details, text, words = got
-            rows.append({
-                **head, "line": len(rows) + 1, "step": n, "kind": step.kind,
+            line += 1
+            yield {
+                **head, "line": line, "step": n, "kind": step.kind,
                 "date": step.date, "event_ids": ",".join(step.event_ids),
                 "step_holder": details.get("holder"), "arithmetic": words,
                 "details": text, "amount": step.amount,
                 "amount_exact": None if step.amount is None
                 else _amount_text(step.amount, money_fig),
-            })
-    return rows
+            }
 
 
 def _amount_text(v: Decimal, money_fig: bool) -> str:
@@ -201,10 +203,9 @@ def _ensure_steps(db: sqlite_utils.Database, indexes: bool = True) -> None:
             t.create_index(list(cols), if_not_exists=True)
 
 
-def insert_steps(db: sqlite_utils.Database, rows: list[Row]) -> None:
-    """Append ``figure_steps`` rows (see ``insert_rows``)."""
-    if not rows:
-        return
+def insert_steps(db: sqlite_utils.Database, rows: Iterable[Row]) -> None:
+    """Append ``figure_steps`` rows (see ``insert_rows``), as they come: a generator of
+    rows is written without holding them all."""
     cols = list(STEPS_COLUMNS)
     sql = (f'INSERT INTO "{STEPS}" ({", ".join(f"[{c}]" for c in cols)}) '
            f'VALUES ({", ".join("?" for _ in cols)})')
