@@ -102,6 +102,19 @@ def sqlite_store(tmp_path: Path) -> StoreSpec:
 
 
 @pytest.fixture
+def other(store: StoreSpec, tmp_path: Path) -> Iterator[StoreSpec]:
+    """A second, empty ledger of the same kind as ``store`` (the 'new ledger' of an
+    export and import)."""
+    if store.kind == "sqlite":
+        yield StoreSpec("sqlite", db=str(tmp_path / "other.db"))
+    else:
+        gen = _pg_schema()
+        schema = next(gen)
+        yield StoreSpec("postgres", url=f"{PG_URL}?schema={schema}")
+        next(gen, None)
+
+
+@pytest.fixture
 def ledger(store: StoreSpec) -> Iterator[Ledger]:
     lg = store.open()
     yield lg

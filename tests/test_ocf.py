@@ -35,7 +35,7 @@ from ledger.events import parse_object
 from ledger.ocf.importer import read_package
 from ledger.problems import LedgerError
 
-from .conftest import HISTORY, PG_URL, REPO, StoreSpec, _pg_schema
+from .conftest import HISTORY, REPO, StoreSpec
 
 D = Decimal
 P40 = Context(prec=40)
@@ -195,17 +195,6 @@ def pkg(nstor_export: Path, tmp_path: Path) -> Path:
     """A copy of the nStor export a test may edit."""
     return Path(shutil.copytree(nstor_export, tmp_path / "pkg"))
 
-
-@pytest.fixture
-def other(store: StoreSpec, tmp_path: Path) -> Iterator[StoreSpec]:
-    """A second, empty ledger of the same kind as ``store`` (the 'new ledger')."""
-    if store.kind == "sqlite":
-        yield StoreSpec("sqlite", db=str(tmp_path / "other.db"))
-    else:
-        gen = _pg_schema()
-        schema = next(gen)
-        yield StoreSpec("postgres", url=f"{PG_URL}?schema={schema}")
-        next(gen, None)
 
 
 def run(spec: StoreSpec, *args: str) -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typer.testing import CliRunner
 
 from ledger.cli import app
 
-from .conftest import HISTORY, PG_URL, REPO, StoreSpec, _pg_schema
+from .conftest import HISTORY, REPO, StoreSpec
 from .test_ocf import FILE_SCHEMAS, OBJECT_SCHEMAS, machine, read_pkg, schema_errors
 
 D = Decimal
@@ -201,17 +200,6 @@ def write(path: Path, events: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(e) + "\n" for e in events))
     return path
 
-
-@pytest.fixture
-def other(store: StoreSpec, tmp_path: Path) -> Iterator[StoreSpec]:
-    """A second, empty ledger of the same kind as ``store``."""
-    if store.kind == "sqlite":
-        yield StoreSpec("sqlite", db=str(tmp_path / "other.db"))
-    else:
-        gen = _pg_schema()
-        schema = next(gen)
-        yield StoreSpec("postgres", url=f"{PG_URL}?schema={schema}")
-        next(gen, None)
 
 
 def holdings(files: dict[str, dict[str, Any]]) -> dict[tuple[str, str], Decimal]:
