@@ -422,23 +422,35 @@ class Store:
         return 0 if agg is None else agg.count
 
     def issuers(self) -> list[str]:
-        """Every issuer with a stream, from the notification log (Opened events)."""
+        """Every issuer with a stream: the name in the first event (``Opened``) of each
+        stream. The streams are found by seeking the log's primary key (originator id,
+        version) from one stream to the next, a lookup per issuer, not a scan of the
+        whole log; a tampered first row is left out (``verify`` reports it)."""
         topic = get_topic(IssuerLedger.Opened)
-        out = []
-        start = 1
-        while True:
-            batch = self.app.recorder.select_notifications(start=start, limit=1000,
-                                                           topics=[topic])
-            for n in batch:
+        table = self._table(self.app.recorder.events_table_name)  # type: ignore[attr-defined]
+        first = self._sql(f"SELECT originator_id FROM {table} "
+                          "ORDER BY originator_id LIMIT 1")
+        after = self._sql(f"SELECT originator_id FROM {table} WHERE originator_id > ? "
+                          "ORDER BY originator_id LIMIT 1")
+        streams: list[Any] = []
+        with self._tx(False) as c:
+            c.execute(first)
+            row = c.fetchone()
+            while row is not None:
+                streams.append(row["originator_id"])
+                c.execute(after, (streams[-1],))
+                row = c.fetchone()
+        out = set()
+        for oid in streams:
+            for n in self.app.recorder.select_events(uuid.UUID(str(oid)), lte=1):
+                if n.topic != topic:
+                    continue
                 try:  # a tampered row must not stop ``verify`` from reporting it
                     name = getattr(self.app.mapper.to_domain_event(n), "issuer", None)
                 except Exception:  # noqa: BLE001
                     continue
-                if isinstance(name, str) and name not in out:
-                    out.append(name)
-            if len(batch) < 1000:
-                break
-            start = batch[-1].id + 1
+                if isinstance(name, str):
+                    out.add(name)
         return sorted(out)
 
     def read(self, issuer: str) -> list[StoredEvent]:
