@@ -93,3 +93,25 @@ def test_an_exact_fit_and_a_header_only_table() -> None:
     empty = Table()
     empty.add_column("holder")
     assert empty.plain(80) == _rich(empty, 80)
+
+
+def test_rows_added_every_way_render_as_rich_adds_them() -> None:
+    """``Table.add_row`` takes one string per column without rich's per-cell checks; a
+    row of fewer cells, a ``None``, a section end or a style still go through rich."""
+    from rich import table as rich_table
+
+    def fill(t: rich_table.Table) -> None:
+        t.add_column("holder")
+        t.add_column("shares", justify="right")
+        t.add_row("Oak", "12")
+        t.add_section()  # ends the section of the row just added (rows are not shared)
+        t.add_row("Elm")
+        t.add_row(None, "3")
+        t.add_row("Ash", "4", end_section=True)
+        t.add_row("Fir", "5")
+
+    ours, theirs = Table(title="t"), rich_table.Table(title="t")
+    fill(ours)
+    fill(theirs)
+    assert [r.end_section for r in ours.rows] == [True, False, False, True, False]
+    assert _safe(ours, 80) == _rich(ours, 80) == _rich(theirs, 80)  # type: ignore[arg-type]

@@ -10,7 +10,6 @@ consoles escape control and format characters in every string they print and
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import errno
 import json
@@ -79,6 +78,15 @@ class Table(rich_table.Table):
         super().__init__(*headers, **kwargs)
 
     def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        columns = self.columns
+        if not kwargs and len(renderables) == len(columns) \
+                and all(type(r) is str for r in renderables):
+            # what rich's ``add_row`` does with one string per column, without its
+            # per-cell checks (a position adds thousands of rows)
+            for column, r in zip(columns, renderables, strict=True):
+                column._cells.append(shown(r))
+            self.rows.append(rich_table.Row(style=None, end_section=False))
+            return
         super().add_row(*(shown(r) if isinstance(r, str) else r for r in renderables),
                         **kwargs)
 
@@ -90,10 +98,23 @@ class Table(rich_table.Table):
         if not self._plain_shape():
             return None
         columns = self.columns
-        cells = [[str(c.header), *c._cells] for c in columns]
-        if any(not isinstance(v, str) or not _plain_cell(v) for col in cells for v in col):
+        if not all(type(v) is str for c in columns for v in c._cells):
             return None
-        widths = [max(cell_len(str(v)) for v in col) + 2 for col in cells]
+        cells: list[list[str]] = [[str(c.header), *c._cells] for c in columns]  # type: ignore[list-item]
+        every = "".join(v for col in cells for v in col)
+        width: Callable[[str], int]
+        if every.isascii():
+            # ``_plain_cell`` of each cell at once: printable (a string is printable when
+            # each of its characters is) and no trailing space (the one whitespace
+            # character that is printable)
+            if not every.isprintable() or any(v.endswith(" ") for col in cells for v in col):
+                return None
+            width = len
+        elif all(_plain_cell(v) for col in cells for v in col):
+            width = cell_len
+        else:
+            return None
+        widths = [max(width(v) for v in col) + 2 for col in cells]
         table_width = sum(widths) + len(columns) + 1
         if table_width > max_width:
             return None
@@ -106,17 +127,19 @@ class Table(rich_table.Table):
             left = (table_width - cell_len(title)) // 2
             lines.append(" " * left + title + " " * (table_width - left - cell_len(title)))
         lines.append(_BOX.get_top(widths).rstrip("\n"))
-        rows = list(zip(*cells, strict=True))
-        just = [c.justify for c in columns]
-        for k, row in enumerate(rows):
-            edge, bar = ("┃", "┃") if k == 0 else ("│", "│")
-            parts = []
-            for text, w, j in zip(row, widths, just, strict=True):
-                pad = " " * (w - 2 - cell_len(text))
-                parts.append(" " + (pad + text if j == "right" else text + pad) + " ")
-            lines.append(edge + bar.join(parts) + edge)
-            if k == 0:
-                lines.append(_BOX.get_row(widths, "head", edge=True).rstrip("\n"))
+        padded = []
+        for col, w, c in zip(cells, widths, columns, strict=True):
+            n = w - 2
+            if width is len:
+                padded.append([t.rjust(n) if c.justify == "right" else t.ljust(n) for t in col])
+            elif c.justify == "right":
+                padded.append([" " * (n - width(t)) + t for t in col])
+            else:
+                padded.append([t + " " * (n - width(t)) for t in col])
+        rows = zip(*padded, strict=True)
+        lines.append("┃ " + " ┃ ".join(next(rows)) + " ┃")
+        lines.append(_BOX.get_row(widths, "head", edge=True).rstrip("\n"))
+        lines.extend("│ " + " │ ".join(row) + " │" for row in rows)
         lines.append(_BOX.get_bottom(widths).rstrip("\n"))
         return "\n".join(lines) + "\n"
 
@@ -370,6 +393,8 @@ def emit_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = 
             for k in r:
                 seen.setdefault(k, None)
         columns = list(seen)
+    import csv  # here: only ``--csv`` writes it
+
     w = csv.writer(file or sys.stdout, lineterminator="\n")
     w.writerow(columns)
     for r in rows:
