@@ -23,7 +23,7 @@ import typer.testing
 from typer.testing import CliRunner
 
 from ledger.api import Ledger
-from ledger.cli import app
+from ledger.cli.app import app_for
 
 # typer's CliRunner builds the click command from the app again on every invoke (about
 # 60 ms each, a good part of a short command's run); the app never changes during a run
@@ -127,7 +127,9 @@ class Cli:
     runner: CliRunner
 
     def __call__(self, *args: str, input: str | None = None) -> Any:
-        return self.runner.invoke(app, [*self.spec.args, *args], input=input)
+        argv = [*self.spec.args, *args]
+        # as the ``prefledger`` program runs it (``ledger.cli.app.run``)
+        return self.runner.invoke(app_for(argv), argv, input=input)
 
     def json(self, *args: str) -> Any:
         r = self(*args, "--json")

@@ -1,5 +1,5 @@
 """The command line (``prefledger``): a thin layer over ``ledger.api``."""
 
-from ledger.cli.app import app
+from ledger.cli.app import app, run
 
-__all__ = ["app"]
+__all__ = ["app", "run"]

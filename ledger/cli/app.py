@@ -8,6 +8,7 @@ Each command module holds the commands of one capability and imports only
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -78,7 +79,58 @@ def _store_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-for _module in (loading, position, waterfall, dividends, conversions, audit, reporting, ocf,
-                explain):
+_MODULES = (loading, position, waterfall, dividends, conversions, audit, reporting, ocf,
+            explain)
+for _module in _MODULES:
     for _name, _fn in _module.COMMANDS:
         app.command(_name)(_store_errors(_fn))
+
+
+#: the options of ``main`` that take a value (``--db FILE``)
+_VALUED = ("--db", "--database-url")
+
+
+def _command_named(argv: list[str]) -> str | None:
+    """The command ``argv`` runs (``--db F position …`` -> ``"position"``), or ``None``
+    when it runs none by name (``--help``, no command, a name that is no command)."""
+    k = 0
+    while k < len(argv):
+        word = argv[k]
+        if word in _VALUED:
+            k += 2
+        elif word.startswith(tuple(o + "=" for o in _VALUED)):
+            k += 1
+        elif word.startswith("-"):
+            return None
+        else:
+            break
+    else:
+        return None
+    names = {name or fn.__name__.replace("_", "-") for m in _MODULES for name, fn in m.COMMANDS}
+    return argv[k] if argv[k] in names else None
+
+
+@functools.cache
+def one_command_app(name: str) -> typer.Typer:
+    """The app with ``main`` and the one command ``name``: what ``prefledger NAME …``
+    runs (the same options, messages and exit codes as ``app``), without building the
+    other commands' options each time the program starts."""
+    single = typer.Typer(add_completion=False, no_args_is_help=True, help=app.info.help)
+    single.callback()(main)
+    for m in _MODULES:
+        for cmd, fn in m.COMMANDS:
+            if (cmd or fn.__name__.replace("_", "-")) == name:
+                single.command(cmd)(_store_errors(fn))
+    return single
+
+
+def app_for(argv: list[str]) -> typer.Typer:
+    """The app that runs ``argv``: ``one_command_app`` of the command it names, else
+    ``app`` (its help, its message for a name that is no command)."""
+    name = _command_named(argv)
+    return app if name is None else one_command_app(name)
+
+
+def run() -> None:
+    """The ``prefledger`` program (``app_for`` the command line)."""
+    app_for(sys.argv[1:])()
