@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from importlib import resources
 from typing import Any, Literal
 
 from pydantic import (
@@ -136,7 +135,8 @@ SENIORITY_KEYWORDS = frozenset({"common", "all", "issued_after", "outstanding_on
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # built when first used (``ledger.events``: a command reading no terms never builds them)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class StepUp(Strict):
@@ -723,6 +723,8 @@ def load_terms_ref(ref: str) -> Terms:
     parts = ref.split("/")
     if len(parts) != 2 or not all(p.isidentifier() for p in parts):
         raise KeyError(ref)
+    from importlib import resources  # here: a command that names no terms never needs it
+
     try:
         text = resources.files("fixtures").joinpath(parts[0], f"{parts[1]}.json").read_text()
     except (FileNotFoundError, ModuleNotFoundError) as exc:
@@ -731,6 +733,8 @@ def load_terms_ref(ref: str) -> Terms:
 
 
 def known_terms_refs() -> list[str]:
+    from importlib import resources
+
     base = resources.files("fixtures")
     out = []
     for d in base.iterdir():
