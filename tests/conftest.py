@@ -23,7 +23,7 @@ import typer.testing
 from typer.testing import CliRunner
 
 from ledger.api import Ledger
-from ledger.cli.app import app_for
+from ledger.cli.program import app_for
 
 # typer's CliRunner builds the click command from the app again on every invoke (about
 # 60 ms each, a good part of a short command's run); the app never changes during a run
@@ -128,7 +128,7 @@ class Cli:
 
     def __call__(self, *args: str, input: str | None = None) -> Any:
         argv = [*self.spec.args, *args]
-        # as the ``prefledger`` program runs it (``ledger.cli.app.run``)
+        # as the ``prefledger`` program runs it (``ledger.cli.program.run``)
         return self.runner.invoke(app_for(argv), argv, input=input)
 
     def json(self, *args: str) -> Any:

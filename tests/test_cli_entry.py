@@ -1,4 +1,4 @@
-"""The ``prefledger`` program builds only the command it runs (``ledger.cli.app.run``):
+"""The ``prefledger`` program builds only the command it runs (``ledger.cli.program.run``):
 every command's help, options, messages and exit codes are those of the whole app. The
 rest of the suite runs its commands the same way (``tests.conftest.Cli``)."""
 
@@ -14,9 +14,38 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from ledger.cli.app import _command_named, app, app_for, one_command_app
+from ledger.cli.program import (
+    COMMAND_MODULES,
+    _command_named,
+    app_for,
+    command_module,
+    one_command_app,
+    whole_app,
+)
+
+app = whole_app()
 
 NAMES = sorted(get_command(app).commands)  # type: ignore[attr-defined]
+
+
+def test_the_map_of_command_modules_is_each_modules_commands_in_order() -> None:
+    for module, names in COMMAND_MODULES.items():
+        got = tuple(n or fn.__name__.replace("_", "-") for n, fn in command_module(module).COMMANDS)
+        assert got == names, module
+    listed = [n for names in COMMAND_MODULES.values() for n in names]
+    assert listed == list(get_command(app).commands)  # type: ignore[attr-defined]
+    import ledger.cli
+
+    assert ledger.cli.app is app  # the package's ``app`` is the whole app
+
+
+def test_one_command_imports_only_its_module() -> None:
+    code = ("import sys; from ledger.cli.program import one_command_app; "
+            "one_command_app('position'); "
+            "print(sorted(m for m in sys.modules if m.startswith('ledger.cli.')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert eval(r.stdout) == ["ledger.cli.options", "ledger.cli.position", "ledger.cli.program"]
 
 
 def test_every_command_is_found_behind_the_store_options() -> None:

@@ -40,7 +40,7 @@ def test_every_report_builder_is_under_the_builders_contract() -> None:
 
 def test_every_command_module_is_independent_of_the_others() -> None:
     commands = {f"ledger.cli.{p.stem}" for p in (REPO / "ledger" / "cli").glob("*.py")
-                if p.stem not in ("__init__", "app", "options")}
+                if p.stem not in ("__init__", "program", "options")}
     assert set(_contract("commands")["modules"]) == commands  # type: ignore[arg-type]
 
 

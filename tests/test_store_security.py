@@ -649,7 +649,9 @@ def test_a_db_that_is_not_sqlite_is_refused_by_every_command(tmp_path: Path) -> 
         ["import-ocf", str(pkg)],
         ["explain", "--as-of", "2005-12-31", "--series", "G", "arrears"],
     ]
-    from ledger.cli.app import app as typer_app
+    from ledger.cli.program import whole_app
+
+    typer_app = whole_app()
 
     names = {c.name or c.callback.__name__ for c in typer_app.registered_commands}
     assert names == {c[0] for c in commands}  # every command is tried

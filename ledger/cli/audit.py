@@ -1,4 +1,4 @@
-"""CLI commands for audit (registered on ``ledger.cli.app``): ``history`` (SPEC.md §10),
+"""CLI commands for audit (registered by ``ledger.cli.program``): ``history`` (SPEC.md §10),
 ``issuers`` (each issuer stream with its event count and effective dates).
 
 ``verify`` recomputes the hash chain (``ledger.store.verify``).

@@ -1,4 +1,4 @@
-"""CLI commands for conversions (registered on ``ledger.cli.app``).
+"""CLI commands for conversions (registered by ``ledger.cli.program``).
 
 ``conversions --series S``: SPEC.md §10, the conversion-rate adjustments of a series
 with their A, B, C (§6), plus its conversions and redemptions (§7).

@@ -1,4 +1,4 @@
-"""CLI commands for dividends (registered on ``ledger.cli.app``).
+"""CLI commands for dividends (registered by ``ledger.cli.program``).
 
 ``rates --series S``: SPEC.md §10, the dividend-rate history of a series (§5 Step-up).
 ``check --as-of D``: SPEC.md §10, findings (§5 unrecorded misses and dividend priority;

@@ -1,5 +1,5 @@
 """``explain FIGURE``: how a figure of the position was made, step by step, each step
-naming the events it comes from (registered on ``ledger.cli.app``)."""
+naming the events it comes from (registered by ``ledger.cli.program``)."""
 
 from __future__ import annotations
 

@@ -101,19 +101,17 @@ class Table(rich_table.Table):
         if not all(type(v) is str for c in columns for v in c._cells):
             return None
         cells: list[list[str]] = [[str(c.header), *c._cells] for c in columns]  # type: ignore[list-item]
+        # ``_plain_cell`` of every cell: printable (a string is printable when each of its
+        # characters is) and no trailing space (the one printable whitespace character),
+        # then the characters of the cells that are not ASCII
         every = "".join(v for col in cells for v in col)
-        width: Callable[[str], int]
-        if every.isascii():
-            # ``_plain_cell`` of each cell at once: printable (a string is printable when
-            # each of its characters is) and no trailing space (the one whitespace
-            # character that is printable)
-            if not every.isprintable() or any(v.endswith(" ") for col in cells for v in col):
-                return None
-            width = len
-        elif all(_plain_cell(v) for col in cells for v in col):
-            width = cell_len
-        else:
+        if not every.isprintable() or any(v.endswith(" ") for col in cells for v in col):
             return None
+        width: Callable[[str], int] = len
+        if not every.isascii():
+            if not all(_plain_cell(v) for col in cells for v in col if not v.isascii()):
+                return None
+            width = _cell_width
         widths = [max(width(v) for v in col) + 2 for col in cells]
         table_width = sum(widths) + len(columns) + 1
         if table_width > max_width:
@@ -173,6 +171,10 @@ def _plain_cell(text: str) -> bool:
             and (text.isascii() or all(_simple_char(ch) for ch in text)))
 
 
+def _cell_width(text: str) -> int:
+    return len(text) if text.isascii() else cell_len(text)
+
+
 def _simple_char(ch: str) -> bool:
     if ch.isascii() or ch == "—":
         return True
@@ -212,7 +214,7 @@ Command = Callable[..., Any]
 
 class Commands(list[tuple[str | None, Command]]):
     """The commands of one command module, in order: ``@COMMANDS()`` (the function's
-    name) or ``@COMMANDS("export-ocf")``; ``ledger.cli.app`` registers them on the app."""
+    name) or ``@COMMANDS("export-ocf")``; ``ledger.cli.program`` registers them on the app."""
 
     def __call__(self, name: str | None = None) -> Callable[[Command], Command]:
         def register(fn: Command) -> Command:

@@ -1,4 +1,4 @@
-"""CLI commands for reporting (registered on ``ledger.cli.app``): SPEC.md §10 ``rebuild``,
+"""CLI commands for reporting (registered by ``ledger.cli.program``): SPEC.md §10 ``rebuild``,
 ``export``, ``rollforward`` and ``chart``."""
 
 from __future__ import annotations

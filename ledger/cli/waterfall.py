@@ -1,4 +1,4 @@
-"""CLI commands for the liquidation waterfall (registered on ``ledger.cli.app``).
+"""CLI commands for the liquidation waterfall (registered by ``ledger.cli.program``).
 
 ``prefledger waterfall --as-of D --proceeds X [--order M,H,K,G] [--json]`` (SPEC.md §8,
 §9, §10): a what-if distribution that records nothing.

@@ -1,38 +1,43 @@
-"""The ``prefledger`` command line: the app, its store options, and every command
-module's commands registered in the order ``--help`` lists them.
+"""The ``prefledger`` program: its store options (``main``), every command module's
+commands in the order ``--help`` lists them, and ``run``, which builds the whole app
+(``whole_app``) or only the command the command line names (``one_command_app``).
 
 Each command module holds the commands of one capability and imports only
-``ledger.cli.options``; this module is the only one that knows them all.
+``ledger.cli.options``; this module is the only one that knows them all, by name
+(``COMMAND_MODULES``), so a command starts without importing the others.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 import warnings
 from collections.abc import Callable
+from types import ModuleType
 from typing import Annotated, Any
 
 import typer
 
-from ledger.cli import (
-    audit,
-    conversions,
-    dividends,
-    explain,
-    loading,
-    ocf,
-    position,
-    reporting,
-    waterfall,
-)
 from ledger.cli.options import CTX, err, fail
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="prefledger: an event-sourced ledger of preferred stock.")
+HELP = "prefledger: an event-sourced ledger of preferred stock."
+
+#: the command modules in the order ``--help`` lists their commands, and the commands of
+#: each (a test checks them against each module's ``COMMANDS``)
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "loading": ("load",),
+    "position": ("position", "demo"),
+    "waterfall": ("waterfall",),
+    "dividends": ("rates", "check"),
+    "conversions": ("conversions",),
+    "audit": ("history", "issuers", "verify"),
+    "reporting": ("rebuild", "export", "rollforward", "chart"),
+    "ocf": ("export-ocf", "import-ocf"),
+    "explain": ("explain",),
+}
 
 
-@app.callback()
 def main(
     db: Annotated[str | None, typer.Option("--db", help="SQLite file")] = None,
     database_url: Annotated[
@@ -79,11 +84,25 @@ def _store_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-_MODULES = (loading, position, waterfall, dividends, conversions, audit, reporting, ocf,
-            explain)
-for _module in _MODULES:
-    for _name, _fn in _module.COMMANDS:
-        app.command(_name)(_store_errors(_fn))
+def command_module(module: str) -> ModuleType:
+    """The command module ``ledger.cli.<module>`` (one of ``COMMAND_MODULES``)."""
+    return importlib.import_module(f"ledger.cli.{module}")
+
+
+def _new_app() -> typer.Typer:
+    app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP)
+    app.callback()(main)
+    return app
+
+
+@functools.cache
+def whole_app() -> typer.Typer:
+    """The app with every command (``ledger.cli.app``)."""
+    app = _new_app()
+    for module in COMMAND_MODULES:
+        for name, fn in command_module(module).COMMANDS:
+            app.command(name)(_store_errors(fn))
+    return app
 
 
 #: the options of ``main`` that take a value (``--db FILE``)
@@ -106,29 +125,28 @@ def _command_named(argv: list[str]) -> str | None:
             break
     else:
         return None
-    names = {name or fn.__name__.replace("_", "-") for m in _MODULES for name, fn in m.COMMANDS}
-    return argv[k] if argv[k] in names else None
+    return argv[k] if any(argv[k] in names for names in COMMAND_MODULES.values()) else None
 
 
 @functools.cache
 def one_command_app(name: str) -> typer.Typer:
     """The app with ``main`` and the one command ``name``: what ``prefledger NAME …``
-    runs (the same options, messages and exit codes as ``app``), without building the
-    other commands' options each time the program starts."""
-    single = typer.Typer(add_completion=False, no_args_is_help=True, help=app.info.help)
-    single.callback()(main)
-    for m in _MODULES:
-        for cmd, fn in m.COMMANDS:
-            if (cmd or fn.__name__.replace("_", "-")) == name:
-                single.command(cmd)(_store_errors(fn))
-    return single
+    runs (the same options, messages and exit codes as ``whole_app``), without
+    importing the other command modules or building their options."""
+    app = _new_app()
+    for module, names in COMMAND_MODULES.items():
+        if name in names:
+            for cmd, fn in command_module(module).COMMANDS:
+                if (cmd or fn.__name__.replace("_", "-")) == name:
+                    app.command(cmd)(_store_errors(fn))
+    return app
 
 
 def app_for(argv: list[str]) -> typer.Typer:
     """The app that runs ``argv``: ``one_command_app`` of the command it names, else
-    ``app`` (its help, its message for a name that is no command)."""
+    ``whole_app`` (its help, its message for a name that is no command)."""
     name = _command_named(argv)
-    return app if name is None else one_command_app(name)
+    return whole_app() if name is None else one_command_app(name)
 
 
 def run() -> None:
