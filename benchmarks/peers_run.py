@@ -98,7 +98,7 @@ def prefledger_cmd() -> list[str]:
     script = Path(sys.executable).with_name("prefledger")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from ledger.cli import app; app()"]
+    return [sys.executable, "-c", "from ledger.cli import run; run()"]
 
 
 def _median(xs: list[float]) -> float:
