@@ -4,7 +4,8 @@
 
 Many issuers, each with G/H/K/M-like series (the nStor terms of ``fixtures/nstor``
 inlined, with the designation date moved and the authorized shares scaled to the
-holder count), tens to thousands of holders, initial and later issuances, transfers,
+holder count), tens to thousands of holders (fewer where an issuer could otherwise pass
+the limit ``holder_periods`` by the file's horizon), initial and later issuances, transfers,
 quarterly dividend payments (series-wide: the exact arrears, computed by a live
 replay of the issuer; now and then a run of missed quarters, each with the board's
 ``DividendMissed`` and sometimes a part payment, then a catch-up; and, usually, the
@@ -31,16 +32,18 @@ import datetime as dt
 import heapq
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ledger import limits
 from ledger.bulk import bulk
 from ledger.daycount import add_years
 from ledger.events import parse_object
@@ -408,7 +411,43 @@ def plan(events: int, seed: int = 1) -> list[IssuerSpec]:
                                 tuple(kinds), rng.randrange(2**31)))
         left -= size
         n += 1
-    return specs
+    return _within_holder_periods(specs)
+
+
+#: the series whose terms accrue dividends, four periods a year (``fixtures/nstor``)
+ACCRUING = frozenset("GHM")
+
+
+def holder_periods_bound(spec: IssuerSpec, end: dt.date) -> int:
+    """At most the holder-periods (``ledger.limits``: holders a series carries × its
+    dividend periods from its designation to the horizon, over the accruing series) of
+    ``spec`` in a file whose last event is on ``end``: as if every holder held every
+    accruing series from the first day to the horizon."""
+    years = math.ceil((end - spec.start).days / 365.25) + int(limits.value("horizon_years"))
+    return spec.holders * sum(k in ACCRUING for k in spec.series) * (4 * years + 1)
+
+
+def _end(spec: IssuerSpec) -> dt.date:
+    return spec.start + dt.timedelta(days=spec.quarters * 92)
+
+
+def _within_holder_periods(specs: list[IssuerSpec]) -> list[IssuerSpec]:
+    """Fewer holders for an issuer that could pass the limit ``holder_periods`` by the
+    file's horizon (the file would be refused): a longer history instead (``_quarters``),
+    until every issuer is within it."""
+    cap = int(limits.value("holder_periods"))
+    for _ in range(100):
+        end = max(_end(s) for s in specs)
+        changed = False
+        for k, s in enumerate(specs):
+            bound = holder_periods_bound(s, end)
+            if bound > cap:
+                holders = max(1, s.holders * cap // bound)
+                specs[k] = replace(s, holders=holders, quarters=_quarters(s.budget, holders))
+                changed = True
+        if not changed:
+            return specs
+    raise RuntimeError("could not keep the issuers within the holder-periods limit")
 
 
 def generate(events: int, seed: int = 1) -> Iterator[dict[str, Any]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import generate, peers, peers_run, run, targets
+from ledger import limits
 from ledger.api import Ledger
 
 
@@ -42,6 +43,25 @@ def test_plan_sizes_add_up() -> None:
     assert specs[0].name == generate.PROBE and specs[0].budget == 5_000
     assert specs[0].holders == 1000
     assert len(specs) > 3
+
+
+def test_no_issuer_can_pass_the_holder_periods_limit() -> None:
+    """A 1M file once had an issuer of 2,762 holders of three quarterly series: its
+    holder-periods by the horizon passed ``holder_periods`` and the load was refused.
+    The plan gives such an issuer fewer holders (and a longer history)."""
+    cap = int(limits.value("holder_periods"))
+    for n in (10_000, 100_000, 1_000_000):
+        specs = generate.plan(n, seed=1)
+        assert sum(s.budget for s in specs) == n
+        end = max(s.start + dt.timedelta(days=s.quarters * 92) for s in specs)
+        for s in specs:
+            # holders × accruing series × (4 periods a year × years to the horizon + 1)
+            years = -(-(end - s.start).days * 100 // 36525) + 50
+            accruing = sum(k in "GHM" for k in s.series)
+            assert s.holders * accruing * (4 * years + 1) <= cap, (n, s)
+        assert next(s for s in specs if s.name == generate.PROBE).holders == 1000
+    big = generate.plan(1_000_000, seed=1)
+    assert max(s.holders for s in big) > 1000  # still issuers of thousands of holders
 
 
 def test_generated_file_loads_and_answers(tmp_path: Path) -> None:
