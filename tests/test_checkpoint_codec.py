@@ -27,6 +27,7 @@ from ledger.events import Event, parse_object
 from ledger.replay import replay
 from ledger.state import DueMap, IssuerState, Lots, Record
 from ledger.store import checkpoints
+from ledger.store import codec as codec_module
 from ledger.store.checkpoints import CheckpointError, Frozen, codec, freeze, thaw
 from ledger.store.codec import Codec, CodecError
 from ledger.terms import Terms, load_terms_ref
@@ -263,8 +264,14 @@ def _field(name: str) -> int:
     (lambda d: _state(d).__setitem__(_field("liquidation"), {
         "class": "ledger.store.eventstore:Store", "value": []}), "is not a ledger data class"),
 ])
-def test_decoding_is_strict(edit: Any, words: str) -> None:
+@pytest.mark.parametrize("hot", [0, 10**9], ids=["generated", "plain"])
+def test_decoding_is_strict(edit: Any, words: str, hot: int,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways a data class is decoded (generated code once it is hot, field by field
+    before) refuse the same values with the same words."""
     doc = _doc()
+    monkeypatch.setattr(codec_module, "HOT_DECODES", hot)
+    monkeypatch.setattr(checkpoints, "_codec", Codec(Frozen))
     edit(doc)
     with pytest.raises(CheckpointError, match="malformed") as exc:
         thaw(zlib.compress(json.dumps(doc).encode()))
@@ -322,3 +329,38 @@ def test_common_by_holder_and_cancellations_come_back_equal() -> None:
     assert back.state.cancellations == st.cancellations
     got, _, _ = thaw(freeze(st, {}, frozenset()))
     assert got.common == st.common and got.cancellations == []  # a history list
+
+
+def test_generated_and_plain_decoding_build_equal_states(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """A class decoded more than ``HOT_DECODES`` times switches to generated code: the
+    states built before and after the switch are equal, indexes included."""
+    records = [Record(ev, n, 0, None, None)  # type: ignore[arg-type]
+               for n, ev in enumerate(map(parse_object, map(json.loads, HISTORY.read_text()
+                                                            .splitlines())), start=1)]
+    st, _ = replay("nstor", records, dt.date(2005, 12, 31), load_terms_ref)
+    blob = freeze(st, {"G": dt.date(2000, 12, 28)}, frozenset({"x"}))
+    got = []
+    for hot in (0, 3, 10**9):
+        monkeypatch.setattr(codec_module, "HOT_DECODES", hot)
+        monkeypatch.setattr(checkpoints, "_codec", Codec(Frozen))
+        got.append(thaw(blob))
+        got.append(thaw(blob))  # the second time past the switch
+    for back in got:
+        assert back == got[0]
+        assert back[0] == checkpoints.compact(st)
+        for name, s in back[0].series.items():
+            assert _book(s.dues) == _book(got[0][0].series[name].dues)  # type: ignore[arg-type]
+            assert s.lots.by_holder == got[0][0].series[name].lots.by_holder
+
+
+def test_reading_a_checkpoint_builds_no_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The encoder, the decoder and the fingerprint are built on first use: a process
+    that only reads checkpoints never builds the encoder."""
+    blob = freeze(sample(IssuerState), {}, frozenset())
+    fresh = Codec(Frozen)
+    assert not {"encode", "decode", "fingerprint"} & fresh.__dict__.keys()
+    monkeypatch.setattr(checkpoints, "_codec", fresh)
+    thaw(blob)
+    assert {"decode", "fingerprint"} <= fresh.__dict__.keys()
+    assert "encode" not in fresh.__dict__
