@@ -364,3 +364,24 @@ def test_reading_a_checkpoint_builds_no_encoder(monkeypatch: pytest.MonkeyPatch)
     thaw(blob)
     assert {"decode", "fingerprint"} <= fresh.__dict__.keys()
     assert "encode" not in fresh.__dict__
+
+
+@pytest.mark.parametrize("pending,words", [
+    ({"2001-01-01": Decimal(1)}, "pending: expected a date, got str"),
+    ({dt.date(2001, 1, 1): 1.5}, "pending: expected a Decimal, got float"),
+])
+def test_a_lot_with_a_misfit_inline_leaf_is_refused_by_name(pending: Any, words: str
+                                                            ) -> None:
+    """A lot's ``pending`` (``dict[date, Decimal]``) is encoded inline in the generated
+    code; a key or value of another type still fails with the field named."""
+    from ledger.accrual import Lot
+
+    st = sample(IssuerState)
+    name, series = next(iter(st.series.items()))
+    lot = Lot("h", Decimal(1), dt.date(2001, 1, 1), 1, dt.date(2001, 1, 1), None, pending)
+    series.lots.append(lot)
+    with pytest.raises(CodecError, match=words):
+        codec().encode(Frozen(st, {}, frozenset()))
+    lot.pending = {dt.date(2001, 1, 1): Decimal("1.50")}
+    back = _round_trip(Frozen(st, {}, frozenset()))
+    assert back.state.series[name].lots[-1].pending == lot.pending

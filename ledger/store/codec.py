@@ -678,6 +678,21 @@ def _inline_enc(tp: Any, value: str, tmp: str, fallback: str) -> str:
         if len(rest) == 1 and rest[0] in (str, int, Decimal, dt.date):
             inner = _inline_enc(rest[0], tmp, tmp + "_", fallback)
             return f"(None if ({tmp} := {value}) is None else {inner})"
+    origin = typing.get_origin(tp)
+    args = [_strip(a) for a in typing.get_args(tp)]
+    if origin is list and len(args) == 1 and args[0] in _LEAF_ENC:
+        # a list of leaves (of exactly the built-in list type; else the field's encoder)
+        item = _inline_enc(args[0], "x", f"{tmp}x", _LEAF_ENC[args[0]])
+        return f"([{item} for x in {tmp}] if type({tmp} := {value}) is list else {fallback}({tmp}))"
+    if (origin is dict and len(args) == 2 and args[0] is not str and args[0] in _LEAF_ENC
+            and args[1] in _LEAF_ENC):
+        # ``dict[date, Decimal]`` (a lot's ``pending``: thousands per checkpoint) as its
+        # ``[key, value]`` pairs, the leaves inline; a leaf of another type goes to its
+        # own encoder, which refuses it
+        key = _inline_enc(args[0], "k", f"{tmp}k", _LEAF_ENC[args[0]])
+        val = _inline_enc(args[1], "x", f"{tmp}x", _LEAF_ENC[args[1]])
+        return (f"([[{key}, {val}] for k, x in {tmp}.items()] "
+                f"if type({tmp} := {value}) is dict else {fallback}({tmp}))")
     return f"{fallback}({value})"
 
 
@@ -713,6 +728,9 @@ def _inline_dec(tp: Any, factory: Any, value: str, tmp: str, fallback: str) -> s
 
 
 _LEAF_NAMES: dict[str, Any] = {"Decimal": Decimal, "date": dt.date, "LIMIT": INT_LIMIT}
+#: the name, in generated code, of each leaf type's encoder (``_LEAF_NAMES``)
+_LEAF_ENC: dict[Any, str] = {str: "enc_str", bool: "enc_bool", int: "enc_int",
+                             Decimal: "enc_decimal", dt.date: "enc_date"}
 
 
 # -- the leaves ----------------------------------------------------------------------------
@@ -853,3 +871,7 @@ def _describe(tp: Any, seen: set[Any]) -> str:
     finally:
         seen.discard(tp)
     return name
+
+
+_LEAF_NAMES.update({"enc_str": _enc_str, "enc_bool": _enc_bool, "enc_int": _enc_int,
+                    "enc_decimal": _enc_decimal, "enc_date": _enc_date})
