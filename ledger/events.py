@@ -370,11 +370,13 @@ class _TooManyFields(ValueError):
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(pairs) > MAX_HOLDERS:  # no event has such an object: stop at once
         raise _TooManyFields(len(pairs))
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
+    out = dict(pairs)  # in C; a key given twice shows as fewer keys (performance)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKey(k)  # the first key given twice, as before
+            seen.add(k)
     return out
 
 

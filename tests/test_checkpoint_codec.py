@@ -385,3 +385,33 @@ def test_a_lot_with_a_misfit_inline_leaf_is_refused_by_name(pending: Any, words:
     lot.pending = {dt.date(2001, 1, 1): Decimal("1.50")}
     back = _round_trip(Frozen(st, {}, frozenset()))
     assert back.state.series[name].lots[-1].pending == lot.pending
+
+
+def _reachable(tp: Any, seen: set[type]) -> set[type]:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    for a in typing.get_args(tp):
+        if not isinstance(a, str | int | bool) and a is not ...:
+            _reachable(a, seen)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp) and tp not in seen:
+        seen.add(tp)
+        for t in typing.get_type_hints(tp, include_extras=True).values():
+            _reachable(t, seen)
+    return seen
+
+
+@dataclasses.dataclass
+class _Quoted:
+    inner: list["_Quoted"]  # noqa: UP037 - a quoted name inside a generic: the library's
+    kind: typing.Literal["a", "b"] = "a"
+
+
+def test_the_type_hints_are_the_librarys() -> None:
+    """The codec's own resolution of the annotations (each text compiled once) gives
+    what ``typing.get_type_hints`` gives, for every data class of a checkpoint and for
+    the forms it leaves to the library."""
+    classes = _reachable(Frozen, set())
+    assert len(classes) > 10
+    for cls in [*classes, _Quoted]:
+        assert codec_module._type_hints(cls) == typing.get_type_hints(
+            cls, include_extras=True), cls

@@ -41,6 +41,7 @@ def test_a_bad_name_is_refused_after_good_ones_were_remembered(bad: str, words: 
 
 def test_the_memo_of_names_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(events, "MAX_CLEAN_NAMES", 3)
+    monkeypatch.setattr(events, "_CLEAN_NAMES", (set(), set()))
     for k in range(10):
         assert not isinstance(parse_line(_issued(f"Holder {k}"), 1), list)
         assert all(len(s) <= 3 for s in events._CLEAN_NAMES)

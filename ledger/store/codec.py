@@ -105,12 +105,55 @@ def _dataclass_fields(cls: type) -> tuple[tuple[str, Any, Any, bool], ...]:
     """``(name, type, default_factory, init)`` of every dataclass field of ``cls``
     (resolved once per class: ``get_type_hints`` evaluates every string annotation, the
     better part of building a codec; performance)."""
-    hints = typing.get_type_hints(cls, include_extras=True)
+    hints = _type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
         factory = f.default_factory if f.default_factory is not dataclasses.MISSING else None
         out.append((f.name, hints[f.name], factory, f.init))
     return tuple(out)
+
+
+#: each annotation text compiled once per process (``_type_hints``)
+_COMPILED: dict[str, types.CodeType] = {}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints(cls, include_extras=True)``, each annotation text compiled
+    once (the classes of a state repeat ``Decimal``, ``dt.date``, ``str | None``…; the
+    library compiles every one anew). Anything it does not resolve to plain types (a
+    quoted name inside a generic) goes to the library."""
+    hints: dict[str, Any] = {}
+    for base in reversed(cls.__mro__):
+        ann = base.__dict__.get("__annotations__", {})
+        if not ann:
+            continue
+        module = sys.modules.get(base.__module__)
+        globalns = vars(module) if module is not None else {}
+        localns = dict(vars(base))
+        for name, value in ann.items():
+            if isinstance(value, str):
+                code = _COMPILED.get(value)
+                if code is None:
+                    code = _COMPILED[value] = compile(value, "<annotation>", "eval")
+                try:
+                    value = eval(code, globalns, localns)  # noqa: S307 - the class's own
+                except Exception:  # noqa: BLE001 - as the library would say
+                    return typing.get_type_hints(cls, include_extras=True)
+            if value is None:
+                value = type(None)
+            if _unresolved(value):
+                return typing.get_type_hints(cls, include_extras=True)
+            hints[name] = value
+    return hints
+
+
+def _unresolved(tp: Any) -> bool:
+    """Whether ``tp`` holds a name left to resolve (a string or ``ForwardRef``)."""
+    if isinstance(tp, str | typing.ForwardRef):
+        return True
+    if typing.get_origin(tp) is typing.Literal:
+        return False
+    return any(_unresolved(a) for a in typing.get_args(tp) if not isinstance(a, type))
 
 
 def _positional(cls: type, names: list[str]) -> bool:
