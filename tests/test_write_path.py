@@ -4,12 +4,15 @@ event named in a problem only when there is one."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
-from ledger import events
+from ledger import api, events, forked
 from ledger.events import parse_line
+from ledger.problems import LedgerError
 from ledger.store import chain
 from tests.conftest import HISTORY
 
@@ -53,3 +56,100 @@ def test_a_problem_still_names_its_event() -> None:
     got = parse_line(line, 7)
     assert isinstance(got, list)
     assert got[0].line == 7 and got[0].event == "SharesIssued id=ev-1"
+
+
+# -- a big load of new issuers: part of them validated in a forked child -------------------
+
+FIXED = "2026-01-02T03:04:05+00:00"
+
+
+def _issuers_file(tmp_path: Any, bad: dict[str, str] | None = None) -> Any:
+    """The nStor history three times over, as issuers a, b and c (``bad``: issuer ->
+    the id of the transfer given far more shares than its holder has)."""
+    out = []
+    for issuer in ("a", "b", "c"):
+        for line in HISTORY.read_text().splitlines():
+            obj = json.loads(line)
+            obj["issuer"] = issuer
+            obj["id"] = f"{issuer}-{obj['id']}"
+            if bad and bad.get(issuer) == obj["id"]:
+                obj["shares"] = "999999999"
+            out.append(json.dumps(obj))
+    path = tmp_path / "abc.jsonl"
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def _load(spec: Any, path: Any, fork: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(api, "FORK_EVENTS", 0 if fork else 10**12)
+    made: list[int] = []
+    real = forked.Forked.__init__
+
+    def spy(self: forked.Forked, work: Any) -> None:
+        made.append(1)
+        real(self, work)
+    monkeypatch.setattr(forked.Forked, "__init__", spy)
+    lg = spec.open()
+    lg.clock = lambda: FIXED
+    try:
+        try:
+            got: Any = lg.load_file(path)
+        except LedgerError as exc:
+            got = exc
+        assert bool(made) == (fork and forked.available())
+        hist = [(s.issuer, s.position, s.payload, s.recorded_at, s.hash)
+                for i in sorted(lg.issuers()) for s in lg.iter_history(i)]
+        days = [dt.date(2001, 6, 30), dt.date(2003, 12, 31), dt.date(2006, 1, 1)]
+        positions = [lg.position(d, i) for i in ("a", "b", "c") for d in days] if hist else []
+        return got, hist, positions, lg.verify()
+    finally:
+        lg.close()
+
+
+def test_a_forked_load_stores_what_one_process_stores(store: Any, other: Any, tmp_path: Any,
+                                                      monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    """Same events, hash chain, recorded times and answers (checkpoints included) as the
+    same load validated in one process, on both stores."""
+    path = _issuers_file(tmp_path)
+    one = _load(store, path, False, monkeypatch)
+    two = _load(other, path, True, monkeypatch)
+    assert one[0].appended == two[0].appended == 3 * 76
+    assert one[1:] == two[1:]
+    assert one[3] == []  # verify: nothing broken
+
+
+def test_a_forked_load_names_the_same_problems(store: Any, other: Any, tmp_path: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Problems of issuers validated in the child and here, in the same order; nothing
+    stored."""
+    path = _issuers_file(tmp_path, {"a": "a-nstor-0013", "c": "c-nstor-0015"})
+    one = _load(store, path, False, monkeypatch)
+    two = _load(other, path, True, monkeypatch)
+    assert isinstance(one[0], LedgerError) and isinstance(two[0], LedgerError)
+    assert one[0].problems == two[0].problems
+    assert [p.event.split()[-1] for p in one[0].problems][:2] == ["id=a-nstor-0013",
+                                                                 "id=c-nstor-0015"]
+    assert one[1] == two[1] == []
+
+
+def test_a_failed_child_leaves_the_work_to_the_parent(sqlite_store: Any, tmp_path: Any,
+                                                      monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    def fail(self: forked.Forked) -> Any:
+        raise forked.ForkFailed("as if killed")
+    monkeypatch.setattr(forked.Forked, "result", fail)
+    path = _issuers_file(tmp_path)
+    got, hist, _, problems = _load(sqlite_store, path, True, monkeypatch)
+    assert got.appended == 3 * 76 and len(hist) == 3 * 76 and problems == []
+
+
+def test_a_child_returns_its_value_or_fails() -> None:
+    if not forked.available():
+        pytest.skip("one core or no fork here")
+    assert forked.Forked(lambda: {"x": [1, 2]}).result() == {"x": [1, 2]}
+    with pytest.raises(forked.ForkFailed, match="ZeroDivisionError"):
+        forked.Forked(lambda: 1 // 0).result()
+    slow = forked.Forked(lambda: __import__("time").sleep(30))
+    slow.close()  # stopped, reaped
+    assert slow.pid is None
