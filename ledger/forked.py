@@ -35,8 +35,11 @@ def cores() -> int:
 
 
 def available() -> bool:
-    """Whether work can be forked off to another core here."""
-    return hasattr(os, "fork") and cores() > 1
+    """Whether work can be forked off to another core here: a second core, and no other
+    thread (a lock another thread holds at the fork stays held in the child)."""
+    import threading
+
+    return hasattr(os, "fork") and cores() > 1 and threading.active_count() == 1
 
 
 def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child

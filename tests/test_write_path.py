@@ -153,3 +153,16 @@ def test_a_child_returns_its_value_or_fails() -> None:
     slow = forked.Forked(lambda: __import__("time").sleep(30))
     slow.close()  # stopped, reaped
     assert slow.pid is None
+
+
+def test_no_fork_while_another_thread_runs() -> None:
+    import threading
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert not forked.available()
+    finally:
+        stop.set()
+        t.join()
