@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger import forked
 from ledger.bulk import bulk
 from ledger.events import MAX_LINE_BYTES, Event, line_too_long, parse_line, parse_object
 from ledger.problems import LedgerError, Problem, Rejected
@@ -32,9 +33,14 @@ from ledger.store.eventstore import ConcurrencyError, Store, StoredEvent, env_fo
 from ledger.terms import load_terms_ref
 
 if TYPE_CHECKING:
+    from ledger.forked import Forked
     from projections.explain import Explanation
 
 RETRIES = 5
+#: a load of at least this many events of new issuers validates part of them in a
+#: forked child (``Ledger._append``; a second core), about this share of the events
+FORK_EVENTS = 20_000
+FORK_SHARE = 0.65
 #: problems a failed load keeps (the rest are counted: ``LedgerError.omitted``)
 MAX_PROBLEMS_KEPT = 1000
 
@@ -156,6 +162,9 @@ class Ledger:
     #: validate a load into a stored history from the nearest checkpoint before its
     #: earliest date (``Checkpoints.resume_validation``); off: always the whole timeline
     resume_loads = True
+    #: validate part of a big load of new issuers in a forked child on a second core
+    #: (``_fork_validation``); off: one process
+    fork_loads = True
 
     def __init__(self, store: Store, resolve: TermsResolver = load_terms_ref,
                  clock: Callable[[], str] = now_utc) -> None:
@@ -330,12 +339,13 @@ class Ledger:
         """Validate each issuer's events (``groups``: issuer -> its ``(line, event)`` in
         file order) and append them all in one transaction. Each issuer's rows are staged
         as soon as it is validated (``packed``: kept compressed), so only one issuer's
-        parsed events are held at a time."""
+        parsed events are held at a time. In a big load of new issuers, part of them is
+        validated in a forked child on another core (``_fork_validation``)."""
         result = LoadResult(issuers=sorted(groups))
-        problems: list[Problem] = []
+        problems_of: dict[str, list[Problem]] = {}
         staged: list[Any] = []
         expected: dict[str, int] = {}
-        captures: list[Capture] = []
+        captures: dict[str, Capture] = {}
         stamp = self.clock()
         # the streams' lengths (their snapshots) and recorded times first: every new row
         # is stamped with one time, never before the last one stored
@@ -346,55 +356,38 @@ class Ledger:
                 last = self.store.event_at(issuer, count)
                 if last is not None and last.recorded_at is not None:
                     stamp = _latest(stamp, last.recorded_at)
-        for k, (issuer, items_of) in enumerate(groups.items()):
-            if progress is not None:
-                progress("validating", k, len(groups))
-            items = items_of()
-            count = expected[issuer]
-            # id -> (its payload, its line; 0 when stored): digests only on a collision;
-            # the stored ones from the id index (the stream is read only when the whole
-            # timeline must be replayed)
-            seen = self._stored_with_ids(issuer, [ev.id for _, ev in items
-                                                  if ev.id is not None], count)
-            new: list[Record] = []
-            payloads: list[dict[str, Any]] = []
-            for n, ev in items:
-                payload = ev.to_json()
-                if ev.id is not None:
-                    prior = seen.get(ev.id)
-                    if prior is not None:
-                        if chain.digest(prior[0]) == chain.digest(payload):
-                            result.already_present += 1
-                            continue
-                        where = f"line {prior[1]}" if prior[1] else "the ledger"
-                        problems.append(Problem(n, ev.describe(), "id",
-                                                f"id {ev.id!r} is already used in {where} "
-                                                "for different content"))
-                        continue
-                    seen[ev.id] = (payload, n)
-                new.append(Record(ev, count + len(new) + 1, n))
-                payloads.append(payload)
-            del items, seen
-            if not new:
-                continue
-            cap = None
-            if count and self.resume_loads:  # from a checkpoint, when one fits (and all is well)
-                cap = self.checkpoints.resume_validation(issuer, count, new)
-            if cap is None:  # the whole timeline: and every problem, named exactly
-                stored = [Record(_event_of(s), s.position, 0, s.recorded_at, s.hash)
-                          for s in self.store.iter_read(issuer, 0, count)]
-                cap = Capture(issuer, stored + new, new)
-                _, found = replay(issuer, stored + new, None, self.resolve, hooks=[cap])
-                problems.extend(_blame(found, new, self._checker(issuer), stored))
-                del stored
-            cap.release()
-            captures.append(cap)
-            del new  # the parsed events: only their payloads are stored
-            if not problems:  # else nothing is stored: the rest is validated, not staged
-                staged.append(self.store.stage(issuer, payloads, count, stamp, pack=packed))
-            del payloads
+        child, theirs = self._fork_validation(groups, expected, packed)
+        try:
+            for k, (issuer, items_of) in enumerate(groups.items()):
+                if progress is not None:
+                    progress("validating", k, len(groups))
+                count = expected[issuer]
+                new, payloads, found = self._prepare(issuer, items_of(), count, result)
+                problems_of[issuer] = found
+                if not new:
+                    continue
+                if issuer not in theirs:
+                    cap, blamed = self._validate(issuer, count, new)
+                    found.extend(blamed)
+                    captures[issuer] = cap
+                del new  # the parsed events: only their payloads are stored
+                if not any(problems_of.values()):  # else nothing is stored: the rest is
+                    # validated, not staged (an issuer validated by the child is staged
+                    # before its problems are known: dropped with the rest if it has any)
+                    staged.append(self.store.stage(issuer, payloads, count, stamp,
+                                                   pack=packed))
+                del payloads
+            if child is not None:
+                done = self._collect(child, theirs, groups, expected)
+                for issuer, (cap, blamed) in done.items():
+                    problems_of[issuer].extend(blamed)
+                    captures[issuer] = cap
+        finally:
+            if child is not None:
+                child.close()
         if progress is not None:
             progress("validating", len(groups), len(groups))
+        problems = [p for issuer in groups for p in problems_of.get(issuer, [])]
         if problems:
             capped = _Found()
             capped.add(problems)
@@ -402,11 +395,119 @@ class Ledger:
         if progress is not None:
             progress("writing", 0, 1)
         result.appended = self.store.commit(staged)
-        for cap in captures:  # a cache for position --as-of (ledger.store.checkpoints)
-            self.checkpoints.save(cap, expected[cap.issuer] + 1)
+        for issuer in groups:  # a cache for position --as-of (ledger.store.checkpoints)
+            taken = captures.get(issuer)
+            if taken is not None:
+                self.checkpoints.save(taken, expected[issuer] + 1)
         if progress is not None:
             progress("writing", 1, 1)
         return result
+
+    def _prepare(self, issuer: str, items: list[tuple[int, Event]], count: int,
+                 result: LoadResult) -> tuple[list[Record], list[dict[str, Any]],
+                                              list[Problem]]:
+        """The new events of ``issuer`` (after ``count`` stored ones) as records, their
+        payloads, and the problems of ids used for different content; events already
+        stored (same id, same content) are counted in ``result`` and left out."""
+        # id -> (its payload, its line; 0 when stored): digests only on a collision;
+        # the stored ones from the id index (the stream is read only when the whole
+        # timeline must be replayed)
+        seen = self._stored_with_ids(issuer, [ev.id for _, ev in items
+                                              if ev.id is not None], count)
+        new: list[Record] = []
+        payloads: list[dict[str, Any]] = []
+        problems: list[Problem] = []
+        for n, ev in items:
+            payload = ev.to_json()
+            if ev.id is not None:
+                prior = seen.get(ev.id)
+                if prior is not None:
+                    if chain.digest(prior[0]) == chain.digest(payload):
+                        result.already_present += 1
+                        continue
+                    where = f"line {prior[1]}" if prior[1] else "the ledger"
+                    problems.append(Problem(n, ev.describe(), "id",
+                                            f"id {ev.id!r} is already used in {where} "
+                                            "for different content"))
+                    continue
+                seen[ev.id] = (payload, n)
+            new.append(Record(ev, count + len(new) + 1, n))
+            payloads.append(payload)
+        return new, payloads, problems
+
+    def _validate(self, issuer: str, count: int, new: list[Record]
+                  ) -> tuple[Capture, list[Problem]]:
+        """Validate ``new`` after the ``count`` stored events of ``issuer``: from a
+        checkpoint when one fits (and all is well), else the whole timeline, naming every
+        problem exactly. Returns the checkpoints taken (the timeline released) and the
+        problems."""
+        cap = None
+        problems: list[Problem] = []
+        if count and self.resume_loads:
+            cap = self.checkpoints.resume_validation(issuer, count, new)
+        if cap is None:  # the whole timeline: and every problem, named exactly
+            stored = [Record(_event_of(s), s.position, 0, s.recorded_at, s.hash)
+                      for s in self.store.iter_read(issuer, 0, count)] if count else []
+            cap = Capture(issuer, stored + new, new)
+            _, found = replay(issuer, stored + new, None, self.resolve, hooks=[cap])
+            problems = _blame(found, new, self._checker(issuer), stored)
+            del stored
+        cap.release()
+        return cap, problems
+
+    def _fork_validation(self, groups: dict[str, Callable[[], list[tuple[int, Event]]]],
+                         expected: dict[str, int], packed: bool
+                         ) -> tuple[Forked | None, frozenset[str]]:
+        """A child validating about ``FORK_SHARE`` of the events of the new issuers (no
+        stored events: their validation reads nothing from the store), when the load has
+        at least ``FORK_EVENTS`` of them over two or more issuers and a second core is
+        there; ``(None, ∅)`` otherwise. Not for a file read twice (``packed``: the child
+        would read the same open file)."""
+        if packed or not self.fork_loads or not forked.available():
+            return None, frozenset()
+        sizes = {i: len(items_of()) for i, items_of in groups.items() if not expected[i]}
+        total = sum(sizes.values())
+        if len(sizes) < 2 or total < FORK_EVENTS:
+            return None, frozenset()
+        theirs: set[str] = set()
+        share = 0
+        for issuer in sorted(sizes, key=lambda i: (-sizes[i], i)):  # the biggest first
+            if share + sizes[issuer] <= total * FORK_SHARE:
+                theirs.add(issuer)
+                share += sizes[issuer]
+        if not theirs or len(theirs) == len(sizes):
+            return None, frozenset()
+        mine = frozenset(theirs)
+
+        def work() -> dict[str, tuple[Capture, list[Problem]]]:
+            out = {}
+            for issuer in groups:
+                if issuer in mine:
+                    new, _, _ = self._prepare(issuer, groups[issuer](), 0, LoadResult())
+                    if new:
+                        out[issuer] = self._validate(issuer, 0, new)
+            return out
+        try:
+            return forked.Forked(work), mine
+        except forked.ForkFailed:
+            return None, frozenset()
+
+    def _collect(self, child: Forked, theirs: frozenset[str],
+                 groups: dict[str, Callable[[], list[tuple[int, Event]]]],
+                 expected: dict[str, int]) -> dict[str, tuple[Capture, list[Problem]]]:
+        """The child's validations; if it failed, the same work done here."""
+        try:
+            got: dict[str, tuple[Capture, list[Problem]]] = child.result()
+            return got
+        except forked.ForkFailed:
+            out = {}
+            for issuer in groups:
+                if issuer in theirs:
+                    new, _, _ = self._prepare(issuer, groups[issuer](), expected[issuer],
+                                              LoadResult())
+                    if new:
+                        out[issuer] = self._validate(issuer, expected[issuer], new)
+            return out
 
     def _stored_with_ids(self, issuer: str, event_ids: list[str], count: int
                          ) -> dict[str, tuple[dict[str, Any], int]]:

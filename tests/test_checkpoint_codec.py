@@ -27,6 +27,7 @@ from ledger.events import Event, parse_object
 from ledger.replay import replay
 from ledger.state import DueMap, IssuerState, Lots, Record
 from ledger.store import checkpoints
+from ledger.store import codec as codec_module
 from ledger.store.checkpoints import CheckpointError, Frozen, codec, freeze, thaw
 from ledger.store.codec import Codec, CodecError
 from ledger.terms import Terms, load_terms_ref
@@ -263,8 +264,14 @@ def _field(name: str) -> int:
     (lambda d: _state(d).__setitem__(_field("liquidation"), {
         "class": "ledger.store.eventstore:Store", "value": []}), "is not a ledger data class"),
 ])
-def test_decoding_is_strict(edit: Any, words: str) -> None:
+@pytest.mark.parametrize("hot", [0, 10**9], ids=["generated", "plain"])
+def test_decoding_is_strict(edit: Any, words: str, hot: int,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways a data class is decoded (generated code once it is hot, field by field
+    before) refuse the same values with the same words."""
     doc = _doc()
+    monkeypatch.setattr(codec_module, "HOT_DECODES", hot)
+    monkeypatch.setattr(checkpoints, "_codec", Codec(Frozen))
     edit(doc)
     with pytest.raises(CheckpointError, match="malformed") as exc:
         thaw(zlib.compress(json.dumps(doc).encode()))
@@ -322,3 +329,89 @@ def test_common_by_holder_and_cancellations_come_back_equal() -> None:
     assert back.state.cancellations == st.cancellations
     got, _, _ = thaw(freeze(st, {}, frozenset()))
     assert got.common == st.common and got.cancellations == []  # a history list
+
+
+def test_generated_and_plain_decoding_build_equal_states(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """A class decoded more than ``HOT_DECODES`` times switches to generated code: the
+    states built before and after the switch are equal, indexes included."""
+    records = [Record(ev, n, 0, None, None)  # type: ignore[arg-type]
+               for n, ev in enumerate(map(parse_object, map(json.loads, HISTORY.read_text()
+                                                            .splitlines())), start=1)]
+    st, _ = replay("nstor", records, dt.date(2005, 12, 31), load_terms_ref)
+    blob = freeze(st, {"G": dt.date(2000, 12, 28)}, frozenset({"x"}))
+    got = []
+    for hot in (0, 3, 10**9):
+        monkeypatch.setattr(codec_module, "HOT_DECODES", hot)
+        monkeypatch.setattr(checkpoints, "_codec", Codec(Frozen))
+        got.append(thaw(blob))
+        got.append(thaw(blob))  # the second time past the switch
+    for back in got:
+        assert back == got[0]
+        assert back[0] == checkpoints.compact(st)
+        for name, s in back[0].series.items():
+            assert _book(s.dues) == _book(got[0][0].series[name].dues)  # type: ignore[arg-type]
+            assert s.lots.by_holder == got[0][0].series[name].lots.by_holder
+
+
+def test_reading_a_checkpoint_builds_no_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The encoder, the decoder and the fingerprint are built on first use: a process
+    that only reads checkpoints never builds the encoder."""
+    blob = freeze(sample(IssuerState), {}, frozenset())
+    fresh = Codec(Frozen)
+    assert not {"encode", "decode", "fingerprint"} & fresh.__dict__.keys()
+    monkeypatch.setattr(checkpoints, "_codec", fresh)
+    thaw(blob)
+    assert {"decode", "fingerprint"} <= fresh.__dict__.keys()
+    assert "encode" not in fresh.__dict__
+
+
+@pytest.mark.parametrize("pending,words", [
+    ({"2001-01-01": Decimal(1)}, "pending: expected a date, got str"),
+    ({dt.date(2001, 1, 1): 1.5}, "pending: expected a Decimal, got float"),
+])
+def test_a_lot_with_a_misfit_inline_leaf_is_refused_by_name(pending: Any, words: str
+                                                            ) -> None:
+    """A lot's ``pending`` (``dict[date, Decimal]``) is encoded inline in the generated
+    code; a key or value of another type still fails with the field named."""
+    from ledger.accrual import Lot
+
+    st = sample(IssuerState)
+    name, series = next(iter(st.series.items()))
+    lot = Lot("h", Decimal(1), dt.date(2001, 1, 1), 1, dt.date(2001, 1, 1), None, pending)
+    series.lots.append(lot)
+    with pytest.raises(CodecError, match=words):
+        codec().encode(Frozen(st, {}, frozenset()))
+    lot.pending = {dt.date(2001, 1, 1): Decimal("1.50")}
+    back = _round_trip(Frozen(st, {}, frozenset()))
+    assert back.state.series[name].lots[-1].pending == lot.pending
+
+
+def _reachable(tp: Any, seen: set[type]) -> set[type]:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    for a in typing.get_args(tp):
+        if not isinstance(a, str | int | bool) and a is not ...:
+            _reachable(a, seen)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp) and tp not in seen:
+        seen.add(tp)
+        for t in typing.get_type_hints(tp, include_extras=True).values():
+            _reachable(t, seen)
+    return seen
+
+
+@dataclasses.dataclass
+class _Quoted:
+    inner: list["_Quoted"]  # noqa: UP037 - a quoted name inside a generic: the library's
+    kind: typing.Literal["a", "b"] = "a"
+
+
+def test_the_type_hints_are_the_librarys() -> None:
+    """The codec's own resolution of the annotations (each text compiled once) gives
+    what ``typing.get_type_hints`` gives, for every data class of a checkpoint and for
+    the forms it leaves to the library."""
+    classes = _reachable(Frozen, set())
+    assert len(classes) > 10
+    for cls in [*classes, _Quoted]:
+        assert codec_module._type_hints(cls) == typing.get_type_hints(
+            cls, include_extras=True), cls

@@ -267,6 +267,8 @@ def thaw(blob: bytes) -> tuple[IssuerState, dict[str, dt.date], frozenset[str]]:
         raise OtherFormat("written by another version of prefledger")
     try:
         fr = c.decode(doc["data"])
+    except UnsupportedType as exc:  # the decoder is built on first use
+        raise OtherFormat(str(exc)) from None
     except CodecError as exc:
         raise CheckpointError(f"its state is malformed ({str(exc)[:160]})") from None
     except RecursionError:

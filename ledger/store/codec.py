@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import hashlib
 import re
 import sys
@@ -49,6 +50,9 @@ from pydantic import BaseModel, ValidationError
 MAX_DIGITS = 100
 MAX_EXPONENT = 100
 INT_LIMIT = 2**63
+#: a data class decoded more often than this in one process gets generated code
+#: (``Codec._dataclass_decoder``)
+HOT_DECODES = 200
 
 _DECIMAL = re.compile(r"-?[0-9]{1,100}(?:\.[0-9]{1,100})?(?:E[+-][0-9]{1,4})?\Z")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -96,14 +100,60 @@ def _is_union(tp: Any) -> bool:
     return typing.get_origin(tp) in (typing.Union, types.UnionType)
 
 
-def _dataclass_fields(cls: type) -> list[tuple[str, Any, Any, bool]]:
-    """``(name, type, default_factory, init)`` of every dataclass field of ``cls``."""
-    hints = typing.get_type_hints(cls, include_extras=True)
+@functools.cache
+def _dataclass_fields(cls: type) -> tuple[tuple[str, Any, Any, bool], ...]:
+    """``(name, type, default_factory, init)`` of every dataclass field of ``cls``
+    (resolved once per class: ``get_type_hints`` evaluates every string annotation, the
+    better part of building a codec; performance)."""
+    hints = _type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
         factory = f.default_factory if f.default_factory is not dataclasses.MISSING else None
         out.append((f.name, hints[f.name], factory, f.init))
-    return out
+    return tuple(out)
+
+
+#: each annotation text compiled once per process (``_type_hints``)
+_COMPILED: dict[str, types.CodeType] = {}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints(cls, include_extras=True)``, each annotation text compiled
+    once (the classes of a state repeat ``Decimal``, ``dt.date``, ``str | None``…; the
+    library compiles every one anew). Anything it does not resolve to plain types (a
+    quoted name inside a generic) goes to the library."""
+    hints: dict[str, Any] = {}
+    for base in reversed(cls.__mro__):
+        ann = base.__dict__.get("__annotations__", {})
+        if not ann:
+            continue
+        module = sys.modules.get(base.__module__)
+        globalns = vars(module) if module is not None else {}
+        localns = dict(vars(base))
+        for name, value in ann.items():
+            if isinstance(value, str):
+                code = _COMPILED.get(value)
+                if code is None:
+                    code = _COMPILED[value] = compile(value, "<annotation>", "eval")
+                try:
+                    value = eval(code, globalns, localns)  # noqa: S307 - the class's own
+                except Exception:  # noqa: BLE001 - as the library would say
+                    return typing.get_type_hints(cls, include_extras=True)
+            if value is None:
+                value = type(None)
+            if _unresolved(value):
+                return typing.get_type_hints(cls, include_extras=True)
+            hints[name] = value
+    return hints
+
+
+def _unresolved(tp: Any) -> bool:
+    """Whether ``tp`` holds a name left to resolve (a string or ``ForwardRef``)."""
+    if isinstance(tp, str | typing.ForwardRef):
+        return True
+    if typing.get_origin(tp) is typing.Literal:
+        return False
+    return any(_unresolved(a) for a in typing.get_args(tp) if not isinstance(a, type))
 
 
 def _positional(cls: type, names: list[str]) -> bool:
@@ -147,17 +197,33 @@ def _fail(message: str) -> CodecError:
 
 
 class Codec:
-    """The encoder and decoder of one root type (built once, then reused)."""
+    """The encoder and decoder of one root type, each built on its first use, then
+    reused (a process that only reads checkpoints never builds the encoder; performance:
+    building both and the fingerprint took about 20 ms of every command that reads one).
+    Building raises ``UnsupportedType`` for a field type the codec cannot represent."""
 
     def __init__(self, root: Any) -> None:
+        self.root = root
         self._enc: dict[Any, Fn] = {}
         self._dec: dict[Any, Fn] = {}
         self._decimals: dict[str, Decimal] = {}
         self._dates: dict[str, dt.date] = {}
-        self.encode: Fn = self.encoder(root)
-        self.decode: Fn = self.decoder(root)
-        #: changes whenever a type reachable from ``root`` gains, loses or retypes a field
-        self.fingerprint = hashlib.sha256(_describe(root, set()).encode()).hexdigest()[:16]
+
+    @functools.cached_property
+    def encode(self) -> Fn:
+        """The encoder of the root type (to plain JSON data)."""
+        return self.encoder(self.root)
+
+    @functools.cached_property
+    def decode(self) -> Fn:
+        """The strict decoder of the root type (``CodecError`` on a misfit)."""
+        return self.decoder(self.root)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Changes whenever a type reachable from the root gains, loses or retypes a
+        field."""
+        return hashlib.sha256(_describe(self.root, set()).encode()).hexdigest()[:16]
 
     # -- encoders ----------------------------------------------------------------------
     def encoder(self, tp: Any, factory: Any = None) -> Fn:
@@ -469,26 +535,10 @@ class Codec:
         fields = _dataclass_fields(cls)
         decs = [self.decoder(t, f) for _, t, f, _ in fields]
         later = [(i, n) for i, (n, _, _, init) in enumerate(fields) if not init]
-        positional = _positional(cls, [n for n, _, _, init in fields if init])
-        args = ", ".join(
-            ("" if positional else f"{n}=") + _inline_dec(t, f, f"x[{i}]", f"a{i}", f"D[{i}]")
-            for i, (n, t, f, init) in enumerate(fields) if init)
-        sets = "".join(f"        setattr(o, {n!r}, D[{i}](x[{i}]))\n" for i, n in later)
-        ns: dict[str, Any] = {"cls": cls, "D": decs, "N": len(fields), "slow": None,
-                              "setattr": object.__setattr__, **_LEAF_NAMES,
-                              "DATES": self._dates, "DECIMALS": self._decimals}
-        # generated once per class, from its field names (performance); every failure
-        # goes to the slow path, which names the field at fault
-        src = (f"def dec(x):\n"
-               f"    if type(x) is not list or len(x) != N:\n"
-               f"        return slow(x)\n"
-               f"    try:\n"
-               f"        o = cls({args})\n"
-               f"{sets}"
-               f"    except Exception:\n"
-               f"        return slow(x)\n"
-               f"    return o\n")
-        exec(compile(src, f"<checkpoint decoder of {cls.__name__}>", "exec"), ns)  # noqa: S102
+        made = [(i, n) for i, (n, _, _, init) in enumerate(fields) if init]
+        positional = _positional(cls, [n for _, n in made])
+        n_fields = len(fields)
+        put = object.__setattr__
 
         def slow(x: Any) -> Any:
             if type(x) is not list:
@@ -511,7 +561,62 @@ class Codec:
             except Exception as exc:  # noqa: BLE001 - e.g. a __post_init__ check
                 raise _fail(f"{cls.__name__}: {str(exc)[:80]}") from None
             raise _fail(f"{cls.__name__}: cannot be decoded")  # pragma: no cover
-        ns["slow"] = slow
+
+        def plain(x: Any) -> Any:
+            # field by field through each field's decoder: what the generated code does
+            # with the leaves inline; every failure goes to the slow path
+            if type(x) is not list or len(x) != n_fields:
+                return slow(x)
+            try:
+                if positional:
+                    o = cls(*[decs[i](x[i]) for i, _ in made])
+                else:
+                    o = cls(**{n: decs[i](x[i]) for i, n in made})
+                for i, n in later:
+                    put(o, n, decs[i](x[i]))
+            except Exception:  # noqa: BLE001 - the slow path names the field at fault
+                return slow(x)
+            return o
+
+        uses = 0
+        fast: Fn | None = None
+
+        def dec(x: Any) -> Any:
+            # a class decoded many times (lots, amounts due) gets generated code; one
+            # decoded a few times per state (the state, its series) is not worth its
+            # compiling, which was most of the first decode (performance)
+            nonlocal uses, fast
+            if fast is not None:
+                return fast(x)
+            uses += 1
+            if uses > HOT_DECODES:
+                fast = self._generated_decoder(cls, fields, decs, later, positional, slow)
+                return fast(x)
+            return plain(x)
+        return dec
+
+    def _generated_decoder(self, cls: type, fields: tuple[tuple[str, Any, Any, bool], ...],
+                           decs: list[Fn], later: list[tuple[int, str]], positional: bool,
+                           slow: Fn) -> Fn:
+        """``plain`` of ``_dataclass_decoder`` as code generated from the field names,
+        the leaf types inline."""
+        args = ", ".join(
+            ("" if positional else f"{n}=") + _inline_dec(t, f, f"x[{i}]", f"a{i}", f"D[{i}]")
+            for i, (n, t, f, init) in enumerate(fields) if init)
+        sets = "".join(f"        setattr(o, {n!r}, D[{i}](x[{i}]))\n" for i, n in later)
+        ns: dict[str, Any] = {"cls": cls, "D": decs, "N": len(fields), "slow": slow,
+                              "setattr": object.__setattr__, **_LEAF_NAMES,
+                              "DATES": self._dates, "DECIMALS": self._decimals}
+        src = (f"def dec(x):\n"
+               f"    if type(x) is not list or len(x) != N:\n"
+               f"        return slow(x)\n"
+               f"    try:\n"
+               f"        o = cls({args})\n"
+               f"{sets}"
+               f"    except Exception:\n"
+               f"        return slow(x)\n"
+               f"    return o\n")
+        exec(compile(src, f"<checkpoint decoder of {cls.__name__}>", "exec"), ns)  # noqa: S102
         fn: Fn = ns["dec"]
         return fn
 
@@ -570,7 +675,11 @@ class Codec:
             d = Decimal(x)
         except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
             raise _fail(f"{x[:40]!r} is not a decimal number") from None
-        if len(d.as_tuple().digits) > MAX_DIGITS or (d and abs(d.adjusted()) > MAX_EXPONENT):
+        # without an exponent, at most MAX_DIGITS characters hold at most that many
+        # digits and an adjusted exponent within ±MAX_EXPONENT: checked only otherwise
+        if (len(x) > MAX_DIGITS or "E" in x) and (
+                len(d.as_tuple().digits) > MAX_DIGITS
+                or (d and abs(d.adjusted()) > MAX_EXPONENT)):
             raise _fail(f"{x[:40]!r} is out of range")
         if len(self._decimals) > 200_000:
             self._decimals.clear()
@@ -612,6 +721,21 @@ def _inline_enc(tp: Any, value: str, tmp: str, fallback: str) -> str:
         if len(rest) == 1 and rest[0] in (str, int, Decimal, dt.date):
             inner = _inline_enc(rest[0], tmp, tmp + "_", fallback)
             return f"(None if ({tmp} := {value}) is None else {inner})"
+    origin = typing.get_origin(tp)
+    args = [_strip(a) for a in typing.get_args(tp)]
+    if origin is list and len(args) == 1 and args[0] in _LEAF_ENC:
+        # a list of leaves (of exactly the built-in list type; else the field's encoder)
+        item = _inline_enc(args[0], "x", f"{tmp}x", _LEAF_ENC[args[0]])
+        return f"([{item} for x in {tmp}] if type({tmp} := {value}) is list else {fallback}({tmp}))"
+    if (origin is dict and len(args) == 2 and args[0] is not str and args[0] in _LEAF_ENC
+            and args[1] in _LEAF_ENC):
+        # ``dict[date, Decimal]`` (a lot's ``pending``: thousands per checkpoint) as its
+        # ``[key, value]`` pairs, the leaves inline; a leaf of another type goes to its
+        # own encoder, which refuses it
+        key = _inline_enc(args[0], "k", f"{tmp}k", _LEAF_ENC[args[0]])
+        val = _inline_enc(args[1], "x", f"{tmp}x", _LEAF_ENC[args[1]])
+        return (f"([[{key}, {val}] for k, x in {tmp}.items()] "
+                f"if type({tmp} := {value}) is dict else {fallback}({tmp}))")
     return f"{fallback}({value})"
 
 
@@ -647,6 +771,9 @@ def _inline_dec(tp: Any, factory: Any, value: str, tmp: str, fallback: str) -> s
 
 
 _LEAF_NAMES: dict[str, Any] = {"Decimal": Decimal, "date": dt.date, "LIMIT": INT_LIMIT}
+#: the name, in generated code, of each leaf type's encoder (``_LEAF_NAMES``)
+_LEAF_ENC: dict[Any, str] = {str: "enc_str", bool: "enc_bool", int: "enc_int",
+                             Decimal: "enc_decimal", dt.date: "enc_date"}
 
 
 # -- the leaves ----------------------------------------------------------------------------
@@ -787,3 +914,7 @@ def _describe(tp: Any, seen: set[Any]) -> str:
     finally:
         seen.discard(tp)
     return name
+
+
+_LEAF_NAMES.update({"enc_str": _enc_str, "enc_bool": _enc_bool, "enc_int": _enc_int,
+                    "enc_decimal": _enc_decimal, "enc_date": _enc_date})
