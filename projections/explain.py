@@ -234,8 +234,14 @@ class _Series:
     """What the follower keeps of one series."""
 
     def __init__(self, designation_ids: tuple[str, ...]) -> None:
+        #: the lots followed, keyed by the engine's lot (its identity), in the order
+        #: they were first followed
         self.lots: dict[int, _Lot] = {}
-        #: holder -> ids of ``lots`` (the lots followed, by holder)
+        #: key -> its place in that order: lots are always visited in it, never in the
+        #: order of their keys (memory addresses: the steps would change run to run)
+        self.num: dict[int, int] = {}
+        self.count = 0
+        #: holder -> keys of ``lots`` (the lots followed, by holder)
         self.by_holder: dict[str, set[int]] = {}
         self.compound_keys: set[int] = set()  # the compounding lots among them
         self.watch = DueWatch()
@@ -255,14 +261,25 @@ class _Series:
 
     def add_lot(self, k: int, tr: _Lot) -> None:
         self.lots[k] = tr
+        self.num[k] = self.count
+        self.count += 1
         self.by_holder.setdefault(tr.holder, set()).add(k)
         if tr.compound:
             self.compound_keys.add(k)
 
     def drop_lot(self, k: int) -> None:
         tr = self.lots.pop(k)
+        del self.num[k]
         self.by_holder.get(tr.holder, set()).discard(k)
         self.compound_keys.discard(k)
+
+    def lots_of(self, holder: str) -> list[int]:
+        """The keys of ``holder``'s lots, in the order they were first followed."""
+        return sorted(self.by_holder.get(holder, ()), key=self.num.__getitem__)
+
+    def compounding(self) -> list[int]:
+        """The keys of the compounding lots, in the order they were first followed."""
+        return sorted(self.compound_keys, key=self.num.__getitem__)
 
     def rename(self, k: int, tr: _Lot, holder: str) -> None:
         self.by_holder.get(tr.holder, set()).discard(k)
@@ -393,10 +410,10 @@ class Follower(ReplayHooks):
         else:
             current = [(lot, False) for h in sorted(holders) for lot in s.lots.of(h)]
             current += [(s.compound[h], True) for h in sorted(holders) if h in s.compound]
-            keys = [k for h in sorted(holders) for k in f.by_holder.get(h, ())]
+            keys = [k for h in sorted(holders) for k in f.lots_of(h)]
             # a compounding lot is cut by every event (its base), whoever it names
             current += [(lot, True) for h, lot in s.compound.items() if h not in holders]
-            keys += [k for k in f.compound_keys if f.lots[k].holder not in holders]
+            keys += [k for k in f.compounding() if f.lots[k].holder not in holders]
         alive = {id(lot) for lot, _ in current}
         popped: list[tuple[_Lot, dt.date, Decimal]] = []
         taken: list[tuple[_Lot, Decimal]] = []
@@ -842,7 +859,7 @@ class _Maker:
         groups: dict[tuple[str, dt.date], list[tuple[_Lot, dt.date, Decimal]]] = {}
         if s.rate is not None:
             keys = (self.f.lots if self.holder is None
-                    else sorted(self.f.by_holder.get(self.holder, ())))
+                    else self.f.lots_of(self.holder))
             for k in keys:
                 tr = self.f.lots[k]
                 part = _copy(tr)
