@@ -875,10 +875,21 @@ def project_issuer(issuer: str, records: Iterable[Record], through: dt.date | No
     ``SPILL`` as the walk goes (the largest tables: activity, closed positions, events,
     dividend dues), so memory stays bounded by the issuer's state, not its history; the
     rows returned are the rest. Without a sink, every row is returned."""
+    return project(issuer, records, through, resolve, sink)[0]
+
+
+def project(issuer: str, records: Iterable[Record], through: dt.date | None = None,
+            resolve: TermsResolver = load_terms_ref, sink: Sink | None = None,
+            hooks: Sequence[ReplayHooks] = ()) -> tuple[Rows, IssuerState, dt.date | None]:
+    """``project_issuer``, with other subscribers to the same replay (``hooks``, told
+    after the tables' walk; like it, each only reads the state: ``ReplayHooks``), so
+    one replay feeds them all (the explain follower of ``figure_steps``,
+    ``projections.feed.projector``). Returns the rows, the final state and the last day
+    projected (``through``, else the last effective date of the timeline replayed)."""
     recs = sorted(records, key=lambda r: r.seq)
     walk = _Walk(issuer, recs, through, sink)
-    st, _ = replay(issuer, recs, through, resolve, hooks=[walk])
-    return walk.finish(st)
+    st, _ = replay(issuer, recs, through, resolve, hooks=[walk, *hooks])
+    return walk.finish(st), st, walk.end
 
 
 def at(rows: list[Row], day: dt.date, **match: Any) -> list[Row]:
@@ -888,4 +899,5 @@ def at(rows: list[Row], day: dt.date, **match: Any) -> list[Row]:
             and all(r[k] == v for k, v in match.items())]
 
 
-__all__ = ["TABLES", "KIND", "Row", "Rows", "project_issuer", "series_key", "holder_key", "at"]
+__all__ = ["TABLES", "KIND", "Row", "Rows", "project", "project_issuer", "series_key",
+           "holder_key", "at"]

@@ -24,8 +24,9 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.db import jsonify_if_needed
 
+from ledger.state import IssuerState
 from ledger.values import money, money_str, plain
-from projections.explain import MONEY_FIGURES, arithmetic, explain_all, follow
+from projections.explain import MONEY_FIGURES, Follower, arithmetic, explain_all, follow
 from projections.tables import TABLES, Row, Rows
 
 D, S, N, DAY, B = Decimal, str, int, dt.date, bool
@@ -150,10 +151,25 @@ def figure_steps_rows(issuer: str, records: list[Any], through: dt.date | None,
     holder line's, common stock's) as of ``through`` (default: the issuer's last
     effective date): the step's arithmetic in words and its fields (``details``, JSON,
     every digit), its amount; the figure's value on every row of it."""
-    if not records:
+    as_of = steps_day(records, through)
+    if as_of is None:
         return
-    as_of = through or max(r.event.effective_date for r in records)
     st, f = follow(issuer, records, as_of, resolve)
+    yield from figure_steps_of(issuer, st, f, as_of)
+
+
+def steps_day(records: list[Any], through: dt.date | None) -> dt.date | None:
+    """The day ``figure_steps`` explains: ``through``, else the issuer's last effective
+    date (none without records)."""
+    if not records:
+        return None
+    return through or max(r.event.effective_date for r in records)
+
+
+def figure_steps_of(issuer: str, st: IssuerState, f: Follower, as_of: dt.date
+                    ) -> Iterator[Row]:
+    """``figure_steps_rows`` from a replay to the end of ``as_of`` already followed by
+    ``f`` (``projections.tables.project``: the tables' replay, shared)."""
     line = 0
     #: a step shared by a holder's figure and its series' (the same object): written once
     done: dict[tuple[int, bool], tuple[dict[str, Any], str, str]] = {}
