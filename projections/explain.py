@@ -100,18 +100,19 @@ class Step:
                                "date": self.date.isoformat() if self.date else None,
                                "event_ids": list(self.event_ids)}
         for k, v in self.fields:
-            out[k] = _json_value(v)
+            out[k] = json_value(v)
         out["amount"] = None if self.amount is None else _amount_str(self.amount, money_amount)
         return out
 
 
-def _json_value(v: Any) -> Any:
+def json_value(v: Any) -> Any:
+    """A field of a step as its JSON writes it (``Step.to_json``)."""
     if isinstance(v, Decimal):
         return plain(v)
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, tuple):
-        return [_json_value(x) for x in v]
+        return [json_value(x) for x in v]
     return v
 
 

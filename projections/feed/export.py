@@ -26,7 +26,15 @@ from sqlite_utils.db import jsonify_if_needed
 
 from ledger.state import IssuerState
 from ledger.values import money, money_str, plain
-from projections.explain import MONEY_FIGURES, Follower, arithmetic, explain_all, follow
+from projections.explain import (
+    MONEY_FIGURES,
+    Follower,
+    Step,
+    arithmetic,
+    explain_all,
+    follow,
+    json_value,
+)
 from projections.tables import TABLES, Row, Rows
 
 D, S, N, DAY, B = Decimal, str, int, dt.date, bool
@@ -145,8 +153,14 @@ STEPS_INDEXES: list[tuple[str, ...]] = [("issuer", "figure", "series", "holder")
                                         ("kind",), ("date",)]
 
 
+#: a ``figure_steps`` row: its cells in the order of ``STEPS_COLUMNS``, as sqlite3 binds
+#: them (a Decimal as a float and a date as ISO text, through the adapters registered
+#: below: the cells ``_stored`` gives, with no Python call per cell)
+StepRow = tuple[Any, ...]
+
+
 def figure_steps_rows(issuer: str, records: list[Any], through: dt.date | None,
-                      resolve: Any) -> Iterator[Row]:
+                      resolve: Any) -> Iterator[StepRow]:
     """One row per step of every figure the position lists (every series' figures, each
     holder line's, common stock's) as of ``through`` (default: the issuer's last
     effective date): the step's arithmetic in words and its fields (``details``, JSON,
@@ -166,42 +180,49 @@ def steps_day(records: list[Any], through: dt.date | None) -> dt.date | None:
     return through or max(r.event.effective_date for r in records)
 
 
+#: the cells of a figure with no step (nothing happened, or null): step to amount_exact
+_NO_STEP: tuple[None, ...] = (None,) * 9
+#: the keys of ``Step.to_json`` that are columns of their own, not ``details``
+_NOT_DETAILS = frozenset({"kind", "date", "event_ids", "amount"})
+
+
 def figure_steps_of(issuer: str, st: IssuerState, f: Follower, as_of: dt.date
-                    ) -> Iterator[Row]:
+                    ) -> Iterator[StepRow]:
     """``figure_steps_rows`` from a replay to the end of ``as_of`` already followed by
     ``f`` (``projections.tables.project``: the tables' replay, shared)."""
     line = 0
-    #: a step shared by a holder's figure and its series' (the same object): written once
-    done: dict[tuple[int, bool], tuple[dict[str, Any], str, str]] = {}
+    #: a step shared by a holder's figure and its series' (the same object): its cells
+    #: made once
+    done: dict[tuple[int, bool], tuple[Any, ...]] = {}
     for e in explain_all(st, f, as_of):
         money_fig = e.figure in MONEY_FIGURES
-        js_value = (None if e.value is None
-                    else money_str(e.value) if money_fig else plain(e.value))
-        head = {"issuer": issuer, "figure": e.figure, "series": e.series,
-                "holder": e.holder, "as_of": as_of, "value": e.value,
-                "value_exact": js_value, "combine": e.combine}
+        value = e.value
+        js_value = (None if value is None
+                    else money_str(value) if money_fig else plain(value))
+        figure, series, holder, combine = e.figure, e.series, e.holder, e.combine
         if not e.steps:  # a figure with no step (nothing happened, or null) still shows
             line += 1
-            yield {**head, "line": line}
+            yield (issuer, line, figure, series, holder, as_of, value, js_value,
+                   combine) + _NO_STEP
+            continue
         for n, step in enumerate(e.steps, 1):
             key = (id(step), money_fig)
-            got = done.get(key)
-            if got is None:
-                data = step.to_json(money_fig)
-                details = {k: v for k, v in data.items()
-                           if k not in ("kind", "date", "event_ids", "amount")}
-                got = done[key] = (details, json.dumps(details, ensure_ascii=False),
-                                   arithmetic(step))
-            details, text, words = got
+            cells = done.get(key)
+            if cells is None:
+                cells = done[key] = _step_cells(step, money_fig)
             line += 1
-            yield {
-                **head, "line": line, "step": n, "kind": step.kind,
-                "date": step.date, "event_ids": ",".join(step.event_ids),
-                "step_holder": details.get("holder"), "arithmetic": words,
-                "details": text, "amount": step.amount,
-                "amount_exact": None if step.amount is None
-                else _amount_text(step.amount, money_fig),
-            }
+            yield (issuer, line, figure, series, holder, as_of, value, js_value, combine,
+                   n) + cells
+
+
+def _step_cells(step: Step, money_fig: bool) -> tuple[Any, ...]:
+    """The cells of a step, ``kind`` to ``amount_exact``: ``details`` as
+    ``Step.to_json`` writes the step's fields (its own columns left out)."""
+    details = {k: json_value(v) for k, v in step.fields if k not in _NOT_DETAILS}
+    amount = step.amount
+    return (step.kind, step.date, ",".join(step.event_ids), details.get("holder"),
+            arithmetic(step), json.dumps(details, ensure_ascii=False), amount,
+            None if amount is None else _amount_text(amount, money_fig))
 
 
 def _amount_text(v: Decimal, money_fig: bool) -> str:
@@ -219,13 +240,13 @@ def _ensure_steps(db: sqlite_utils.Database, indexes: bool = True) -> None:
             t.create_index(list(cols), if_not_exists=True)
 
 
-def insert_steps(db: sqlite_utils.Database, rows: Iterable[Row]) -> None:
-    """Append ``figure_steps`` rows (see ``insert_rows``), as they come: a generator of
-    rows is written without holding them all."""
+def insert_steps(db: sqlite_utils.Database, rows: Iterable[StepRow]) -> None:
+    """Append ``figure_steps`` rows (``StepRow``), as they come: a generator of rows is
+    written without holding them all."""
     cols = list(STEPS_COLUMNS)
     sql = (f'INSERT INTO "{STEPS}" ({", ".join(f"[{c}]" for c in cols)}) '
            f'VALUES ({", ".join("?" for _ in cols)})')
-    db.conn.executemany(sql, ([_stored(r.get(k)) for k in cols] for r in rows))
+    db.conn.executemany(sql, rows)
 
 
 #: bookkeeping tables of the projector (not projections): settings and the tracked
