@@ -107,6 +107,11 @@ class Step:
 
 def json_value(v: Any) -> Any:
     """A field of a step as its JSON writes it (``Step.to_json``)."""
+    t = type(v)
+    if t is str or t is int or v is None:  # the common cases first (performance)
+        return v
+    if t is dt.date:
+        return v.isoformat()
     if isinstance(v, Decimal):
         return plain(v)
     if isinstance(v, dt.date):
@@ -259,6 +264,8 @@ class _Series:
         self.misses: dict[dt.date, list[str]] = {}
         self.paid_on: dict[dt.date, list[str]] = {}
         self.claims: dict[dt.date, Any] = {}  # as of -> ``SeriesClaims`` (final state)
+        #: as of -> dividends payable by holder (final state)
+        self.payable: dict[dt.date, dict[str, Decimal]] = {}
 
     def add_lot(self, k: int, tr: _Lot) -> None:
         self.lots[k] = tr
@@ -831,7 +838,9 @@ class _Maker:
         return self.done(value, "sum", self._owed("arrears"))
 
     def _dividends_payable(self) -> Explanation:
-        payable = self.s.unpaid_by_holder("payable")
+        payable = self.f.payable.get(self.as_of)
+        if payable is None:  # computed once for every holder line (like ``_claims``)
+            payable = self.f.payable[self.as_of] = self.s.unpaid_by_holder("payable")
         value = (sum(payable.values(), ZERO) if self.holder is None
                  else payable.get(self.holder, ZERO))
         return self.done(value, "sum", self._owed("payable"))
@@ -1030,11 +1039,30 @@ def explain_all(st: IssuerState, f: Follower, as_of: dt.date) -> list[Explanatio
 
 # -- the arithmetic in words ------------------------------------------------------------
 
+#: ``_n`` by ``(value, places)`` (performance: the steps of a feed repeat the same
+#: shares, prices and rates); the text depends only on the numeric value, except for
+#: zero's sign (zero is never cached)
+_N: dict[tuple[Any, int | None], str] = {}
+_N_MAX = 50_000
+
+
 def _n(v: Any, places: int | None = None) -> str:
     """A number for a person: thousands separated; ``places`` decimals if given (an
     inexact figure is shortened and marked …)."""
     if v is None:
         return "—"
+    if v and (type(v) is Decimal or type(v) is int):
+        key = (v, places)
+        got = _N.get(key)
+        if got is None:
+            if len(_N) >= _N_MAX:
+                _N.clear()
+            got = _N[key] = _number(v, places)
+        return got
+    return _number(v, places)
+
+
+def _number(v: Any, places: int | None) -> str:
     d = Decimal(v)
     if places is not None:
         q = d.quantize(Decimal(1).scaleb(-places), context=EXACT)

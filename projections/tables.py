@@ -108,14 +108,29 @@ def _enc(name: str) -> str:
     return name.replace("%", "%25").replace("/", "%2F")
 
 
+#: keys made, by ``(issuer, name)`` (performance: every row of a holder repeats its
+#: keys); a key depends on the two names only, so series and holders share the cache
+_KEYS: dict[tuple[str, str], str] = {}
+_KEYS_MAX = 100_000
+
+
+def _key(issuer: str, name: str) -> str:
+    got = _KEYS.get((issuer, name))
+    if got is None:
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        got = _KEYS[issuer, name] = f"{_enc(issuer)}/{_enc(name)}"
+    return got
+
+
 def series_key(issuer: str, series: str) -> str:
     """Single-column key of a series row: ``issuer/series`` (``/`` and ``%`` escaped)."""
-    return f"{_enc(issuer)}/{_enc(series)}"
+    return _key(issuer, series)
 
 
 def holder_key(issuer: str, holder: str) -> str:
     """Single-column key of a holder row: ``issuer/holder`` (``/`` and ``%`` escaped)."""
-    return f"{_enc(issuer)}/{_enc(holder)}"
+    return _key(issuer, holder)
 
 
 def holder_label(holder: str | None) -> str:
@@ -201,6 +216,8 @@ class _Positions:
         self.first_seen: dict[str, dt.date] = {}
         #: common by holder (as the tables name them), non-zero (SPEC.md §13)
         self.common: dict[str, Decimal] = {}
+        #: ``st.common`` as it was at the last ``end_of_common`` that looked at it
+        self.common_seen: dict[str | None, Decimal] = {}
 
     def designated(self, name: str) -> None:
         self.holdings[name] = {}
@@ -224,6 +241,9 @@ class _Positions:
 
     def end_of_common(self, st: IssuerState, day: dt.date) -> None:
         """SPEC.md §13: the intervals of the common holders whose common moved."""
+        if st.common == self.common_seen:  # nothing moved (one comparison, in C)
+            return
+        self.common_seen = dict(st.common)
         now = {holder_label(h): v for h, v in st.common.items() if v}
         for h in sorted(set(now) | set(self.common)):
             v = now.get(h)

@@ -182,6 +182,8 @@ def steps_day(records: list[Any], through: dt.date | None) -> dt.date | None:
 
 #: the cells of a figure with no step (nothing happened, or null): step to amount_exact
 _NO_STEP: tuple[None, ...] = (None,) * 9
+#: ``json.dumps(details, ensure_ascii=False)`` with one encoder, not one made per call
+_DETAILS_JSON = json.JSONEncoder(ensure_ascii=False).encode
 #: the keys of ``Step.to_json`` that are columns of their own, not ``details``
 _NOT_DETAILS = frozenset({"kind", "date", "event_ids", "amount"})
 
@@ -221,7 +223,7 @@ def _step_cells(step: Step, money_fig: bool) -> tuple[Any, ...]:
     details = {k: json_value(v) for k, v in step.fields if k not in _NOT_DETAILS}
     amount = step.amount
     return (step.kind, step.date, ",".join(step.event_ids), details.get("holder"),
-            arithmetic(step), json.dumps(details, ensure_ascii=False), amount,
+            arithmetic(step), _DETAILS_JSON(details), amount,
             None if amount is None else _amount_text(amount, money_fig))
 
 
