@@ -39,6 +39,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from operator import countOf
 from typing import Any
 
 from ledger.events import (
@@ -241,12 +242,15 @@ class _Positions:
 
     def end_of_common(self, st: IssuerState, day: dt.date) -> None:
         """SPEC.md §13: the intervals of the common holders whose common moved."""
-        if st.common == self.common_seen:  # nothing moved (one comparison, in C)
+        common = st.common
+        # the holders whose common differs from the last look: the entries of one that
+        # are not in the other (a set difference in C, not a pass over every holder)
+        moved = {holder_label(h) for h, _ in common.items() ^ self.common_seen.items()}
+        if not moved:
             return
-        self.common_seen = dict(st.common)
-        now = {holder_label(h): v for h, v in st.common.items() if v}
-        for h in sorted(set(now) | set(self.common)):
-            v = now.get(h)
+        self.common_seen = dict(common)
+        for h in sorted(moved):
+            v = common.get(None if h == UNATTRIBUTED_LABEL else h) or None  # none: no shares
             if v == self.common.get(h):
                 continue
             if v is None:
@@ -659,7 +663,8 @@ class _Balances:
             self.out.rows["series_balances"].append(r)
             self.last[name] = r
         common = {"outstanding": st.common_outstanding,
-                  "holders": sum(1 for v in st.common.values() if v),  # SPEC.md §13
+                  # SPEC.md §13: the holders with common (a zero is no holding), counted in C
+                  "holders": len(st.common) - countOf(st.common.values(), ZERO),
                   "cancelled_total": st.common_cancelled_total}
         last_common = self.last_common
         if last_common is None or any(last_common[k] != v for k, v in common.items()):

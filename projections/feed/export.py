@@ -18,6 +18,8 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from importlib import resources
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -344,10 +346,15 @@ def insert_rows(db: sqlite_utils.Database, name: str, rows: list[Row]) -> None:
     cols = list(COLUMNS[name])
     sql = (f'INSERT INTO "{name}" ({", ".join(f"[{c}]" for c in cols)}) '
            f'VALUES ({", ".join("?" for _ in cols)})')
-    if all(type(v) in _NATIVE for r in rows for v in r.values()):
+    if {*map(type, chain.from_iterable(map(dict.values, rows)))} <= _NATIVE:
         # every cell is a type sqlite3 binds itself (Decimal and date through the
-        # adapters registered below): no Python call per cell
-        db.conn.executemany(sql, (list(map(r.get, cols)) for r in rows))
+        # adapters registered below): no Python call per cell (the types gathered and
+        # the cells taken in C: a batch is at most about ``SPILL`` rows)
+        try:
+            cells: list[Any] = list(map(itemgetter(*cols), rows))
+        except KeyError:  # a row without some column: null there
+            cells = [list(map(r.get, cols)) for r in rows]
+        db.conn.executemany(sql, cells)
     else:
         db.conn.executemany(sql, ([_stored(r.get(k)) for k in cols] for r in rows))
 
