@@ -155,9 +155,9 @@ STEPS_INDEXES: list[tuple[str, ...]] = [("issuer", "figure", "series", "holder")
                                         ("kind",), ("date",)]
 
 
-#: a ``figure_steps`` row: its cells in the order of ``STEPS_COLUMNS``, as sqlite3 binds
-#: them (a Decimal as a float and a date as ISO text, through the adapters registered
-#: below: the cells ``_stored`` gives, with no Python call per cell)
+#: a ``figure_steps`` row: its cells in the order of ``STEPS_COLUMNS``, as stored
+#: (``_stored``: a Decimal as a float, a date as ISO text), each converted once per
+#: figure or step rather than once per row
 StepRow = tuple[Any, ...]
 
 
@@ -195,6 +195,7 @@ def figure_steps_of(issuer: str, st: IssuerState, f: Follower, as_of: dt.date
     """``figure_steps_rows`` from a replay to the end of ``as_of`` already followed by
     ``f`` (``projections.tables.project``: the tables' replay, shared)."""
     line = 0
+    day = _stored(as_of)
     #: a step shared by a holder's figure and its series' (the same object): its cells
     #: made once
     done: dict[tuple[int, bool], tuple[Any, ...]] = {}
@@ -204,9 +205,10 @@ def figure_steps_of(issuer: str, st: IssuerState, f: Follower, as_of: dt.date
         js_value = (None if value is None
                     else money_str(value) if money_fig else plain(value))
         figure, series, holder, combine = e.figure, e.series, e.holder, e.combine
+        stored = _stored(value)
         if not e.steps:  # a figure with no step (nothing happened, or null) still shows
             line += 1
-            yield (issuer, line, figure, series, holder, as_of, value, js_value,
+            yield (issuer, line, figure, series, holder, day, stored, js_value,
                    combine) + _NO_STEP
             continue
         for n, step in enumerate(e.steps, 1):
@@ -215,7 +217,7 @@ def figure_steps_of(issuer: str, st: IssuerState, f: Follower, as_of: dt.date
             if cells is None:
                 cells = done[key] = _step_cells(step, money_fig)
             line += 1
-            yield (issuer, line, figure, series, holder, as_of, value, js_value, combine,
+            yield (issuer, line, figure, series, holder, day, stored, js_value, combine,
                    n) + cells
 
 
@@ -224,8 +226,8 @@ def _step_cells(step: Step, money_fig: bool) -> tuple[Any, ...]:
     ``Step.to_json`` writes the step's fields (its own columns left out)."""
     details = {k: json_value(v) for k, v in step.fields if k not in _NOT_DETAILS}
     amount = step.amount
-    return (step.kind, step.date, ",".join(step.event_ids), details.get("holder"),
-            arithmetic(step), _DETAILS_JSON(details), amount,
+    return (step.kind, _stored(step.date), ",".join(step.event_ids), details.get("holder"),
+            arithmetic(step), _DETAILS_JSON(details), _stored(amount),
             None if amount is None else _amount_text(amount, money_fig))
 
 
