@@ -155,3 +155,32 @@ def test_a_reversed_last_event_still_gives_the_steps_of_its_day(tmp_path: Path) 
     assert export.steps_day(recs, None) == dt.date(2002, 6, 1)
     got = _steps(tmp_path / "report.db")
     assert got and got == _steps(tmp_path / "own.db")
+
+
+def test_step_details_are_the_json_of_the_steps_fields() -> None:
+    """``figure_steps.details`` written directly is the text ``json.dumps`` gives of the
+    step's JSON fields (``Step.to_json`` less its own columns), for every kind of field:
+    strings to escape, Decimals, dates, ints, nulls, and (through the dict) tuples,
+    booleans, a name given twice and the names of columns."""
+    from decimal import Decimal
+
+    from projections.explain import Step
+    from projections.feed.export import _details
+
+    cases = [
+        (),
+        (("holder", 'Ann "the" \\ Ünïcode\u2028'), ("shares", Decimal("1.50")),
+         ("from", dt.date(2001, 1, 2)), ("days", 90), ("rate", Decimal("-0")),
+         ("form", None)),
+        (("holder", None), ("ratio", Decimal("1E+3"))),
+        (("holders", ("a", "b")), ("paid", Decimal(2))),
+        (("cumulative", True), ("holder", "x")),
+        (("holder", "a"), ("holder", "b")),
+        (("kind", "x"), ("amount", Decimal(1)), ("holder", "c")),
+    ]
+    for fields in cases:
+        data = Step("k", dt.date(2001, 1, 1), ("e",), Decimal(1), fields).to_json()
+        want = {k: v for k, v in data.items()
+                if k not in ("kind", "date", "event_ids", "amount")}
+        assert _details(fields) == (want.get("holder"),
+                                    json.dumps(want, ensure_ascii=False)), fields

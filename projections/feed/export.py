@@ -224,11 +224,52 @@ def figure_steps_of(issuer: str, st: IssuerState, f: Follower, as_of: dt.date
 def _step_cells(step: Step, money_fig: bool) -> tuple[Any, ...]:
     """The cells of a step, ``kind`` to ``amount_exact``: ``details`` as
     ``Step.to_json`` writes the step's fields (its own columns left out)."""
-    details = {k: json_value(v) for k, v in step.fields if k not in _NOT_DETAILS}
+    holder, details = _details(step.fields)
     amount = step.amount
-    return (step.kind, _stored(step.date), ",".join(step.event_ids), details.get("holder"),
-            arithmetic(step), _DETAILS_JSON(details), _stored(amount),
+    return (step.kind, _stored(step.date), ",".join(step.event_ids), holder,
+            arithmetic(step), details, _stored(amount),
             None if amount is None else _amount_text(amount, money_fig))
+
+
+#: how ``json.dumps(..., ensure_ascii=False)`` writes a string
+_JSON_STR = json.encoder.encode_basestring
+
+
+def _details(fields: tuple[tuple[str, Any], ...]) -> tuple[Any, str]:
+    """The step's ``details`` (its ``holder`` and the JSON text): the text
+    ``json.dumps(details, ensure_ascii=False)`` gives, written directly for the fields
+    of the usual types and names once each (performance); otherwise through the dict."""
+    parts: list[str] = []
+    names: set[str] = set()
+    holder = None
+    for k, v in fields:
+        if k in _NOT_DETAILS:
+            continue
+        t = type(v)
+        if k in names or type(k) is not str:
+            return _details_dict(fields)
+        names.add(k)
+        if t is str:
+            text = _JSON_STR(v)
+        elif t is Decimal:
+            text = '"' + plain(v) + '"'  # digits, sign and point: nothing to escape
+        elif t is dt.date:
+            text = '"' + v.isoformat() + '"'
+        elif t is int:
+            text = int.__repr__(v)
+        elif v is None:
+            text = "null"
+        else:  # a tuple, a bool, ...: as the encoder writes it
+            return _details_dict(fields)
+        parts.append(_JSON_STR(k) + ": " + text)
+        if k == "holder":
+            holder = json_value(v)
+    return holder, "{" + ", ".join(parts) + "}"
+
+
+def _details_dict(fields: tuple[tuple[str, Any], ...]) -> tuple[Any, str]:
+    details = {k: json_value(v) for k, v in fields if k not in _NOT_DETAILS}
+    return details.get("holder"), _DETAILS_JSON(details)
 
 
 def _amount_text(v: Decimal, money_fig: bool) -> str:
