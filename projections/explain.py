@@ -1095,7 +1095,8 @@ def _x(v: Any) -> str:
 def arithmetic(step: Step) -> str:
     """The step's arithmetic spelled out, e.g. ``1,000 sh × 100.00 × 6% × 92/360 =
     1,533.33…`` (the JSON keeps every digit)."""
-    g = step.get
+    # ``step.get`` as one lookup: the first field of each name (hence reversed)
+    g = dict(reversed(step.fields)).get
     k = step.kind
     a = step.amount
     if k == "accrual":
