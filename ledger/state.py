@@ -84,9 +84,11 @@ class DueBook:
         self.seen: dict[str, int] = {}
         self.touched: set[str] = set()
         self.dirty = False
-        #: when a reader follows the book (``projections.tables``): every due
-        #: registered or changed, in that order (None: not kept)
-        self.log: list[Due] | None = None
+        #: the logs of the readers following the book (``projections.dues.DueWatch``),
+        #: one list each: every due registered or changed since that reader last took
+        #: its log, in that order. One list per reader, so readers of one replay (the
+        #: tables' walk and the explain follower) never take each other's changes
+        self.logs: list[list[Due]] = []
         #: every due with something unpaid (any kind), by identity, with its holder
         self.live: dict[int, tuple[str, Due]] = {}
         self.n = 0  # registration counter: a due's place in its holder's list
@@ -98,8 +100,8 @@ class DueBook:
         self.by_holder[h, d.kind] = self.by_holder.get((h, d.kind), ZERO) + u
         if u != 0:
             self.live[id(d)] = (h, d)
-        if self.log is not None:
-            self.log.append(d)
+        for log in self.logs:
+            log.append(d)
         if d.kind == "arrears" and u > 0:
             self.open.setdefault(d.due_date, {})[h] = d
 

@@ -21,11 +21,15 @@ class DueWatch:
 
     Keeps the dues still unpaid, so a look costs the open dues plus the holders, never
     the whole history of paid quarters. With a ``DueMap`` it follows the map's book
-    (``DueBook.log``: every due registered or changed since the last look), so a look
-    costs only what changed (performance); any other change (a new holder, a recount,
-    dues dropped) takes the full look. Both give the same changes in the same order:
-    changed open dues in the order they were opened, then new dues by holder in the
-    map's order.
+    through a log of its own (one of ``DueBook.logs``: every due registered or changed
+    since this watch's last look), so a look costs only what changed (performance); any
+    other change (a new holder, a recount, dues dropped) takes the full look. Both give
+    the same changes in the same order: changed open dues in the order they were
+    opened, then new dues by holder in the map's order.
+
+    A watch only reads: its log is its own, so any number of watches may follow one
+    series in one replay (the tables' walk and the explain follower, one replay for
+    both: ``projections.feed.projector``) and each sees every change.
     """
 
     def __init__(self) -> None:
@@ -34,6 +38,7 @@ class DueWatch:
         self.count = 0
         self.lens: dict[str, int] = {}
         self.book: DueBook | None = None  # the book followed since the last full look
+        self.log: list[Due] = []  # this watch's log in ``book.logs``
         self.mark = 0  # ``book.n`` at the last look: dues registered since are new
         self.rank: dict[str, int] = {}  # holder -> place in the map's order
 
@@ -51,18 +56,29 @@ class DueWatch:
         dues = s.dues
         if isinstance(dues, DueMap):
             book = dues.sync()
-            if (book is self.book and book.log is not None and len(dues) == len(self.lens)):
+            if book is self.book and len(dues) == len(self.lens):
                 return self._look_log(book)
         out = self._look_all(s)
         if isinstance(dues, DueMap):  # follow this book from now on
             book = dues.sync()
-            self.book, book.log, self.mark = book, [], book.n
+            self._follow(book)
+            self.mark = book.n
             self.rank = {h: k for k, h in enumerate(self.lens)}
         return out
 
+    def _follow(self, book: DueBook) -> None:
+        """Follow ``book`` with an empty log of this watch's own (and no other book)."""
+        if book is self.book:
+            self.log.clear()
+            return
+        old = self.book
+        if old is not None:  # a recounted or cleared map's old book: no longer followed
+            old.logs[:] = [g for g in old.logs if g is not self.log]
+        self.book, self.log = book, []
+        book.logs.append(self.log)
+
     def _look_log(self, book: DueBook) -> list[Change]:
-        assert book.log is not None
-        log, book.log = book.log, []  # this watch is the book's only reader
+        log = self.log
         mark, self.mark = self.mark, book.n
         changed: dict[int, Due] = {}
         new: dict[int, Due] = {}
@@ -72,6 +88,7 @@ class DueWatch:
                 new[key] = d
             elif key in self.open:
                 changed[key] = d
+        log.clear()  # taken: only this watch reads it
         out: list[Change] = []
         for key in sorted(changed, key=self.num.__getitem__):
             self._recheck(key, out)

@@ -100,18 +100,24 @@ class Step:
                                "date": self.date.isoformat() if self.date else None,
                                "event_ids": list(self.event_ids)}
         for k, v in self.fields:
-            out[k] = _json_value(v)
+            out[k] = json_value(v)
         out["amount"] = None if self.amount is None else _amount_str(self.amount, money_amount)
         return out
 
 
-def _json_value(v: Any) -> Any:
+def json_value(v: Any) -> Any:
+    """A field of a step as its JSON writes it (``Step.to_json``)."""
+    t = type(v)
+    if t is str or t is int or v is None:  # the common cases first (performance)
+        return v
+    if t is dt.date:
+        return v.isoformat()
     if isinstance(v, Decimal):
         return plain(v)
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, tuple):
-        return [_json_value(x) for x in v]
+        return [json_value(x) for x in v]
     return v
 
 
@@ -234,8 +240,14 @@ class _Series:
     """What the follower keeps of one series."""
 
     def __init__(self, designation_ids: tuple[str, ...]) -> None:
+        #: the lots followed, keyed by the engine's lot (its identity), in the order
+        #: they were first followed
         self.lots: dict[int, _Lot] = {}
-        #: holder -> ids of ``lots`` (the lots followed, by holder)
+        #: key -> its place in that order: lots are always visited in it, never in the
+        #: order of their keys (memory addresses: the steps would change run to run)
+        self.num: dict[int, int] = {}
+        self.count = 0
+        #: holder -> keys of ``lots`` (the lots followed, by holder)
         self.by_holder: dict[str, set[int]] = {}
         self.compound_keys: set[int] = set()  # the compounding lots among them
         self.watch = DueWatch()
@@ -252,17 +264,30 @@ class _Series:
         self.misses: dict[dt.date, list[str]] = {}
         self.paid_on: dict[dt.date, list[str]] = {}
         self.claims: dict[dt.date, Any] = {}  # as of -> ``SeriesClaims`` (final state)
+        #: as of -> dividends payable by holder (final state)
+        self.payable: dict[dt.date, dict[str, Decimal]] = {}
 
     def add_lot(self, k: int, tr: _Lot) -> None:
         self.lots[k] = tr
+        self.num[k] = self.count
+        self.count += 1
         self.by_holder.setdefault(tr.holder, set()).add(k)
         if tr.compound:
             self.compound_keys.add(k)
 
     def drop_lot(self, k: int) -> None:
         tr = self.lots.pop(k)
+        del self.num[k]
         self.by_holder.get(tr.holder, set()).discard(k)
         self.compound_keys.discard(k)
+
+    def lots_of(self, holder: str) -> list[int]:
+        """The keys of ``holder``'s lots, in the order they were first followed."""
+        return sorted(self.by_holder.get(holder, ()), key=self.num.__getitem__)
+
+    def compounding(self) -> list[int]:
+        """The keys of the compounding lots, in the order they were first followed."""
+        return sorted(self.compound_keys, key=self.num.__getitem__)
 
     def rename(self, k: int, tr: _Lot, holder: str) -> None:
         self.by_holder.get(tr.holder, set()).discard(k)
@@ -393,10 +418,10 @@ class Follower(ReplayHooks):
         else:
             current = [(lot, False) for h in sorted(holders) for lot in s.lots.of(h)]
             current += [(s.compound[h], True) for h in sorted(holders) if h in s.compound]
-            keys = [k for h in sorted(holders) for k in f.by_holder.get(h, ())]
+            keys = [k for h in sorted(holders) for k in f.lots_of(h)]
             # a compounding lot is cut by every event (its base), whoever it names
             current += [(lot, True) for h, lot in s.compound.items() if h not in holders]
-            keys += [k for k in f.compound_keys if f.lots[k].holder not in holders]
+            keys += [k for k in f.compounding() if f.lots[k].holder not in holders]
         alive = {id(lot) for lot, _ in current}
         popped: list[tuple[_Lot, dt.date, Decimal]] = []
         taken: list[tuple[_Lot, Decimal]] = []
@@ -813,7 +838,9 @@ class _Maker:
         return self.done(value, "sum", self._owed("arrears"))
 
     def _dividends_payable(self) -> Explanation:
-        payable = self.s.unpaid_by_holder("payable")
+        payable = self.f.payable.get(self.as_of)
+        if payable is None:  # computed once for every holder line (like ``_claims``)
+            payable = self.f.payable[self.as_of] = self.s.unpaid_by_holder("payable")
         value = (sum(payable.values(), ZERO) if self.holder is None
                  else payable.get(self.holder, ZERO))
         return self.done(value, "sum", self._owed("payable"))
@@ -842,7 +869,7 @@ class _Maker:
         groups: dict[tuple[str, dt.date], list[tuple[_Lot, dt.date, Decimal]]] = {}
         if s.rate is not None:
             keys = (self.f.lots if self.holder is None
-                    else sorted(self.f.by_holder.get(self.holder, ())))
+                    else self.f.lots_of(self.holder))
             for k in keys:
                 tr = self.f.lots[k]
                 part = _copy(tr)
@@ -1012,11 +1039,30 @@ def explain_all(st: IssuerState, f: Follower, as_of: dt.date) -> list[Explanatio
 
 # -- the arithmetic in words ------------------------------------------------------------
 
+#: ``_n`` by ``(value, places)`` (performance: the steps of a feed repeat the same
+#: shares, prices and rates); the text depends only on the numeric value, except for
+#: zero's sign (zero is never cached)
+_N: dict[tuple[Any, int | None], str] = {}
+_N_MAX = 50_000
+
+
 def _n(v: Any, places: int | None = None) -> str:
     """A number for a person: thousands separated; ``places`` decimals if given (an
     inexact figure is shortened and marked …)."""
     if v is None:
         return "—"
+    if v and (type(v) is Decimal or type(v) is int):
+        key = (v, places)
+        got = _N.get(key)
+        if got is None:
+            if len(_N) >= _N_MAX:
+                _N.clear()
+            got = _N[key] = _number(v, places)
+        return got
+    return _number(v, places)
+
+
+def _number(v: Any, places: int | None) -> str:
     d = Decimal(v)
     if places is not None:
         q = d.quantize(Decimal(1).scaleb(-places), context=EXACT)
@@ -1049,7 +1095,8 @@ def _x(v: Any) -> str:
 def arithmetic(step: Step) -> str:
     """The step's arithmetic spelled out, e.g. ``1,000 sh × 100.00 × 6% × 92/360 =
     1,533.33…`` (the JSON keeps every digit)."""
-    g = step.get
+    # ``step.get`` as one lookup: the first field of each name (hence reversed)
+    g = dict(reversed(step.fields)).get
     k = step.kind
     a = step.amount
     if k == "accrual":

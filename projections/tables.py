@@ -39,6 +39,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from operator import countOf
 from typing import Any
 
 from ledger.events import (
@@ -108,14 +109,29 @@ def _enc(name: str) -> str:
     return name.replace("%", "%25").replace("/", "%2F")
 
 
+#: keys made, by ``(issuer, name)`` (performance: every row of a holder repeats its
+#: keys); a key depends on the two names only, so series and holders share the cache
+_KEYS: dict[tuple[str, str], str] = {}
+_KEYS_MAX = 100_000
+
+
+def _key(issuer: str, name: str) -> str:
+    got = _KEYS.get((issuer, name))
+    if got is None:
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        got = _KEYS[issuer, name] = f"{_enc(issuer)}/{_enc(name)}"
+    return got
+
+
 def series_key(issuer: str, series: str) -> str:
     """Single-column key of a series row: ``issuer/series`` (``/`` and ``%`` escaped)."""
-    return f"{_enc(issuer)}/{_enc(series)}"
+    return _key(issuer, series)
 
 
 def holder_key(issuer: str, holder: str) -> str:
     """Single-column key of a holder row: ``issuer/holder`` (``/`` and ``%`` escaped)."""
-    return f"{_enc(issuer)}/{_enc(holder)}"
+    return _key(issuer, holder)
 
 
 def holder_label(holder: str | None) -> str:
@@ -201,6 +217,8 @@ class _Positions:
         self.first_seen: dict[str, dt.date] = {}
         #: common by holder (as the tables name them), non-zero (SPEC.md §13)
         self.common: dict[str, Decimal] = {}
+        #: ``st.common`` as it was at the last ``end_of_common`` that looked at it
+        self.common_seen: dict[str | None, Decimal] = {}
 
     def designated(self, name: str) -> None:
         self.holdings[name] = {}
@@ -224,9 +242,15 @@ class _Positions:
 
     def end_of_common(self, st: IssuerState, day: dt.date) -> None:
         """SPEC.md §13: the intervals of the common holders whose common moved."""
-        now = {holder_label(h): v for h, v in st.common.items() if v}
-        for h in sorted(set(now) | set(self.common)):
-            v = now.get(h)
+        common = st.common
+        # the holders whose common differs from the last look: the entries of one that
+        # are not in the other (a set difference in C, not a pass over every holder)
+        moved = {holder_label(h) for h, _ in common.items() ^ self.common_seen.items()}
+        if not moved:
+            return
+        self.common_seen = dict(common)
+        for h in sorted(moved):
+            v = common.get(None if h == UNATTRIBUTED_LABEL else h) or None  # none: no shares
             if v == self.common.get(h):
                 continue
             if v is None:
@@ -639,7 +663,8 @@ class _Balances:
             self.out.rows["series_balances"].append(r)
             self.last[name] = r
         common = {"outstanding": st.common_outstanding,
-                  "holders": sum(1 for v in st.common.values() if v),  # SPEC.md §13
+                  # SPEC.md §13: the holders with common (a zero is no holding), counted in C
+                  "holders": len(st.common) - countOf(st.common.values(), ZERO),
                   "cancelled_total": st.common_cancelled_total}
         last_common = self.last_common
         if last_common is None or any(last_common[k] != v for k, v in common.items()):
@@ -875,10 +900,21 @@ def project_issuer(issuer: str, records: Iterable[Record], through: dt.date | No
     ``SPILL`` as the walk goes (the largest tables: activity, closed positions, events,
     dividend dues), so memory stays bounded by the issuer's state, not its history; the
     rows returned are the rest. Without a sink, every row is returned."""
+    return project(issuer, records, through, resolve, sink)[0]
+
+
+def project(issuer: str, records: Iterable[Record], through: dt.date | None = None,
+            resolve: TermsResolver = load_terms_ref, sink: Sink | None = None,
+            hooks: Sequence[ReplayHooks] = ()) -> tuple[Rows, IssuerState, dt.date | None]:
+    """``project_issuer``, with other subscribers to the same replay (``hooks``, told
+    after the tables' walk; like it, each only reads the state: ``ReplayHooks``), so
+    one replay feeds them all (the explain follower of ``figure_steps``,
+    ``projections.feed.projector``). Returns the rows, the final state and the last day
+    projected (``through``, else the last effective date of the timeline replayed)."""
     recs = sorted(records, key=lambda r: r.seq)
     walk = _Walk(issuer, recs, through, sink)
-    st, _ = replay(issuer, recs, through, resolve, hooks=[walk])
-    return walk.finish(st)
+    st, _ = replay(issuer, recs, through, resolve, hooks=[walk, *hooks])
+    return walk.finish(st), st, walk.end
 
 
 def at(rows: list[Row], day: dt.date, **match: Any) -> list[Row]:
@@ -888,4 +924,5 @@ def at(rows: list[Row], day: dt.date, **match: Any) -> list[Row]:
             and all(r[k] == v for k, v in match.items())]
 
 
-__all__ = ["TABLES", "KIND", "Row", "Rows", "project_issuer", "series_key", "holder_key", "at"]
+__all__ = ["TABLES", "KIND", "Row", "Rows", "project", "project_issuer", "series_key",
+           "holder_key", "at"]

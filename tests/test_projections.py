@@ -426,13 +426,13 @@ def test_incremental_recomputes_only_the_touched_issuer(store, tmp_path, monkeyp
         assert first.issuers == ["acme", "default"]
         before = dump(report)
         seen: list[str] = []
-        real = pj.project_issuer
+        real = pj.project  # the tables' replay (the figure steps follow the same one)
 
         def spy(issuer, *a, **k):
             seen.append(issuer)
             return real(issuer, *a, **k)
 
-        monkeypatch.setattr(pj, "project_issuer", spy)
+        monkeypatch.setattr(pj, "project", spy)
         # a back-dated transfer for acme only: its earlier intervals change
         lg.load_lines([json.dumps({"id": "acme-t", "issuer": "acme", "type": "SharesTransferred",
                                    "effective_date": "2001-01-15", "series": "G",

@@ -18,14 +18,25 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from importlib import resources
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 from sqlite_utils.db import jsonify_if_needed
 
+from ledger.state import IssuerState
 from ledger.values import money, money_str, plain
-from projections.explain import MONEY_FIGURES, arithmetic, explain_all, follow
+from projections.explain import (
+    MONEY_FIGURES,
+    Follower,
+    Step,
+    arithmetic,
+    explain_all,
+    follow,
+    json_value,
+)
 from projections.tables import TABLES, Row, Rows
 
 D, S, N, DAY, B = Decimal, str, int, dt.date, bool
@@ -144,48 +155,121 @@ STEPS_INDEXES: list[tuple[str, ...]] = [("issuer", "figure", "series", "holder")
                                         ("kind",), ("date",)]
 
 
+#: a ``figure_steps`` row: its cells in the order of ``STEPS_COLUMNS``, as stored
+#: (``_stored``: a Decimal as a float, a date as ISO text), each converted once per
+#: figure or step rather than once per row
+StepRow = tuple[Any, ...]
+
+
 def figure_steps_rows(issuer: str, records: list[Any], through: dt.date | None,
-                      resolve: Any) -> Iterator[Row]:
+                      resolve: Any) -> Iterator[StepRow]:
     """One row per step of every figure the position lists (every series' figures, each
     holder line's, common stock's) as of ``through`` (default: the issuer's last
     effective date): the step's arithmetic in words and its fields (``details``, JSON,
     every digit), its amount; the figure's value on every row of it."""
-    if not records:
+    as_of = steps_day(records, through)
+    if as_of is None:
         return
-    as_of = through or max(r.event.effective_date for r in records)
     st, f = follow(issuer, records, as_of, resolve)
+    yield from figure_steps_of(issuer, st, f, as_of)
+
+
+def steps_day(records: list[Any], through: dt.date | None) -> dt.date | None:
+    """The day ``figure_steps`` explains: ``through``, else the issuer's last effective
+    date (none without records)."""
+    if not records:
+        return None
+    return through or max(r.event.effective_date for r in records)
+
+
+#: the cells of a figure with no step (nothing happened, or null): step to amount_exact
+_NO_STEP: tuple[None, ...] = (None,) * 9
+#: ``json.dumps(details, ensure_ascii=False)`` with one encoder, not one made per call
+_DETAILS_JSON = json.JSONEncoder(ensure_ascii=False).encode
+#: the keys of ``Step.to_json`` that are columns of their own, not ``details``
+_NOT_DETAILS = frozenset({"kind", "date", "event_ids", "amount"})
+
+
+def figure_steps_of(issuer: str, st: IssuerState, f: Follower, as_of: dt.date
+                    ) -> Iterator[StepRow]:
+    """``figure_steps_rows`` from a replay to the end of ``as_of`` already followed by
+    ``f`` (``projections.tables.project``: the tables' replay, shared)."""
     line = 0
-    #: a step shared by a holder's figure and its series' (the same object): written once
-    done: dict[tuple[int, bool], tuple[dict[str, Any], str, str]] = {}
+    day = _stored(as_of)
+    #: a step shared by a holder's figure and its series' (the same object): its cells
+    #: made once
+    done: dict[tuple[int, bool], tuple[Any, ...]] = {}
     for e in explain_all(st, f, as_of):
         money_fig = e.figure in MONEY_FIGURES
-        js_value = (None if e.value is None
-                    else money_str(e.value) if money_fig else plain(e.value))
-        head = {"issuer": issuer, "figure": e.figure, "series": e.series,
-                "holder": e.holder, "as_of": as_of, "value": e.value,
-                "value_exact": js_value, "combine": e.combine}
+        value = e.value
+        js_value = (None if value is None
+                    else money_str(value) if money_fig else plain(value))
+        figure, series, holder, combine = e.figure, e.series, e.holder, e.combine
+        stored = _stored(value)
         if not e.steps:  # a figure with no step (nothing happened, or null) still shows
             line += 1
-            yield {**head, "line": line}
+            yield (issuer, line, figure, series, holder, day, stored, js_value,
+                   combine) + _NO_STEP
+            continue
         for n, step in enumerate(e.steps, 1):
             key = (id(step), money_fig)
-            got = done.get(key)
-            if got is None:
-                data = step.to_json(money_fig)
-                details = {k: v for k, v in data.items()
-                           if k not in ("kind", "date", "event_ids", "amount")}
-                got = done[key] = (details, json.dumps(details, ensure_ascii=False),
-                                   arithmetic(step))
-            details, text, words = got
+            cells = done.get(key)
+            if cells is None:
+                cells = done[key] = _step_cells(step, money_fig)
             line += 1
-            yield {
-                **head, "line": line, "step": n, "kind": step.kind,
-                "date": step.date, "event_ids": ",".join(step.event_ids),
-                "step_holder": details.get("holder"), "arithmetic": words,
-                "details": text, "amount": step.amount,
-                "amount_exact": None if step.amount is None
-                else _amount_text(step.amount, money_fig),
-            }
+            yield (issuer, line, figure, series, holder, day, stored, js_value, combine,
+                   n) + cells
+
+
+def _step_cells(step: Step, money_fig: bool) -> tuple[Any, ...]:
+    """The cells of a step, ``kind`` to ``amount_exact``: ``details`` as
+    ``Step.to_json`` writes the step's fields (its own columns left out)."""
+    holder, details = _details(step.fields)
+    amount = step.amount
+    return (step.kind, _stored(step.date), ",".join(step.event_ids), holder,
+            arithmetic(step), details, _stored(amount),
+            None if amount is None else _amount_text(amount, money_fig))
+
+
+#: how ``json.dumps(..., ensure_ascii=False)`` writes a string
+_JSON_STR = json.encoder.encode_basestring
+
+
+def _details(fields: tuple[tuple[str, Any], ...]) -> tuple[Any, str]:
+    """The step's ``details`` (its ``holder`` and the JSON text): the text
+    ``json.dumps(details, ensure_ascii=False)`` gives, written directly for the fields
+    of the usual types and names once each (performance); otherwise through the dict."""
+    parts: list[str] = []
+    names: set[str] = set()
+    holder = None
+    for k, v in fields:
+        if k in _NOT_DETAILS:
+            continue
+        t = type(v)
+        if k in names or type(k) is not str:
+            return _details_dict(fields)
+        names.add(k)
+        if t is str:
+            text = _JSON_STR(v)
+        elif t is Decimal:
+            text = '"' + plain(v) + '"'  # digits, sign and point: nothing to escape
+        elif t is dt.date:
+            text = '"' + v.isoformat() + '"'
+        elif t is int:
+            text = int.__repr__(v)
+        elif v is None:
+            text = "null"
+        else:  # a tuple, a bool, ...: as the encoder writes it
+            return _details_dict(fields)
+        parts.append(_JSON_STR(k) + ": " + text)
+        if k == "holder":
+            holder = json_value(v)
+    return holder, "{" + ", ".join(parts) + "}"
+
+
+def _details_dict(fields: tuple[tuple[str, Any], ...]) -> tuple[Any, str]:
+    details = {k: json_value(v) for k, v in fields if k not in _NOT_DETAILS}
+    return details.get("holder"), _DETAILS_JSON(details)
 
 
 def _amount_text(v: Decimal, money_fig: bool) -> str:
@@ -203,13 +287,13 @@ def _ensure_steps(db: sqlite_utils.Database, indexes: bool = True) -> None:
             t.create_index(list(cols), if_not_exists=True)
 
 
-def insert_steps(db: sqlite_utils.Database, rows: Iterable[Row]) -> None:
-    """Append ``figure_steps`` rows (see ``insert_rows``), as they come: a generator of
-    rows is written without holding them all."""
+def insert_steps(db: sqlite_utils.Database, rows: Iterable[StepRow]) -> None:
+    """Append ``figure_steps`` rows (``StepRow``), as they come: a generator of rows is
+    written without holding them all."""
     cols = list(STEPS_COLUMNS)
     sql = (f'INSERT INTO "{STEPS}" ({", ".join(f"[{c}]" for c in cols)}) '
            f'VALUES ({", ".join("?" for _ in cols)})')
-    db.conn.executemany(sql, ([_stored(r.get(k)) for k in cols] for r in rows))
+    db.conn.executemany(sql, rows)
 
 
 #: bookkeeping tables of the projector (not projections): settings and the tracked
@@ -305,10 +389,15 @@ def insert_rows(db: sqlite_utils.Database, name: str, rows: list[Row]) -> None:
     cols = list(COLUMNS[name])
     sql = (f'INSERT INTO "{name}" ({", ".join(f"[{c}]" for c in cols)}) '
            f'VALUES ({", ".join("?" for _ in cols)})')
-    if all(type(v) in _NATIVE for r in rows for v in r.values()):
+    if {*map(type, chain.from_iterable(map(dict.values, rows)))} <= _NATIVE:
         # every cell is a type sqlite3 binds itself (Decimal and date through the
-        # adapters registered below): no Python call per cell
-        db.conn.executemany(sql, (list(map(r.get, cols)) for r in rows))
+        # adapters registered below): no Python call per cell (the types gathered and
+        # the cells taken in C: a batch is at most about ``SPILL`` rows)
+        try:
+            cells: list[Any] = list(map(itemgetter(*cols), rows))
+        except KeyError:  # a row without some column: null there
+            cells = [list(map(r.get, cols)) for r in rows]
+        db.conn.executemany(sql, cells)
     else:
         db.conn.executemany(sql, ([_stored(r.get(k)) for k in cols] for r in rows))
 

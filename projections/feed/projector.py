@@ -35,8 +35,9 @@ from ledger.bulk import bulk
 from ledger.replay import TermsResolver
 from ledger.state import Record
 from ledger.store.eventstore import IssuerLedger, Store, issuer_id
+from projections.explain import Follower
 from projections.feed import export
-from projections.tables import project_issuer
+from projections.tables import project
 
 #: bump when the tables change shape: an old reporting database is then rebuilt
 SCHEMA_VERSION = "1"
@@ -149,12 +150,26 @@ class Projector:
     def _write(self, db: sqlite_utils.Database, issuer: str, records: list[Record]) -> None:
         """Replace ``issuer``'s rows: the big tables stream in as the walk makes them."""
         export.delete_issuer(db, issuer)
-        rows = project_issuer(issuer, records, self.through, self.ledger.resolve,
-                              sink=lambda name, batch: export.insert_rows(db, name, batch))
+        # one replay for the tables and for ``figure_steps`` (the explain follower, a
+        # second subscriber: both only read the state, ``ReplayHooks``)
+        follower = Follower()
+        rows, st, end = project(issuer, records, self.through, self.ledger.resolve,
+                                sink=lambda name, batch: export.insert_rows(db, name, batch),
+                                hooks=(follower,))
         for name in export.TABLES:
             export.insert_rows(db, name, rows.get(name, []))
-        export.insert_steps(db, export.figure_steps_rows(issuer, records, self.through,
-                                                         self.ledger.resolve))
+        del rows
+        as_of = export.steps_day(records, self.through)
+        if as_of is None:
+            return
+        if end == as_of:
+            steps = export.figure_steps_of(issuer, st, follower, as_of)
+        else:  # the timeline ends before the last effective date (a reversed event's):
+            # the steps are as of that date, a replay of their own
+            del st, follower
+            steps = export.figure_steps_rows(issuer, records, self.through,
+                                             self.ledger.resolve)
+        export.insert_steps(db, steps)
 
     # -- incremental ---------------------------------------------------------------------
     def catch_up(self, max_batch: int = MAX_BATCH) -> Summary:
