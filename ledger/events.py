@@ -320,6 +320,16 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
+
+def build_validators() -> None:
+    """Build the validator of every event type and of the terms now. They are built on
+    first use otherwise (``parse_object``): a long-running process, or a measurement of
+    one call, can pay that once, before."""
+    Terms.model_rebuild(force=True)
+    for cls in EVENT_TYPES.values():
+        cls.model_rebuild(force=True)
+
+
 #: Limits on one line of input (README Guarantees: hostile input is refused fast, in
 #: bounded memory). A line of JSON Lines is read at most this many bytes at a time
 #: (``ledger.api`` reads with a bounded ``readline``): a longer line is refused unread.

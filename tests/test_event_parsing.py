@@ -97,3 +97,25 @@ def test_parse_object_gives_the_event_or_the_problems_of_its_field() -> None:
     assert isinstance(bad, list)
     assert sorted(p.field for p in bad) == ["colour", "shares"]
     assert all(p.line == 3 for p in bad)
+
+
+def test_validators_are_built_on_first_use_or_all_at_once() -> None:
+    """A fresh process builds no validator at import; parsing an event builds its type's
+    (and no other); ``build_validators`` builds them all."""
+    import subprocess
+    import sys
+
+    code = """
+from ledger.events import EVENT_TYPES, build_validators, parse_object
+from ledger.terms import Terms
+built = lambda: sorted(n for n, c in EVENT_TYPES.items() if c.__pydantic_complete__)
+print(built(), Terms.__pydantic_complete__)
+parse_object({"type": "CommonStockSplit", "effective_date": "2003-01-02", "ratio": "2"})
+print(built(), Terms.__pydantic_complete__)
+build_validators()
+print(len(built()), Terms.__pydantic_complete__)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["[] False", "['CommonStockSplit'] False",
+                                     f"{len(EVENT_TYPES)} True"]
