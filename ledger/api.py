@@ -30,6 +30,7 @@ from ledger.state import IssuerState, Record
 from ledger.store import chain
 from ledger.store.checkpoints import Capture, Checkpoints
 from ledger.store.eventstore import ConcurrencyError, Store, StoredEvent, env_for, now_utc
+from ledger.store.spill import Spill
 from ledger.terms import load_terms_ref
 
 if TYPE_CHECKING:
@@ -328,22 +329,39 @@ class Ledger:
             groups = {i: partial(list, items) for i, items in by_issuer.items()}
         for _ in range(RETRIES):
             try:
-                return self._append(groups, progress, packed=spots is not None)
+                return self._append(groups, progress, packed=spots is not None,
+                                    order=spots.biggest_first() if spots else None)
             except ConcurrencyError:
                 continue
         raise LedgerError([Problem(0, "load", "", "another writer kept appending to the same "
                                    f"issuer; gave up after {RETRIES} tries, nothing stored")])
 
     def _append(self, groups: dict[str, Callable[[], list[tuple[int, Event]]]],
-                progress: Progress | None = None, packed: bool = False) -> LoadResult:
+                progress: Progress | None = None, packed: bool = False,
+                order: list[str] | None = None) -> LoadResult:
         """Validate each issuer's events (``groups``: issuer -> its ``(line, event)`` in
         file order) and append them all in one transaction. Each issuer's rows are staged
-        as soon as it is validated (``packed``: kept compressed), so only one issuer's
-        parsed events are held at a time. In a big load of new issuers, part of them is
-        validated in a forked child on another core (``_fork_validation``)."""
+        as soon as its events are parsed (``packed``: kept compressed), then it is
+        validated, so only one issuer's parsed events are held at a time; a file read
+        twice is validated biggest issuer first (``order``: ``_Spots.biggest_first``) and
+        its checkpoints kept on disk until written (``ledger.store.spill``). In a big load
+        of new issuers, part of them is validated in a forked child on another core
+        (``_fork_validation``)."""
+        # a big load keeps the checkpoints' states on disk until it writes them
+        spill = Spill() if packed else None
+        try:
+            return self._append_all(groups, progress, packed, order, spill)
+        finally:
+            if spill is not None:
+                spill.close()
+
+    def _append_all(self, groups: dict[str, Callable[[], list[tuple[int, Event]]]],
+                    progress: Progress | None, packed: bool, order: list[str] | None,
+                    spill: Spill | None) -> LoadResult:
+        """``_append``; ``order``: the order to validate the issuers in (default: the
+        file's), ``spill``: where to keep the checkpoints taken until they are written."""
         result = LoadResult(issuers=sorted(groups))
         problems_of: dict[str, list[Problem]] = {}
-        staged: list[Any] = []
         expected: dict[str, int] = {}
         captures: dict[str, Capture] = {}
         stamp = self.clock()
@@ -357,8 +375,10 @@ class Ledger:
                 if last is not None and last.recorded_at is not None:
                     stamp = _latest(stamp, last.recorded_at)
         child, theirs = self._fork_validation(groups, expected, packed)
+        staged_of: dict[str, Any] = {}
         try:
-            for k, (issuer, items_of) in enumerate(groups.items()):
+            for k, issuer in enumerate(order or groups):
+                items_of = groups[issuer]
                 if progress is not None:
                     progress("validating", k, len(groups))
                 count = expected[issuer]
@@ -366,17 +386,20 @@ class Ledger:
                 problems_of[issuer] = found
                 if not new:
                     continue
+                if not any(problems_of.values()):  # else nothing is stored: the rest is
+                    # validated, not staged. Staged before it is validated, so that its
+                    # payloads are not held through the replay (dropped with the rest if
+                    # it or a later issuer has a problem)
+                    staged_of[issuer] = self.store.stage(issuer, payloads, count, stamp,
+                                                         pack=packed)
+                del payloads
                 if issuer not in theirs:
                     cap, blamed = self._validate(issuer, count, new)
                     found.extend(blamed)
+                    if spill is not None:
+                        cap.spill(spill)
                     captures[issuer] = cap
                 del new  # the parsed events: only their payloads are stored
-                if not any(problems_of.values()):  # else nothing is stored: the rest is
-                    # validated, not staged (an issuer validated by the child is staged
-                    # before its problems are known: dropped with the rest if it has any)
-                    staged.append(self.store.stage(issuer, payloads, count, stamp,
-                                                   pack=packed))
-                del payloads
             if child is not None:
                 done = self._collect(child, theirs, groups, expected)
                 for issuer, (cap, blamed) in done.items():
@@ -387,6 +410,8 @@ class Ledger:
                 child.close()
         if progress is not None:
             progress("validating", len(groups), len(groups))
+        staged = [staged_of[i] for i in groups if i in staged_of]  # in the file's order
+        del staged_of
         problems = [p for issuer in groups for p in problems_of.get(issuer, [])]
         if problems:
             capped = _Found()
@@ -396,7 +421,7 @@ class Ledger:
             progress("writing", 0, 1)
         result.appended = self.store.commit(staged)
         for issuer in groups:  # a cache for position --as-of (ledger.store.checkpoints)
-            taken = captures.get(issuer)
+            taken = captures.pop(issuer, None)  # its states read back one issuer at a time
             if taken is not None:
                 self.checkpoints.save(taken, expected[issuer] + 1)
         if progress is not None:
@@ -659,6 +684,12 @@ class _Spots:
 
     def groups(self) -> dict[str, Callable[[], list[tuple[int, Event]]]]:
         return {issuer: partial(self.read, issuer) for issuer in self.by_issuer}
+
+    def biggest_first(self) -> list[str]:
+        """The issuers by their number of lines, most first (a big load validates the
+        biggest while it holds nothing else: its peak memory is that one's, not that one's
+        on top of every other issuer's staged rows)."""
+        return sorted(self.by_issuer, key=lambda i: (-len(self.by_issuer[i][0]), i))
 
     def read(self, issuer: str) -> list[tuple[int, Event]]:
         """The issuer's events, parsed again from the file (each line as it was read)."""

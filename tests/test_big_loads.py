@@ -5,6 +5,7 @@ checkpoints, the same problems (and nothing stored), the same idempotent reload.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -117,3 +118,83 @@ def test_a_file_that_changes_between_the_passes_stores_nothing(
         lg.load_file(history)
     with sqlite_store.open() as lg:
         assert lg.issuers() == []
+
+
+def _log_order(lg: Ledger) -> list[Any]:
+    """The stream of each row of the whole log, in the log's order."""
+    rec = lg.store.app.recorder
+    return [n.originator_id for n in rec.select_notifications(start=1, limit=10**6)]
+
+
+def test_validated_biggest_first_and_written_in_the_files_order(
+        store: StoreSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file read twice is validated biggest issuer first (its peak memory is that
+    issuer's alone) and its checkpoints kept on disk until written; the log, its order
+    and the checkpoints are the one-pass load's."""
+    small = generate.write(tmp_path / "s.jsonl", 300, seed=6).read_text()
+    big = generate.write(tmp_path / "b.jsonl", 700, seed=7).read_text()
+    lines = small.replace(generate.PROBE, "a-small").splitlines()[:1]  # the small one first
+    rest = (small.replace(generate.PROBE, "a-small").splitlines()[1:]
+            + big.replace(generate.PROBE, "z-big").splitlines())
+    path = tmp_path / "h.jsonl"
+    path.write_text("\n".join(lines + sorted(rest, key=lambda x: json.loads(x)["effective_date"]))
+                    + "\n")
+    one = Ledger.open(str(tmp_path / "one.db"), clock=lambda: STAMP)
+    try:
+        assert _outcome(one, path)[0] == "loaded"
+        want = (_content(one), _checkpoints(one), _log_order(one))
+    finally:
+        one.close()
+    orders: list[list[str]] = []
+    spills: list[int] = []
+    real_order, real_spill = api._Spots.biggest_first, api.Spill.put
+
+    def spy_order(self: Any) -> list[str]:
+        orders.append([*self.by_issuer])
+        got = real_order(self)
+        orders.append(got)
+        return got
+
+    def spy_put(self: Any, data: bytes) -> Any:
+        spills.append(len(data))
+        return real_spill(self, data)
+
+    monkeypatch.setattr(api._Spots, "biggest_first", spy_order)
+    monkeypatch.setattr(api.Spill, "put", spy_put)
+    monkeypatch.setattr(api, "STREAM_BYTES", 0)
+    with store.open(clock=lambda: STAMP) as lg:
+        assert _outcome(lg, path) == ("loaded", 1000, 0, ["a-small", "z-big"])
+        assert orders == [["a-small", "z-big"], ["z-big", "a-small"]]
+        assert len(spills) == len(want[1]) and all(spills)  # every state went to disk
+        assert (_content(lg), _checkpoints(lg), _log_order(lg)) == want
+        assert lg.verify() == []
+
+
+def test_a_spill_gives_back_what_was_put_or_refuses() -> None:
+    from ledger.store.spill import Spill, SpillDamaged
+
+    with Spill() as sp:
+        places = [sp.put(bytes([k]) * (k * 1000)) for k in range(1, 6)]
+        assert [sp.get(at) for at in reversed(places)] == \
+            [bytes([k]) * (k * 1000) for k in range(5, 0, -1)]
+        sp._fh.seek(places[2][0])
+        sp._fh.write(b"x")  # the file changed under the load
+        with pytest.raises(SpillDamaged):
+            sp.get(places[2])
+        assert sp.get(places[3]) == bytes([4]) * 4000
+
+
+def test_a_damaged_spill_costs_the_checkpoints_not_the_load(
+        sqlite_store: StoreSpec, history: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ledger.store.spill import Spill, SpillDamaged
+
+    def broken(self: Any, at: Any) -> bytes:
+        raise SpillDamaged("test")
+
+    monkeypatch.setattr(api, "STREAM_BYTES", 0)
+    monkeypatch.setattr(Spill, "get", broken)
+    with sqlite_store.open() as lg:
+        assert _outcome(lg, history)[:2] == ("loaded", 900)
+        assert _checkpoints(lg) == []  # a cache: positions replay the log instead
+        assert lg.verify() == []
+        assert lg.position(dt.date(1991, 6, 30), generate.PROBE)["holders"]

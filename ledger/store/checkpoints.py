@@ -70,6 +70,7 @@ from ledger.state import DueMap, IssuerState, Record
 from ledger.store import chain
 from ledger.store.codec import Codec, CodecError, UnsupportedType
 from ledger.store.eventstore import Store, StoredEvent, issuer_id
+from ledger.store.spill import Spill
 
 TABLE = "prefledger_checkpoints"
 COLUMNS = ("issuer", "day", "version", "lo", "hi", "head", "body", "digest", "state")
@@ -312,11 +313,28 @@ class Capture(ReplayHooks):
         self._hi: list[int] = []
         self._seen = 0  # events of the timeline applied (or rejected) so far
         self._last = -MIN_GAP
+        self._spill: Spill | None = None
+        self._spilled: list[tuple[int, int, bytes]] = []
 
     def release(self) -> None:
         """Drop the timeline once the replay is over (a load keeps every issuer's
         ``Capture`` until it has written: only the checkpoint rows are needed then)."""
         self._live, self._lo, self._hi = (), [], []
+
+    def spill(self, spill: Spill) -> None:
+        """Keep the checkpoints' states in ``spill`` until ``unspill`` (a big load holds
+        every issuer's ``Capture`` until it has written: ``ledger.store.spill``)."""
+        self._spill = spill
+        self._spilled = [spill.put(row.blob) for row in self.rows]
+        for row in self.rows:
+            row.blob = b""
+
+    def unspill(self) -> None:
+        """The states back from the spill (``SpillDamaged`` if one is not as it was put)."""
+        if self._spill is not None:
+            for row, at in zip(self.rows, self._spilled, strict=True):
+                row.blob = self._spill.get(at)
+            self._spill, self._spilled = None, []
 
     def replay_started(self, rp: Replayer, timeline: Sequence[Record]) -> None:
         self._live = timeline
@@ -710,6 +728,7 @@ class Checkpoints:
         if self.side is None:
             return
         try:
+            cap.unspill()
             self._write(cap.issuer, cap.rows, cap.since, cap.version, first_new)
         except Exception:  # noqa: BLE001 - a cache: the events are stored, queries replay
             pass
