@@ -12,8 +12,9 @@ replay of the issuer; now and then a run of missed quarters, each with the board
 dividends that fall payable on a conversion paid to the holder the same day), common sales below
 and above the anti-dilution thresholds, option exercises, holder conversions (H any
 time, M after its window), the automatic K conversion on shareholder approval,
-redemption notices and redemptions, and balance tie-outs. Every event is valid at its
-place, so the whole file loads.
+redemption notices and redemptions, and balance tie-outs; and copies of the shipped
+examples of the general terms (``EXAMPLES``), 28 years earlier. Every event is valid at
+its place, so the whole file loads.
 
 Issuer ``issuer-0000`` is the *probe*: 1,000 holders (fewer only in tiny files) and a
 history that grows with the file (a tenth of it, at least 4,000 events), so latency
@@ -36,6 +37,7 @@ import math
 import multiprocessing
 import os
 import random
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
@@ -149,6 +151,8 @@ class IssuerSpec:
     quarters: int
     series: tuple[str, ...]
     seed: int
+    #: a shipped example of the general terms (``EXAMPLES``), its history as it is
+    example: str | None = None
 
 
 def _money_floor(x: Decimal) -> Decimal:
@@ -162,7 +166,8 @@ def issuer_events(spec: IssuerSpec) -> Iterator[dict[str, Any]]:
     exact arrears the ledger computes, and an event the ledger would reject stops the
     generator (a bug here, never a silently invalid file)."""
     engine = Replayer(spec.name)
-    for n, e in enumerate(_events(spec, engine), start=1):
+    made = _example_events(spec) if spec.example else _events(spec, engine)
+    for n, e in enumerate(made, start=1):
         got = parse_object(e)
         assert not isinstance(got, list), got
         before = len(engine.problems)
@@ -390,15 +395,84 @@ def _quarters(budget: int, holders: int) -> int:
     return max(8, min(130, budget * 4 // max(40, holders * 3)))
 
 
+#: the shipped examples of the general terms (``fixtures/<name>/history.jsonl``: a venture
+#: company's participating, capped, weighted-average and QPO-converting series; a
+#: mezzanine series paying in kind, compounding and redeemed), copied into every file of
+#: at least ``EXAMPLES_FROM`` events, once per ``EXAMPLE_EVERY`` events, each copy an
+#: issuer of its own
+EXAMPLES = ("venture", "mezzanine")
+EXAMPLES_FROM = 400
+EXAMPLE_EVERY = 10_000
+
+
+def _example(name: str) -> list[dict[str, Any]]:
+    text = resources.files("fixtures").joinpath(name, "history.jsonl").read_text("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+#: the examples are moved this many years earlier, into the generated histories' years:
+#: 28 years keep every weekday and leap day of the years 1901–2099 (the same days in
+#: every period, the same figures)
+EXAMPLE_YEARS_EARLIER = 28
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _earlier(value: Any) -> Any:
+    """``value`` with every date in it (a ``YYYY-MM-DD`` string, at any depth) moved
+    ``EXAMPLE_YEARS_EARLIER`` years earlier."""
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        day = dt.date.fromisoformat(value)
+        return day.replace(year=day.year - EXAMPLE_YEARS_EARLIER).isoformat()
+    if isinstance(value, dict):
+        return {k: _earlier(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_earlier(v) for v in value]
+    return value
+
+
+def _example_events(spec: IssuerSpec) -> Iterator[dict[str, Any]]:
+    """A shipped example's events, as its issuer ``spec.name``, its dates (and those of
+    its terms, inlined) ``EXAMPLE_YEARS_EARLIER`` years earlier, in effective-date order
+    (the order a date-ordered file merges them in; same-day events as written)."""
+    assert spec.example is not None
+    rows = []
+    for e in _example(spec.example):
+        e = {**e, "issuer": spec.name}
+        ref = e.pop("terms_ref", None)
+        if ref is not None:
+            e["terms"] = json.loads(resources.files("fixtures").joinpath(
+                *ref.split("/")[:-1], ref.split("/")[-1] + ".json").read_text("utf-8"))
+        rows.append(_earlier(e))
+    yield from sorted(rows, key=lambda e: e["effective_date"])
+
+
+def _example_specs(events: int, seed: int) -> list[IssuerSpec]:
+    if events < EXAMPLES_FROM:
+        return []
+    out = []
+    for k in range(max(1, events // EXAMPLE_EVERY)):
+        for name in EXAMPLES:
+            rows = _example(name)
+            days = sorted(dt.date.fromisoformat(_earlier(e["effective_date"])) for e in rows)
+            holders = {e.get(f) for e in rows for f in ("holder", "from_holder", "to_holder")}
+            series = tuple(sorted({e["series"] for e in rows if "series" in e}))
+            out.append(IssuerSpec(f"{name}-s{seed}-{k:04d}", len(rows), len(holders - {None}),
+                                  days[0], -(-(days[-1] - days[0]).days // 91), series, seed,
+                                  example=name))
+    return out
+
+
 def plan(events: int, seed: int = 1) -> list[IssuerSpec]:
-    """Issuer sizes summing to ``events``: the probe, then issuers of varied sizes."""
+    """Issuer sizes summing to ``events``: the probe, copies of the shipped examples of
+    the general terms (``EXAMPLES``), then issuers of varied sizes."""
     rng = random.Random(seed)
-    probe_budget = min(events, max(4000, events // 10))
+    examples = _example_specs(events, seed)
+    probe_budget = min(events - sum(s.budget for s in examples), max(4000, events // 10))
     probe_holders = max(10, min(1000, probe_budget // 4))
     specs = [IssuerSpec(PROBE, probe_budget, probe_holders, dt.date(1990, 1, 1),
                         _quarters(probe_budget, probe_holders), ("G", "H", "K", "M"),
-                        rng.randrange(2**31))]
-    left = events - probe_budget
+                        rng.randrange(2**31)), *examples]
+    left = events - probe_budget - sum(s.budget for s in examples)
     n = 1
     while left > 0:
         size = int(round(10 ** rng.uniform(2.5, 4.5)))
@@ -441,7 +515,7 @@ def _within_holder_periods(specs: list[IssuerSpec]) -> list[IssuerSpec]:
         changed = False
         for k, s in enumerate(specs):
             bound = holder_periods_bound(s, end)
-            if bound > cap:
+            if bound > cap and s.example is None:
                 holders = max(1, s.holders * cap // bound)
                 specs[k] = replace(s, holders=holders, quarters=_quarters(s.budget, holders))
                 changed = True

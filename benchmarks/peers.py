@@ -37,8 +37,10 @@ What the ledger computes is taken from prefledger's own pure replay (``ledger.re
 subscribed to with its ``ReplayHooks``), event by event: the common shares of a
 conversion (``IssuerState.conversions``), the holders and shares of an automatic
 conversion on a shareholder approval, the shares a redemption with short funds actually
-redeems (``IssuerState.redemptions``), a split's change of the common outstanding, and
-the holdings a liquidation extinguishes (the lots just before it). Left out: dividend
+redeems (``IssuerState.redemptions``), a split's change of the common outstanding, the
+shares a dividend paid in kind issues to each holder (``IssuerState.payments``), and the
+holdings a liquidation extinguishes (the lots just before it); a public offering's own
+common is posted from the event, the conversions it triggers from the replay. Left out: dividend
 accrual, arrears, rates, votes and the liquidation waterfall's payouts (a peer tool has
 nothing that computes them; the events that carry no share or money movement become
 transactions without postings).
@@ -65,11 +67,12 @@ from ledger.events import (
     DividendPaid,
     Event,
     Liquidation,
+    PublicOffering,
     SharesIssued,
     SharesTransferred,
 )
 from ledger.replay import Replayer, ReplayHooks, replay
-from ledger.state import Conversion, Redemption
+from ledger.state import Conversion, Payment, Redemption
 from ledger.values import CENT, ZERO, plain
 
 USD = "USD"
@@ -208,8 +211,8 @@ class _Effects(ReplayHooks):
     def __init__(self, n: IssuerNames) -> None:
         self.n = n
         self.out: list[Entry] = []
-        self.before: tuple[int, int, Decimal, list[tuple[str, str, Decimal]]] = (
-            0, 0, ZERO, [])
+        self.before: tuple[int, int, int, Decimal, list[tuple[str, str, Decimal]]] = (
+            0, 0, 0, ZERO, [])
         self.rejected: list[Record] = []
 
     def event_applying(self, rp: Replayer, rec: Record) -> None:
@@ -218,18 +221,20 @@ class _Effects(ReplayHooks):
         if isinstance(rec.event, Liquidation):
             held = [(h, name, shares) for name, s in st.series.items()
                     for h, shares in s.holdings().items() if shares]
-        self.before = (len(st.conversions), len(st.redemptions), st.common_outstanding, held)
+        self.before = (len(st.conversions), len(st.redemptions), len(st.payments),
+                       st.common_outstanding, held)
 
     def event_applied(self, rp: Replayer, rec: Record, accepted: bool) -> None:
         if not accepted:
             self.rejected.append(rec)
             return
         st, n, ev = rp.state, self.n, rec.event
-        conversions, redemptions, common, held = self.before
+        conversions, redemptions, payments, common, held = self.before
         entry = Entry(ev.effective_date, rec.line, ev.type, ev.id)
         entry.postings = _postings(n, ev, st.conversions[conversions:],
                                    st.redemptions[redemptions:],
-                                   st.common_outstanding - common, held)
+                                   st.common_outstanding - common, held,
+                                   st.payments[payments:])
         if isinstance(ev, BalanceAsserted):
             if ev.holder is not None:
                 entry.check = (n.holder(ev.holder), ev.shares, n.commodity(ev.series))
@@ -252,7 +257,8 @@ def issuer_entries(issuer: str, records: list[Record], n: IssuerNames) -> list[E
 
 def _postings(n: IssuerNames, ev: Event, conversions: list[Conversion],
               redemptions: list[Redemption], common_delta: Decimal,
-              held: list[tuple[str, str, Decimal]]) -> list[Posting]:
+              held: list[tuple[str, str, Decimal]], payments: list[Payment]
+              ) -> list[Posting]:
     """The postings of one event: its own shares and money, then whatever conversions
     and redemptions the replay made of it."""
     p: list[Posting] = []
@@ -265,7 +271,13 @@ def _postings(n: IssuerNames, ev: Event, conversions: list[Conversion],
         p += [Posting(n.holder(ev.from_holder), -ev.shares, c),
               Posting(n.holder(ev.to_holder), ev.shares, c)]
     elif isinstance(ev, DividendPaid):
-        p += _cash(n, "Dividends-Paid", ev.amount)
+        in_kind = [(h, shares) for pay in payments for h, shares in pay.in_kind]
+        if in_kind:  # SPEC.md §12 paid in kind: each holder's whole shares, as the replay
+            # issued them (no money moves)
+            for h, shares in in_kind:
+                p += _move(n, n.holder(h), shares, n.commodity(ev.series))
+        else:
+            p += _cash(n, "Dividends-Paid", ev.amount)
     elif isinstance(ev, CommonStockIssued):
         p += _move(n, n.common, ev.shares, COMMON)
         paid = ev.consideration
@@ -273,6 +285,11 @@ def _postings(n: IssuerNames, ev: Event, conversions: list[Conversion],
             paid = ev.shares * ev.price_per_share
         if paid is not None:
             p += _cash(n, "Paid-In", -paid)
+    elif isinstance(ev, PublicOffering):
+        # SPEC.md §12: the offering's common, sold at its price (the mandatory conversions
+        # it triggers are among ``conversions`` below)
+        p += _move(n, n.common, ev.shares, COMMON)
+        p += _cash(n, "Paid-In", -ev.gross_proceeds)
     elif isinstance(ev, CommonStockSplit) and common_delta:
         # SPEC.md §6 Split: common outstanding × ratio, as the replay computed it
         p += _move(n, n.common, common_delta, COMMON)

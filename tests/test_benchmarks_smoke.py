@@ -15,6 +15,8 @@ from benchmarks import generate, peers, peers_run, run, targets
 from ledger import limits
 from ledger.api import Ledger
 
+REPO = Path(__file__).resolve().parent.parent
+
 
 def test_generator_is_seeded_and_varied(tmp_path: Path) -> None:
     a = generate.write(tmp_path / "a.jsonl", 1200, seed=3)
@@ -32,9 +34,43 @@ def test_generator_is_seeded_and_varied(tmp_path: Path) -> None:
     # the feed is in effective-date order; every designation names a G/H/K/M-like series
     dates = [r["effective_date"] for r in rows]
     assert dates == sorted(dates)
-    assert {r["series"] for r in rows if r["type"] == "SeriesDesignated"} <= set("GHKM")
-    # the probe issuer has a tenth of the file, at least 4,000 events (here: all of it)
-    assert all(r["issuer"] == generate.PROBE for r in rows)
+    examples = {f"{name}-s3-0000": name for name in generate.EXAMPLES}
+    assert {r["series"] for r in rows if r["type"] == "SeriesDesignated"
+            and r["issuer"] not in examples} <= set("GHKM")
+    # the shipped examples of the general terms, each once (an issuer each), 28 years
+    # earlier, their terms inlined
+    for issuer, name in examples.items():
+        fixture = (REPO / "fixtures" / name / "history.jsonl").read_text().splitlines()
+        want = []
+        for x in fixture:
+            r = dict(json.loads(x), issuer=issuer)
+            ref = r.pop("terms_ref", None)
+            if ref is not None:
+                r["terms"] = json.loads((REPO / "fixtures" / f"{ref}.json").read_text())
+            text = re.sub(r'"(\d{4})(-\d\d-\d\d)"',
+                          lambda m: f'"{int(m.group(1)) - 28}{m.group(2)}"', json.dumps(r))
+            want.append(json.loads(text))
+        want.sort(key=lambda r: r["effective_date"])
+        assert [r for r in rows if r["issuer"] == issuer] == want
+    # the probe issuer has a tenth of the file, at least 4,000 events (here: the rest)
+    assert {r["issuer"] for r in rows} == {generate.PROBE, *examples}
+
+
+def test_the_examples_give_their_own_figures_28_years_earlier(tmp_path: Path) -> None:
+    """Moved 28 years (the same weekdays and leap days), an example's figures are the
+    shipped history's: every position field but the dates."""
+    path = generate.write(tmp_path / "h.jsonl", 500, seed=2)
+    with Ledger.open(str(tmp_path / "g.db")) as g, Ledger.open(str(tmp_path / "f.db")) as f:
+        g.load_file(path)
+        for name, issuer in (("venture", "default"), ("mezzanine", "mezzanine")):
+            f.load_file(REPO / "fixtures" / name / "history.jsonl")
+            for day in ("2019-12-31", "2021-06-30", "2022-03-31", "2024-12-31", "2025-12-31"):
+                d = dt.date.fromisoformat(day)
+                ours = g.position(d.replace(year=d.year - 28), f"{name}-s2-0000")
+                theirs = f.position(d, issuer)
+                for rep in (ours, theirs):
+                    rep.pop("as_of"), rep.pop("issuer")
+                assert ours == theirs, (name, day)
 
 
 def test_plan_sizes_add_up() -> None:
@@ -106,7 +142,8 @@ def test_run_prints_a_table_and_a_json_line(tmp_path: Path,
     cli = size["cli"]
     assert len(cli["position_whole_process"]["runs_s"]) == 2
     ap = cli["append5"]
-    assert ap["issuer"] == generate.PROBE and ap["stored_events"] == 1200
+    # the probe: the whole file but the two examples of the general terms (17 and 22)
+    assert ap["issuer"] == generate.PROBE and ap["stored_events"] == 1200 - 17 - 22
     assert ap["existing"]["in_process_s"] > 0 and ap["new"]["whole_process_s"] > 0
     # the peers' files: one transaction per event, every tie-out an assertion
     p = size["peers"]

@@ -131,8 +131,9 @@ def test_validated_biggest_first_and_written_in_the_files_order(
     """A file read twice is validated biggest issuer first (its peak memory is that
     issuer's alone) and its checkpoints kept on disk until written; the log, its order
     and the checkpoints are the one-pass load's."""
-    small = generate.write(tmp_path / "s.jsonl", 300, seed=6).read_text()
-    big = generate.write(tmp_path / "b.jsonl", 700, seed=7).read_text()
+    # (both below ``generate.EXAMPLES_FROM``: one issuer each)
+    small = generate.write(tmp_path / "s.jsonl", 150, seed=6).read_text()
+    big = generate.write(tmp_path / "b.jsonl", 390, seed=7).read_text()
     lines = small.replace(generate.PROBE, "a-small").splitlines()[:1]  # the small one first
     rest = (small.replace(generate.PROBE, "a-small").splitlines()[1:]
             + big.replace(generate.PROBE, "z-big").splitlines())
@@ -163,7 +164,7 @@ def test_validated_biggest_first_and_written_in_the_files_order(
     monkeypatch.setattr(api.Spill, "put", spy_put)
     monkeypatch.setattr(api, "STREAM_BYTES", 0)
     with store.open(clock=lambda: STAMP) as lg:
-        assert _outcome(lg, path) == ("loaded", 1000, 0, ["a-small", "z-big"])
+        assert _outcome(lg, path) == ("loaded", 540, 0, ["a-small", "z-big"])
         assert orders == [["a-small", "z-big"], ["z-big", "a-small"]]
         assert len(spills) == len(want[1]) and all(spills)  # every state went to disk
         assert (_content(lg), _checkpoints(lg), _log_order(lg)) == want

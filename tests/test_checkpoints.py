@@ -191,3 +191,28 @@ def test_checkpoints_keep_common_by_holder_and_cancellations(store: StoreSpec,
             assert lg.position(day, "default") == _full(lg, day, "default"), day
             assert lg.checkpoints.state_as_of("default", day) is not None
 
+
+
+def test_the_general_terms_examples_from_checkpoints_equal_full_replays(
+        store: StoreSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generated histories carry the shipped examples of the general terms (paid in
+    kind, compounding, participation, weighted-average anti-dilution, conversion on an
+    offering, redemption): with a checkpoint every few events, every answer from a
+    checkpoint is the full replay's, on every day an event of theirs falls and after."""
+    monkeypatch.setattr(checkpoints, "MIN_GAP", 3)
+    monkeypatch.setattr(checkpoints, "MAX_GAP", 6)
+    monkeypatch.setattr(checkpoints, "STATE_PER_EVENT", 10**9)
+    path = generate.write(tmp_path / "h.jsonl", 600, seed=15)
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    examples = sorted({r["issuer"] for r in rows} - {generate.PROBE})
+    assert [x.split("-")[0] for x in examples] == ["mezzanine", "venture"]
+    with store.open() as lg:
+        lg.load_file(path)
+        side = lg.checkpoints.side
+        assert side is not None
+        for issuer in examples:
+            assert side.count(issuer) > 2
+            days = sorted({dt.date.fromisoformat(r["effective_date"]) for r in rows
+                           if r["issuer"] == issuer})
+            for day in [*days, days[-1] + dt.timedelta(days=400)]:
+                assert lg.position(day, issuer) == _full(lg, day, issuer), (issuer, day)
