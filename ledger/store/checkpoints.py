@@ -602,6 +602,15 @@ class SideTable:
             hi2 = None
         return cp, hi2
 
+    def first_after(self, issuer: str, day: dt.date) -> Checkpoint | None:
+        """The earliest checkpoint after ``day`` (``CheckpointError`` if it is damaged)."""
+        m = self.mark
+        row = self._connect().execute(
+            f"SELECT day, version, lo, hi, head, body, digest, state FROM {self.table} "
+            f"WHERE issuer = {m} AND day > {m} ORDER BY day LIMIT 1",
+            (issuer, day.isoformat())).fetchone()
+        return None if row is None else self._checkpoint(issuer, row)
+
     def every(self, page: int = 64
               ) -> Iterator[tuple[str, Any, Checkpoint | CheckpointError]]:
         """Every row of the table: ``(issuer, day as stored, checkpoint or why not)``,
@@ -851,7 +860,7 @@ class Checkpoints:
         except Exception:  # noqa: BLE001 - a cache: fall back to the full replay
             return None
         if hit is None:
-            return None
+            return self._before_the_first(issuer, as_of)
         cp, hi2 = hit
         try:
             check(cp, self.hash_at(issuer, cp.version), side.key)
@@ -883,6 +892,40 @@ class Checkpoints:
             return None
         out, _ = replay(issuer, records, as_of, self.resolve, start=st,
                         reversed_ids=reversed_ids, designations=designations)
+        return out
+
+    def _before_the_first(self, issuer: str, as_of: dt.date) -> IssuerState | None:
+        """The state as of ``as_of``, a day before the issuer's first checkpoint, from a
+        replay from the start of only the events that can be dated by then: of the first
+        ``version`` events the checkpoint was built from, those dated on or before its
+        day are at positions up to its ``hi``; the events recorded after them are all
+        read. ``None`` (the caller replays the whole log) if there is no checkpoint after
+        ``as_of``, it fails its checks, or a reversal was recorded after it (its targets
+        are known only up to its ``version``)."""
+        assert self.side is not None
+        try:
+            cp = self.side.first_after(issuer, as_of)
+            if cp is None:
+                return None
+            check(cp, self.hash_at(issuer, cp.version), self.side.key)
+            rows = _read(self.store, issuer, 0, cp.hi)
+            rows += _read(self.store, issuer, max(cp.hi, cp.version), None)
+            records = []
+            for pos, ev in rows:
+                payload = ev.payload
+                if pos > cp.version and payload.get("type") == "EventReversed":
+                    return None
+                if dt.date.fromisoformat(payload["effective_date"]) > as_of:
+                    continue
+                got = parse_object(payload)
+                if isinstance(got, list):  # pragma: no cover - only validated events stored
+                    return None
+                records.append(Record(got, pos, 0, ev.recorded_at, ev.hash))
+            _, designations, reversed_ids = thaw(cp.blob)
+        except Exception:  # noqa: BLE001 - a cache: never fail a query because of it
+            return None
+        out, _ = replay(issuer, records, as_of, self.resolve, reversed_ids=reversed_ids,
+                        designations=designations)
         return out
 
     def _heal(self, issuer: str, as_of: dt.date, heal: bool) -> IssuerState | None:
