@@ -395,35 +395,34 @@ def verdicts(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _cells(r: dict[str, Any], yes: str) -> tuple[str, str, str, str]:
+    """A verdict's measured figure, its limit (with ≤ or ≥) and whether it is met (``yes``
+    as the table writes it), each as shown."""
+    def fmt(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:g}{r['unit']}"
+
+    sign = "≤" if r["sense"] == "max" else "≥"
+    met = "n/a" if r["met"] is None else yes if r["met"] else "no"
+    if r["met"] is not None and not r["read_at_target_size"]:
+        met += " (not at the target's size)"
+    return fmt(r["measured"]), f"{sign} {fmt(r['limit'])}", met, r["events"]
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     """The targets as ``target | events | measured | target | met``."""
-    def fmt(v: float | None, unit: str) -> str:
-        return "n/a" if v is None else f"{v:g}{unit}"
-
     lines = [f"{'target':<53} {'events':<28} {'measured':>10} {'target':>10}  met"]
     for r in rows:
-        sign = "≤" if r["sense"] == "max" else "≥"
-        met = "n/a" if r["met"] is None else "yes" if r["met"] else "no"
-        if r["met"] is not None and not r["read_at_target_size"]:
-            met += " (not at the target's size)"
-        lines.append(f"{r['target']:<53} {r['events']:<28} {fmt(r['measured'], r['unit']):>10} "
-                     f"{sign + ' ' + fmt(r['limit'], r['unit']):>10}  {met}")
+        measured, limit, met, events = _cells(r, "yes")
+        lines.append(f"{r['target']:<53} {events:<28} {measured:>10} {limit:>10}  {met}")
     return "\n".join(lines)
 
 
 def markdown(result: dict[str, Any]) -> str:
     """The targets as a Markdown table (the README's), from a run's JSON line."""
-    def fmt(v: float | None, unit: str) -> str:
-        return "n/a" if v is None else f"{v:g}{unit}"
-
     lines = ["| target | events | measured | target | met |", "|---|---|---|---|---|"]
     for r in result["targets"]:
-        sign = "≤" if r["sense"] == "max" else "≥"
-        met = "n/a" if r["met"] is None else "**yes**" if r["met"] else "no"
-        if r["met"] is not None and not r["read_at_target_size"]:
-            met += " (not at the target's size)"
-        lines.append(f"| {r['target']} | {r['events']} | {fmt(r['measured'], r['unit'])} | "
-                     f"{sign} {fmt(r['limit'], r['unit'])} | {met} |")
+        measured, limit, met, events = _cells(r, "**yes**")
+        lines.append(f"| {r['target']} | {events} | {measured} | {limit} | {met} |")
     return "\n".join(lines)
 
 

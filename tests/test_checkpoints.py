@@ -219,14 +219,10 @@ def test_the_general_terms_examples_from_checkpoints_equal_full_replays(
                 assert lg.position(day, issuer) == _full(lg, day, issuer), (issuer, day)
 
 
-def test_a_day_before_the_first_checkpoint_reads_only_what_it_can_need(
-        store: StoreSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Before an issuer's first checkpoint, a position replays from the start only the
-    events up to that checkpoint's ``hi`` and those recorded after it: the full replay's
-    answer, on every day up to it, after a back-dated event recorded later (read), and
-    after a later reversal (the whole log then)."""
-    path = generate.write(tmp_path / "h.jsonl", 700, seed=16)
-    first, last = _days(path)
+@pytest.fixture
+def before_the_first(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each position before an issuer's first checkpoint was answered from it
+    (``Checkpoints._before_the_first``; ``False``: the whole log)."""
     used: list[bool] = []
     real = checkpoints.Checkpoints._before_the_first
 
@@ -236,6 +232,17 @@ def test_a_day_before_the_first_checkpoint_reads_only_what_it_can_need(
         return got
 
     monkeypatch.setattr(checkpoints.Checkpoints, "_before_the_first", spy)
+    return used
+
+
+def test_a_day_before_the_first_checkpoint_reads_only_what_it_can_need(
+        store: StoreSpec, tmp_path: Path, before_the_first: list[bool]) -> None:
+    """Before an issuer's first checkpoint, a position replays from the start only the
+    events up to that checkpoint's ``hi`` and those recorded after it: the full replay's
+    answer, on every day up to it, after a back-dated event recorded later (read), and
+    after a later reversal (the whole log then)."""
+    path = generate.write(tmp_path / "h.jsonl", 700, seed=16)
+    first, last = _days(path)
     with store.open() as lg:
         lg.load_file(path)
         side = lg.checkpoints.side
@@ -245,40 +252,29 @@ def test_a_day_before_the_first_checkpoint_reads_only_what_it_can_need(
         days = [first + dt.timedelta(days=k) for k in range(0, (cp.day - first).days, 3)]
         for day in [first - dt.timedelta(days=1), *days]:
             assert lg.position(day, generate.PROBE) == _full(lg, day, generate.PROBE), day
-        assert used and all(used)
+        assert before_the_first and all(before_the_first)
         # a back-dated option exercise, recorded after the checkpoint: read, and counted
         extra = {"id": "early-1", "type": "CommonStockIssued", "issuer": generate.PROBE,
                  "effective_date": (first + dt.timedelta(days=2)).isoformat(),
                  "shares": "777", "kind": "option_exercise", "price_per_share": "0.10"}
         lg.load_lines([json.dumps(extra)])
-        used.clear()
         for day in days:
             assert lg.position(day, generate.PROBE) == _full(lg, day, generate.PROBE), day
         # a reversal recorded later: its targets are not in the checkpoint, the whole log
         lg.load_lines([json.dumps({"type": "EventReversed", "issuer": generate.PROBE,
                                    "effective_date": last.isoformat(),
                                    "target_id": "early-1", "reason": "entered in error"})])
-        used.clear()
         for day in days[-3:]:
             assert lg.position(day, generate.PROBE) == _full(lg, day, generate.PROBE), day
 
 
 def test_before_the_first_checkpoint_with_events_recorded_after_it(
-        sqlite_store: StoreSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        sqlite_store: StoreSpec, tmp_path: Path, before_the_first: list[bool]) -> None:
     """A first checkpoint built from fewer events than the stream holds (its side table
     as it was before a load): the events recorded after it are read, so a back-dated one
     counts; a reversal recorded after it sends the query to the whole log."""
     path = generate.write(tmp_path / "h.jsonl", 700, seed=17)
     first, last = _days(path)
-    used: list[bool] = []
-    real = checkpoints.Checkpoints._before_the_first
-
-    def spy(self: Any, issuer: str, as_of: dt.date) -> Any:
-        got = real(self, issuer, as_of)
-        used.append(got is not None)
-        return got
-
-    monkeypatch.setattr(checkpoints.Checkpoints, "_before_the_first", spy)
     with sqlite_store.open() as lg:
         lg.load_file(path)
         side = lg.checkpoints.side
@@ -300,15 +296,15 @@ def test_before_the_first_checkpoint_with_events_recorded_after_it(
                  "kind": "option_exercise", "price_per_share": "0.10"}
         lg.load_lines([json.dumps(extra)])
         restore()
-        used.clear()
+        before_the_first.clear()
         got = lg.position(day, generate.PROBE)
-        assert used == [True] and got == _full(lg, day, generate.PROBE)
+        assert before_the_first == [True] and got == _full(lg, day, generate.PROBE)
         assert Decimal(got["common_outstanding"]) == \
             Decimal(before["common_outstanding"]) + 999
         lg.load_lines([json.dumps({"type": "EventReversed", "issuer": generate.PROBE,
                                    "effective_date": last.isoformat(),
                                    "target_id": "early-2", "reason": "entered in error"})])
         restore()
-        used.clear()
+        before_the_first.clear()
         got = lg.position(day, generate.PROBE)
-        assert used == [False] and got == _full(lg, day, generate.PROBE) == before
+        assert before_the_first == [False] and got == _full(lg, day, generate.PROBE) == before
